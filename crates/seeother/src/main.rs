@@ -1,0 +1,44 @@
+//! `seeother`: the command line. Argument parsing and printing only; the work is done by
+//! `seeother-server` and `seeother-client`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod explain;
+mod fetch;
+mod rules_file;
+mod serve;
+
+/// HTTP 303 See Other, done right: a redirect server and a user agent.
+#[derive(Parser, Debug)]
+#[command(name = "seeother", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the redirect server (a persistent-identifier and link resolver).
+    Serve(serve::ServeArgs),
+    /// Fetch a URL, following redirects by the book and showing every hop.
+    Fetch(fetch::FetchArgs),
+    /// Say which rule a request matches and what the answer would be, without a server.
+    Explain(explain::ExplainArgs),
+    /// Load a rule file (TOML, JSON or CSV) into the store.
+    Import(rules_file::ImportArgs),
+    /// Write the store's rules as TOML, JSON or CSV.
+    Export(rules_file::ExportArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Fetch(args) => fetch::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Import(args) => rules_file::import(args),
+        Command::Export(args) => rules_file::export(args),
+    }
+}
