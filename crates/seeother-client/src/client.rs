@@ -1,0 +1,493 @@
+//! [`Client`]: hyper's pooled client, driven hop by hop by the core's [`Follow`] state machine.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::{ACCEPT, CONTENT_LENGTH, HOST, LOCATION, USER_AGENT};
+use http::{HeaderMap, HeaderValue, Method};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use seeother_core::follow::{BodyKind, Follow, Jar, NoJar, Policy, Step};
+use url::Url;
+
+use crate::body::{self, Body, HopBody, ReadError};
+use crate::connect::{ConnectionLabel, LabelingConnector};
+use crate::error::{BoxError, Error, ErrorKind, Timeout};
+use crate::history::{History, HopRecord, Response};
+use crate::jar::CookieJar;
+
+type Connector = LabelingConnector<HttpsConnector<HttpConnector>>;
+
+/// A redirect-following HTTP client: HTTP/1.1 and HTTP/2 (ALPN) over `http://` and `https://`,
+/// with a connection pool, timeouts, a body size limit and a per-fetch cookie jar.
+///
+/// Cheap to clone: clones share the pool.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), seeother_client::Error> {
+/// let client = seeother_client::Client::new()?;
+/// let request = http::Request::post("http://127.0.0.1:8080/login")
+///     .header("content-type", "application/x-www-form-urlencoded")
+///     .body("user=ann&pass=secret")
+///     .expect("a valid request");
+/// let response = client.send(request).await?; // POST → 303 → GET, signed in
+/// for hop in response.hops() {
+///     println!("{} {} {}", hop.method, hop.url, hop.status);
+/// }
+/// println!("{} bytes from {}", response.body.len(), response.final_url());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    hyper: HyperClient<Connector, HopBody>,
+    connector: Connector,
+    config: Arc<Config>,
+}
+
+#[derive(Clone, Debug)]
+struct Config {
+    policy: Policy,
+    follow: bool,
+    cookies: bool,
+    connect_timeout: Option<Duration>,
+    hop_timeout: Option<Duration>,
+    chain_timeout: Option<Duration>,
+    max_body: u64,
+    drain_limit: u64,
+    default_headers: HeaderMap,
+}
+
+/// Settings for a [`Client`].
+#[derive(Clone, Debug)]
+pub struct ClientBuilder {
+    config: Config,
+    roots: Vec<CertificateDer<'static>>,
+    system_roots: bool,
+    pool_idle_timeout: Duration,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        let mut default_headers = HeaderMap::new();
+        default_headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("seeother/", env!("CARGO_PKG_VERSION"))),
+        );
+        default_headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        Self {
+            config: Config {
+                policy: Policy::default(),
+                follow: true,
+                cookies: true,
+                connect_timeout: Some(Duration::from_secs(10)),
+                hop_timeout: Some(Duration::from_secs(30)),
+                chain_timeout: Some(Duration::from_secs(300)),
+                max_body: 64 << 20,
+                drain_limit: 64 << 10,
+                default_headers,
+            },
+            roots: Vec::new(),
+            system_roots: true,
+            pool_idle_timeout: Duration::from_secs(90),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The redirect policy (limit, POST on 301/302, downgrades, `Referer`, sensitive headers).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.config.policy = policy;
+        self
+    }
+
+    /// Follow redirects (the default). When off, the first response is the answer, whatever its
+    /// status, as with curl without `-L`.
+    pub fn follow_redirects(mut self, follow: bool) -> Self {
+        self.config.follow = follow;
+        self
+    }
+
+    /// Keep an in-memory cookie jar for the length of each [`Client::send`] (the default).
+    pub fn cookies(mut self, on: bool) -> Self {
+        self.config.cookies = on;
+        self
+    }
+
+    /// Time allowed to open a TCP connection. Default 10 s; `None` waits for the system.
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for one request: connecting, the response head and its body. Default 30 s.
+    pub fn hop_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.hop_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for the whole chain of requests. Default 300 s.
+    pub fn chain_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.chain_timeout = timeout;
+        self
+    }
+
+    /// The largest final response body accepted, in bytes. Default 64 MiB.
+    pub fn max_body_size(mut self, bytes: u64) -> Self {
+        self.config.max_body = bytes;
+        self
+    }
+
+    /// The largest redirect body read (and discarded) to keep its connection; a larger one is
+    /// dropped with its connection. Default 64 KiB.
+    pub fn drain_limit(mut self, bytes: u64) -> Self {
+        self.config.drain_limit = bytes;
+        self
+    }
+
+    /// A header field sent with every request unless the request sets it (defaults:
+    /// `User-Agent: seeother/VERSION`, `Accept: */*`). `None` removes a default.
+    pub fn default_header(mut self, name: http::HeaderName, value: Option<HeaderValue>) -> Self {
+        match value {
+            Some(v) => {
+                self.config.default_headers.insert(name, v);
+            }
+            None => {
+                self.config.default_headers.remove(name);
+            }
+        }
+        self
+    }
+
+    /// Trust this root certificate (DER) as well.
+    pub fn add_root_certificate(mut self, der: CertificateDer<'static>) -> Self {
+        self.roots.push(der);
+        self
+    }
+
+    /// Trust the certificates of a PEM file's contents as roots as well.
+    pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, rustls::Error> {
+        let mut found = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| rustls::Error::General(format!("bad PEM: {e}")))?;
+            self.roots.push(cert);
+            found += 1;
+        }
+        if found == 0 {
+            return Err(rustls::Error::General(
+                "no CERTIFICATE block in the PEM data".to_owned(),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Trust the system's root certificates (the default).
+    pub fn system_roots(mut self, on: bool) -> Self {
+        self.system_roots = on;
+        self
+    }
+
+    /// Build the client. Must be called within a Tokio runtime only when sending.
+    pub fn build(self) -> Result<Client, Error> {
+        let tls = crate::tls::client_config(self.roots, self.system_roots).map_err(|e| {
+            Error::new(
+                ErrorKind::Tls,
+                0,
+                Method::GET,
+                None,
+                Some(Box::new(e) as BoxError),
+            )
+        })?;
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(self.config.connect_timeout);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let connector = LabelingConnector::new(https);
+        let hyper = HyperClient::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .build(connector.clone());
+        Ok(Client {
+            hyper,
+            connector,
+            config: Arc::new(self.config),
+        })
+    }
+}
+
+impl Client {
+    /// A client with the default settings.
+    pub fn new() -> Result<Self, Error> {
+        ClientBuilder::default().build()
+    }
+
+    /// Settings for a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// How many connections this client (and its clones) has opened so far.
+    pub fn connections_opened(&self) -> u64 {
+        self.connector.opened()
+    }
+
+    /// Send `request` (its URI must be an absolute `http` or `https` URL), follow the redirects
+    /// its responses ask for, and return the eventual result with every hop. A fresh cookie jar
+    /// lives for the length of the call unless cookies are off.
+    pub async fn send(&self, request: http::Request<impl Into<Body>>) -> Result<Response, Error> {
+        let request = request.map(Into::into);
+        if self.config.cookies {
+            self.run(request, CookieJar::new()).await
+        } else {
+            self.run(request, NoJar).await
+        }
+    }
+
+    /// [`Client::send`] with the caller's jar, e.g. one loaded from a cookie file and saved after.
+    pub async fn send_with_jar(
+        &self,
+        request: http::Request<impl Into<Body>>,
+        jar: &CookieJar,
+    ) -> Result<Response, Error> {
+        self.run(request.map(Into::into), jar.clone()).await
+    }
+
+    async fn run<J: Jar>(
+        &self,
+        request: http::Request<Body>,
+        jar: J,
+    ) -> Result<Response, Error> {
+        let config = &self.config;
+        let chain_started = Instant::now();
+        let (parts, mut body) = request.into_parts();
+        let url = Url::parse(&parts.uri.to_string()).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidRequest(format!(
+                    "the URI {} is not an absolute URL ({e})",
+                    parts.uri
+                )),
+                1,
+                parts.method.clone(),
+                None,
+                None,
+            )
+        })?;
+        let mut headers = parts.headers;
+        for (name, value) in &config.default_headers {
+            if !headers.contains_key(name) {
+                headers.insert(name, value.clone());
+            }
+        }
+        let method = parts.method;
+        let mut follow = Follow::with_jar(
+            config.policy.clone(),
+            method.clone(),
+            url.clone(),
+            headers,
+            body.kind(),
+            jar,
+        )
+        .map_err(|e| Error::new(ErrorKind::Follow(e), 1, method, Some(url.clone()), None))?;
+
+        let mut hops: Vec<HopRecord> = Vec::new();
+        loop {
+            let number = hops.len() + 1;
+            let request = follow.request().clone();
+            let history = |hops: Vec<HopRecord>| History {
+                url: url.clone(),
+                final_url: request.url.clone(),
+                hops,
+            };
+            let fail = |kind, source: Option<BoxError>, hops: Vec<HopRecord>| {
+                Error::new(
+                    kind,
+                    number,
+                    request.method.clone(),
+                    Some(request.url.clone()),
+                    source,
+                )
+                .with_history(history(hops))
+            };
+
+            let started = Instant::now();
+            let deadline = self.hop_deadline(started, chain_started);
+            let Some((hop_body, sent)) = body.for_hop(request.send_body) else {
+                // The state machine asks for a one-shot body again: it already went out.
+                let e = seeother_core::FollowError::BodyNotReplayable {
+                    status: hops.last().map(|h| h.status).unwrap_or_default(),
+                    url: request.url.clone(),
+                };
+                return Err(fail(ErrorKind::Follow(e), None, hops));
+            };
+            let target = request.target(); // no fragment on the wire (RFC 9112 §3.2)
+            let mut wire = http::Request::builder()
+                .method(request.method.clone())
+                .uri(target.as_str())
+                .body(hop_body)
+                .map_err(|e| {
+                    fail(
+                        ErrorKind::InvalidRequest(format!("cannot send to {target}")),
+                        Some(Box::new(e)),
+                        hops.clone(),
+                    )
+                })?;
+            *wire.headers_mut() = request.headers.clone();
+            if let (true, BodyKind::Replayable, Some(len)) =
+                (request.send_body, body.kind(), body.len())
+            {
+                // RFC 9110 §8.6: a user agent sends Content-Length with content of known length.
+                wire.headers_mut()
+                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
+            }
+            let sent_headers = wire.headers().clone();
+
+            let answer = match deadline {
+                Some((at, limit)) => {
+                    match tokio::time::timeout_at(at.into(), self.hyper.request(wire)).await {
+                        Ok(r) => r,
+                        Err(_) => return Err(fail(ErrorKind::Timeout(limit), None, hops)),
+                    }
+                }
+                None => self.hyper.request(wire).await,
+            };
+            let response = match answer {
+                Ok(r) => r,
+                Err(e) => {
+                    let kind = classify(&e, config.connect_timeout);
+                    return Err(fail(kind, Some(Box::new(e)), hops));
+                }
+            };
+            let (head, incoming) = response.into_parts();
+            let label = head.extensions.get::<ConnectionLabel>();
+            let mut record = HopRecord {
+                method: request.method.clone(),
+                url: request.url.clone(),
+                status: head.status,
+                version: head.version,
+                location: head.headers.get(LOCATION).cloned(),
+                request_headers: headers_sent(&target, head.version, sent_headers),
+                body_sent: sent.load(std::sync::atomic::Ordering::Relaxed),
+                reused: label.map(ConnectionLabel::reused),
+                connection: label.map(|l| l.id),
+                elapsed: Duration::ZERO,
+            };
+
+            let step = follow.on_response(head.status, &head.headers);
+            let budget = deadline.map(|(at, _)| at.saturating_duration_since(Instant::now()));
+            // With following off, whatever came back is the answer (curl without -L).
+            let done = !config.follow || matches!(step, Ok(Step::Done));
+            match step {
+                _ if done => {
+                    let read = body::read_limited(incoming, config.max_body, budget).await;
+                    record.elapsed = started.elapsed();
+                    hops.push(record);
+                    let body = match read {
+                        Ok(b) => b,
+                        Err(ReadError::TooLarge) => {
+                            let kind = ErrorKind::BodyTooLarge {
+                                limit: config.max_body,
+                            };
+                            return Err(fail(kind, None, hops));
+                        }
+                        Err(ReadError::TimedOut) => {
+                            let limit = deadline.map_or(Timeout::Hop(Duration::ZERO), |d| d.1);
+                            return Err(fail(ErrorKind::Timeout(limit), None, hops));
+                        }
+                        Err(ReadError::Failed(e)) => {
+                            return Err(fail(ErrorKind::Protocol, Some(e), hops));
+                        }
+                    };
+                    return Ok(Response {
+                        status: head.status,
+                        version: head.version,
+                        headers: head.headers,
+                        body,
+                        history: history(hops),
+                    });
+                }
+                Ok(_) => {
+                    let drain_budget = budget.unwrap_or(Duration::from_secs(5));
+                    body::drain(incoming, config.drain_limit, drain_budget).await;
+                    record.elapsed = started.elapsed();
+                    hops.push(record);
+                }
+                Err(e) => {
+                    record.elapsed = started.elapsed();
+                    hops.push(record);
+                    return Err(fail(ErrorKind::Follow(e), None, hops));
+                }
+            }
+        }
+    }
+
+    /// When the current hop must be over, and which limit that is.
+    fn hop_deadline(&self, started: Instant, chain_started: Instant) -> Option<(Instant, Timeout)> {
+        let hop = self
+            .config
+            .hop_timeout
+            .map(|d| (started + d, Timeout::Hop(d)));
+        let chain = self
+            .config
+            .chain_timeout
+            .map(|d| (chain_started + d, Timeout::Chain(d)));
+        match (hop, chain) {
+            (Some(h), Some(c)) => Some(if c.0 < h.0 { c } else { h }),
+            (h, c) => h.or(c),
+        }
+    }
+}
+
+/// The header fields that went out: hyper writes `Host` from the URL's authority on HTTP/1
+/// (RFC 9112 §3.2); HTTP/2 carries it as `:authority` instead (RFC 9113 §8.3.1).
+fn headers_sent(target: &Url, version: http::Version, sent: HeaderMap) -> HeaderMap {
+    if version >= http::Version::HTTP_2 || sent.contains_key(HOST) {
+        return sent;
+    }
+    let host = match (target.host_str(), target.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        (None, _) => return sent,
+    };
+    let mut out = HeaderMap::with_capacity(sent.len() + 1);
+    if let Ok(v) = HeaderValue::from_str(&host) {
+        out.insert(HOST, v);
+    }
+    out.extend(sent);
+    out
+}
+
+/// Sort a hyper-util failure into connect, timeout, TLS or protocol.
+fn classify(e: &hyper_util::client::legacy::Error, connect: Option<Duration>) -> ErrorKind {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut timed_out = false;
+    while let Some(err) = next {
+        if err.is::<rustls::Error>() {
+            return ErrorKind::Tls;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+                return ErrorKind::Tls;
+            }
+            timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
+        }
+        next = err.source();
+    }
+    if e.is_connect() {
+        match (timed_out, connect) {
+            (true, Some(d)) => ErrorKind::Timeout(Timeout::Connect(d)),
+            _ => ErrorKind::Connect,
+        }
+    } else {
+        ErrorKind::Protocol
+    }
+}

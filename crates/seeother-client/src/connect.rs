@@ -1,0 +1,133 @@
+//! The connector: hyper-util's TCP connector under rustls (ALPN `h2`, `http/1.1`), wrapped so
+//! that every new connection carries a label. hyper-util copies a connection's label into the
+//! extensions of each response it carries, which tells, per request, whether the connection
+//! was new or taken from the pool.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use http::Uri;
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::connect::{Connected, Connection};
+
+use crate::error::BoxError;
+
+/// The label of one connection.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectionLabel {
+    /// Unique within one connector (and its clones).
+    pub(crate) id: u64,
+    used: Arc<AtomicBool>,
+}
+
+impl ConnectionLabel {
+    /// Mark a response as received on this connection; true when an earlier one was.
+    pub(crate) fn reused(&self) -> bool {
+        self.used.swap(true, Ordering::SeqCst)
+    }
+}
+
+/// A connector whose connections carry a [`ConnectionLabel`].
+#[derive(Clone, Debug)]
+pub(crate) struct LabelingConnector<C> {
+    inner: C,
+    next_id: Arc<AtomicU64>,
+}
+
+impl<C> LabelingConnector<C> {
+    pub(crate) fn new(inner: C) -> Self {
+        Self {
+            inner,
+            next_id: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// How many connections have been opened.
+    pub(crate) fn opened(&self) -> u64 {
+        self.next_id.load(Ordering::SeqCst) - 1
+    }
+}
+
+impl<C> tower::Service<Uri> for LabelingConnector<C>
+where
+    C: tower::Service<Uri>,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    type Response = Labeled<C::Response>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let next_id = self.next_id.clone();
+        Box::pin(async move {
+            let io = connecting.await.map_err(Into::into)?;
+            let label = ConnectionLabel {
+                id: next_id.fetch_add(1, Ordering::SeqCst),
+                used: Arc::new(AtomicBool::new(false)),
+            };
+            Ok(Labeled { io, label })
+        })
+    }
+}
+
+/// A connection with its label.
+#[derive(Debug)]
+pub(crate) struct Labeled<T> {
+    io: T,
+    label: ConnectionLabel,
+}
+
+impl<T: Connection> Connection for Labeled<T> {
+    fn connected(&self) -> Connected {
+        self.io.connected().extra(self.label.clone())
+    }
+}
+
+impl<T: Read + Unpin> Read for Labeled<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: Write + Unpin> Write for Labeled<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
