@@ -53,6 +53,14 @@ impl CookieJar {
     /// ```
     pub fn read_netscape(reader: impl BufRead) -> Result<Self, NetscapeError> {
         let jar = CookieJar::new();
+        jar.load_netscape(reader)?;
+        Ok(jar)
+    }
+
+    /// Add the cookies of a file in curl's cookie file format to this jar; returns how many
+    /// lines held a cookie.
+    pub fn load_netscape(&self, reader: impl BufRead) -> Result<usize, NetscapeError> {
+        let mut count = 0;
         for (index, line) in reader.lines().enumerate() {
             let line = line?;
             let number = index + 1;
@@ -100,9 +108,10 @@ impl CookieJar {
                 cookie = cookie.expires(when);
             }
             // Expired cookies and ones the store refuses are skipped, as curl does.
-            let _ = jar.lock().insert_raw(&cookie.build(), &url);
+            let _ = self.lock().insert_raw(&cookie.build(), &url);
+            count += 1;
         }
-        Ok(jar)
+        Ok(count)
     }
 
     /// Write the jar's unexpired cookies, session cookies included, in curl's cookie file
