@@ -53,6 +53,8 @@ pub fn from_headers(headers: &HeaderMap) -> Result<Option<&HeaderValue>, Locatio
 /// Resolve a received `Location` value against the URL of the request that got it, leniently as
 /// browsers do: raw UTF-8 is percent-encoded, bytes that are not UTF-8 are percent-encoded as
 /// they are, and a target without a fragment inherits `current`'s fragment (RFC 9110 §10.2.2).
+/// Whitespace around the value is trimmed; an empty value resolves to `current` itself
+/// (RFC 3986 §5.4.1).
 ///
 /// ```
 /// use seeother_core::location::resolve;
@@ -66,10 +68,9 @@ pub fn from_headers(headers: &HeaderMap) -> Result<Option<&HeaderValue>, Locatio
 /// assert!(resolve(&current, b"http://a:99999/").is_err());
 /// ```
 pub fn resolve(current: &Url, location: &[u8]) -> Result<Url, LocationError> {
-    let trimmed = trim_ows(location); // RFC 9110 §5.5
-    if trimmed.is_empty() {
-        return Err(LocationError::Empty);
-    }
+    // RFC 9110 §5.5: surrounding whitespace is not part of the value. An empty value is a
+    // same-document reference and resolves to `current` (RFC 3986 §5.4.1 `""`).
+    let trimmed = trim_ows(location);
     let text: Cow<'_, str> = match std::str::from_utf8(trimmed) {
         Ok(s) => Cow::Borrowed(s),
         // Bytes that are not UTF-8 are percent-encoded as they are (RFC 3986 §2.1); ASCII
