@@ -87,7 +87,9 @@ impl Body {
     pub(crate) fn for_hop(&mut self, send: bool) -> Option<(HopBody, Arc<AtomicU64>)> {
         let counter = Arc::new(AtomicU64::new(0));
         let body = match (&mut self.0, send) {
-            (_, false) | (Inner::Empty, true) => Empty::new().map_err(|e| match e {}).boxed_unsync(),
+            (_, false) | (Inner::Empty, true) => {
+                Empty::new().map_err(|e| match e {}).boxed_unsync()
+            }
             (Inner::Full(bytes), true) => {
                 counter.store(bytes.len() as u64, Ordering::Relaxed);
                 Full::new(bytes.clone())

@@ -262,26 +262,11 @@ impl Client {
         self.run(request.map(Into::into), jar.clone()).await
     }
 
-    async fn run<J: Jar>(
-        &self,
-        request: http::Request<Body>,
-        jar: J,
-    ) -> Result<Response, Error> {
+    async fn run<J: Jar>(&self, request: http::Request<Body>, jar: J) -> Result<Response, Error> {
         let config = &self.config;
         let chain_started = Instant::now();
         let (parts, mut body) = request.into_parts();
-        let url = Url::parse(&parts.uri.to_string()).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidRequest(format!(
-                    "the URI {} is not an absolute URL ({e})",
-                    parts.uri
-                )),
-                1,
-                parts.method.clone(),
-                None,
-                None,
-            )
-        })?;
+        let url = crate::request_url(&parts)?;
         let mut headers = parts.headers;
         for (name, value) in &config.default_headers {
             if !headers.contains_key(name) {
@@ -474,11 +459,17 @@ fn classify(e: &hyper_util::client::legacy::Error, connect: Option<Duration>) ->
         if err.is::<rustls::Error>() {
             return ErrorKind::Tls;
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        // io::Error hides what it wraps from `source()`; look inside, layer by layer.
+        let mut inner = Some(err);
+        while let Some(io) = inner.and_then(|e| e.downcast_ref::<std::io::Error>()) {
+            timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
+            let wrapped = io
+                .get_ref()
+                .map(|e| e as &(dyn std::error::Error + 'static));
+            if wrapped.is_some_and(|e| e.is::<rustls::Error>()) {
                 return ErrorKind::Tls;
             }
-            timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
+            inner = wrapped;
         }
         next = err.source();
     }

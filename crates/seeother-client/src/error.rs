@@ -170,11 +170,9 @@ impl fmt::Display for Error {
             ErrorKind::Timeout(Timeout::Hop(d)) => {
                 write!(f, "{at}: no complete response within {}", secs(*d))?
             }
-            ErrorKind::Timeout(Timeout::Chain(d)) => write!(
-                f,
-                "{at}: the whole fetch took longer than {}",
-                secs(*d)
-            )?,
+            ErrorKind::Timeout(Timeout::Chain(d)) => {
+                write!(f, "{at}: the whole fetch took longer than {}", secs(*d))?
+            }
             ErrorKind::Tls => write!(f, "{at}: TLS handshake failed")?,
             ErrorKind::Protocol => write!(f, "{at}: HTTP protocol error")?,
             ErrorKind::BodyTooLarge { limit } => {

@@ -80,7 +80,11 @@ impl FollowLayer {
 
     /// Keep a cookie jar per original request (`true`, the default) or none.
     pub fn cookies(mut self, on: bool) -> Self {
-        self.cookies = if on { Cookies::PerRequest } else { Cookies::Off };
+        self.cookies = if on {
+            Cookies::PerRequest
+        } else {
+            Cookies::Off
+        };
         self
     }
 
@@ -171,10 +175,7 @@ where
     J: Jar,
 {
     let (parts, body) = request.into_parts();
-    let url = Url::parse(&parts.uri.to_string()).map_err(|e| {
-        let why = format!("the URI {} is not an absolute URL ({e})", parts.uri);
-        Error::new(ErrorKind::InvalidRequest(why), 1, parts.method.clone(), None, None)
-    })?;
+    let url = crate::request_url(&parts)?;
     let kind = if body.is_end_stream() {
         BodyKind::Empty
     } else {

@@ -7,6 +7,10 @@
 //!
 //! - [`Client`]: `send(request)` → [`Response`] with its [`History`].
 //! - [`FollowLayer`]: the same following for any `tower::Service<http::Request<_>>`.
+//!
+//! `http::Uri` cannot hold a fragment; to have one inherited through the chain (RFC 9110
+//! §10.2.2) and reported in the final URL, put the full [`url::Url`] in the request's
+//! extensions.
 
 mod body;
 mod client;
@@ -24,3 +28,21 @@ pub use history::{History, HopRecord, Response};
 pub use jar::{CookieJar, NetscapeError};
 pub use layer::{FollowLayer, FollowService};
 pub use seeother_core::follow::Policy;
+
+/// The URL of an original request: a [`url::Url`] in its extensions when there is one (the
+/// only way to keep a fragment, which `http::Uri` drops), else its URI, which must be absolute.
+fn request_url(parts: &http::request::Parts) -> Result<url::Url, Error> {
+    if let Some(url) = parts.extensions.get::<url::Url>() {
+        return Ok(url.clone());
+    }
+    url::Url::parse(&parts.uri.to_string()).map_err(|e| {
+        let why = format!("the URI {} is not an absolute URL ({e})", parts.uri);
+        Error::new(
+            ErrorKind::InvalidRequest(why),
+            1,
+            parts.method.clone(),
+            None,
+            None,
+        )
+    })
+}

@@ -26,7 +26,11 @@ async fn the_layer_follows_by_the_book_over_a_hyper_client() {
             req.body.len()
         )),
         "/keep" => redirect(308, "/kept"),
-        "/kept" => ok(&format!("{} {}", req.method, String::from_utf8_lossy(&req.body))),
+        "/kept" => ok(&format!(
+            "{} {}",
+            req.method,
+            String::from_utf8_lossy(&req.body)
+        )),
         _ => reply(404, &[], ""),
     })
     .await;

@@ -11,7 +11,11 @@ use seeother_client::{Body, Client, ErrorKind, Timeout};
 async fn a_thirty_hop_chain_stops_at_the_limit() {
     let server = Server::start(|req| {
         let n = number(&req.target);
-        if n < 30 { redirect(303, &format!("/hop/{}", n + 1)) } else { ok("end") }
+        if n < 30 {
+            redirect(303, &format!("/hop/{}", n + 1))
+        } else {
+            ok("end")
+        }
     })
     .await;
     let client = Client::new().unwrap();
@@ -58,7 +62,10 @@ async fn a_loop_is_reported_as_such() {
         .await
         .unwrap_err();
     assert_eq!(error.kind_name(), "redirect_loop", "{error}");
-    assert!(server.seen().len() < 20, "the loop is seen before the limit");
+    assert!(
+        server.seen().len() < 20,
+        "the loop is seen before the limit"
+    );
 }
 
 #[tokio::test]
@@ -93,7 +100,10 @@ async fn a_hop_that_hangs_hits_the_timeout() {
         .send(http::Request::get(server.url("/start")).body(()).unwrap())
         .await
         .unwrap_err();
-    assert!(matches!(error.kind(), ErrorKind::Timeout(Timeout::Chain(_))));
+    assert!(matches!(
+        error.kind(),
+        ErrorKind::Timeout(Timeout::Chain(_))
+    ));
 }
 
 #[tokio::test]
@@ -140,7 +150,11 @@ async fn garbage_from_the_server_is_a_protocol_error() {
     });
     let error = Client::new()
         .unwrap()
-        .send(http::Request::get(format!("http://{addr}/").as_str()).body(()).unwrap())
+        .send(
+            http::Request::get(format!("http://{addr}/").as_str())
+                .body(())
+                .unwrap(),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind_name(), "protocol", "{error}");

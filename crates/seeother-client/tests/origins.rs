@@ -52,7 +52,10 @@ async fn credentials_are_dropped_when_leaving_the_origin_and_stay_dropped() {
     let on_b = b.seen();
     assert_eq!(on_b.len(), 2);
     for seen in &on_b {
-        assert!(!has(seen, "authorization"), "Authorization leaked to B: {seen:?}");
+        assert!(
+            !has(seen, "authorization"),
+            "Authorization leaked to B: {seen:?}"
+        );
         assert!(!has(seen, "cookie"), "Cookie leaked to B: {seen:?}");
     }
     // What the history says was sent agrees with what B received.
@@ -73,7 +76,10 @@ async fn credentials_are_dropped_when_leaving_the_origin_and_stay_dropped() {
     let seen_a = a.seen();
     let back = seen_a.last().unwrap();
     assert_eq!(back.target, "/back");
-    assert!(!has(back, "authorization"), "Authorization came back: {back:?}");
+    assert!(
+        !has(back, "authorization"),
+        "Authorization came back: {back:?}"
+    );
     assert!(!has(back, "cookie"), "Cookie came back: {back:?}");
     assert!(!has(b.seen().last().unwrap(), "authorization"));
 }
@@ -124,11 +130,18 @@ async fn set_cookie_on_see_other_reaches_the_next_request() {
 async fn a_fresh_jar_per_send() {
     let server = Server::start(|req| match req.target.as_str() {
         "/set" => reply(200, &[("set-cookie", "n=1")], "set"),
-        _ => ok(if req.headers.contains_key("cookie") { "cookie" } else { "none" }),
+        _ => ok(if req.headers.contains_key("cookie") {
+            "cookie"
+        } else {
+            "none"
+        }),
     })
     .await;
     let client = Client::new().unwrap();
-    client.send(http::Request::get(server.url("/set")).body(()).unwrap()).await.unwrap();
+    client
+        .send(http::Request::get(server.url("/set")).body(()).unwrap())
+        .await
+        .unwrap();
     let response = client
         .send(http::Request::get(server.url("/check")).body(()).unwrap())
         .await

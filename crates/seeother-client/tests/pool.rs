@@ -9,7 +9,11 @@ use seeother_client::Client;
 async fn a_ten_hop_same_origin_chain_uses_one_connection() {
     let server = Server::start(|req| {
         let n = number(&req.target);
-        if n < 10 { redirect(303, &format!("/hop/{}", n + 1)) } else { ok("end") }
+        if n < 10 {
+            redirect(303, &format!("/hop/{}", n + 1))
+        } else {
+            ok("end")
+        }
     })
     .await;
     let client = Client::new().unwrap();
@@ -81,7 +85,8 @@ async fn https_negotiates_h2_and_reuses_the_connection() {
 async fn an_untrusted_certificate_is_a_tls_error() {
     let (config, _root) = tls_pair();
     let server = Server::start_tls(config, |_| ok("never")).await;
-    let client = Client::builder().system_roots(false).build().unwrap();
+    // The system's roots do not include the test's self-signed certificate.
+    let client = Client::new().unwrap();
     let error = client
         .send(http::Request::get(server.url("/")).body(()).unwrap())
         .await

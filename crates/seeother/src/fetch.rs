@@ -94,7 +94,12 @@ pub struct FetchArgs {
     pub cookie: Vec<String>,
 
     /// Save the jar's cookies to FILE after the fetch, in curl's cookie file format.
-    #[arg(short = 'c', long = "cookie-jar", value_name = "FILE", conflicts_with = "no_cookies")]
+    #[arg(
+        short = 'c',
+        long = "cookie-jar",
+        value_name = "FILE",
+        conflicts_with = "no_cookies"
+    )]
     pub cookie_jar: Option<PathBuf>,
 
     /// Keep no cookie jar: `Set-Cookie` fields are ignored.
@@ -161,6 +166,9 @@ pub fn run(args: FetchArgs) -> ExitCode {
         }
     }
     let printed = if args.json {
+        if let Err(e) = &result {
+            human::print_error(e);
+        }
         json::print(&url, &result)
     } else {
         human::print(&args, &result)

@@ -176,8 +176,14 @@ mod tests {
         let mut file = Vec::new();
         jar.write_netscape(&mut file).unwrap();
         let text = String::from_utf8(file.clone()).unwrap();
-        assert!(text.contains("#HttpOnly_.example.com\tTRUE\t/\tTRUE\t0\ts\t1"), "{text}");
-        assert!(text.contains("a.example.com\tFALSE\t/app\tFALSE\t"), "{text}");
+        assert!(
+            text.contains("#HttpOnly_.example.com\tTRUE\t/\tTRUE\t0\ts\t1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("a.example.com\tFALSE\t/app\tFALSE\t"),
+            "{text}"
+        );
 
         let back = CookieJar::read_netscape(&file[..]).unwrap();
         assert_eq!(back.len(), 2);
@@ -194,7 +200,11 @@ mod tests {
     #[test]
     fn expired_lines_are_skipped_and_bad_lines_reported() {
         let file = "example.com\tFALSE\t/\tFALSE\t1\told\tx\n";
-        assert!(CookieJar::read_netscape(file.as_bytes()).unwrap().is_empty());
+        assert!(
+            CookieJar::read_netscape(file.as_bytes())
+                .unwrap()
+                .is_empty()
+        );
         let err = CookieJar::read_netscape("a\tb\n".as_bytes()).unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
     }

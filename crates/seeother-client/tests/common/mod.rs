@@ -105,41 +105,41 @@ impl Server {
                     let seen = seen.clone();
                     let acceptor = acceptor.clone();
                     tokio::spawn(async move {
-                        let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                            let handler = handler.clone();
-                            let seen = seen.clone();
-                            async move {
-                                let (parts, body) = req.into_parts();
-                                let body = body.collect().await.map(|c| c.to_bytes());
-                                let record = Seen {
-                                    method: parts.method,
-                                    target: parts
-                                        .uri
-                                        .path_and_query()
-                                        .map(|p| p.to_string())
-                                        .unwrap_or_default(),
-                                    headers: parts.headers,
-                                    body: body.unwrap_or_default(),
-                                    version: parts.version,
-                                };
-                                seen.lock().unwrap().push(record.clone());
-                                match handler(&record) {
-                                    Reply::Response(r) => Ok::<_, Infallible>(r),
-                                    Reply::Hang => {
-                                        tokio::time::sleep(Duration::from_secs(600)).await;
-                                        Ok(http::Response::new(Full::new(Bytes::new())))
+                        let service =
+                            service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                                let handler = handler.clone();
+                                let seen = seen.clone();
+                                async move {
+                                    let (parts, body) = req.into_parts();
+                                    let body = body.collect().await.map(|c| c.to_bytes());
+                                    let record = Seen {
+                                        method: parts.method,
+                                        target: parts
+                                            .uri
+                                            .path_and_query()
+                                            .map(|p| p.to_string())
+                                            .unwrap_or_default(),
+                                        headers: parts.headers,
+                                        body: body.unwrap_or_default(),
+                                        version: parts.version,
+                                    };
+                                    seen.lock().unwrap().push(record.clone());
+                                    match handler(&record) {
+                                        Reply::Response(r) => Ok::<_, Infallible>(r),
+                                        Reply::Hang => {
+                                            tokio::time::sleep(Duration::from_secs(600)).await;
+                                            Ok(http::Response::new(Full::new(Bytes::new())))
+                                        }
                                     }
                                 }
-                            }
-                        });
+                            });
                         let builder =
                             hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                         match acceptor {
                             Some(acceptor) => {
                                 if let Ok(tls) = acceptor.accept(stream).await {
-                                    let _ = builder
-                                        .serve_connection(TokioIo::new(tls), service)
-                                        .await;
+                                    let _ =
+                                        builder.serve_connection(TokioIo::new(tls), service).await;
                                 }
                             }
                             None => {
@@ -185,7 +185,10 @@ impl Drop for Server {
 }
 
 /// A self-signed certificate for `localhost`, and a server config offering h2 and http/1.1.
-pub fn tls_pair() -> (Arc<rustls::ServerConfig>, rustls::pki_types::CertificateDer<'static>) {
+pub fn tls_pair() -> (
+    Arc<rustls::ServerConfig>,
+    rustls::pki_types::CertificateDer<'static>,
+) {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let der = cert.cert.der().clone();
     let key = rustls::pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();

@@ -22,9 +22,7 @@ pub fn print(args: &FetchArgs, result: &Result<Response, Error>) -> io::Result<(
     }
     match result {
         Err(e) => {
-            // One line, whatever the messages underneath hold.
-            let message = e.to_string().replace(['\r', '\n'], " ");
-            eprintln!("seeother fetch: {message}");
+            print_error(e);
             Ok(())
         }
         Ok(response) => match &args.output {
@@ -40,6 +38,13 @@ pub fn print(args: &FetchArgs, result: &Result<Response, Error>) -> io::Result<(
             }
         },
     }
+}
+
+/// The one-line explanation of an error, on standard error.
+pub fn print_error(e: &Error) {
+    // One line, whatever the messages underneath hold.
+    let message = e.to_string().replace(['\r', '\n'], " ");
+    eprintln!("seeother fetch: {message}");
 }
 
 fn write_response(out: &mut impl Write, args: &FetchArgs, response: &Response) -> io::Result<()> {

@@ -76,9 +76,11 @@ pub fn prepare(args: &FetchArgs) -> Result<Prepared, String> {
             .map_err(|_| "-b: the cookie string holds characters a header cannot".to_owned())?;
         headers.insert(COOKIE, value);
     }
-    let request = builder
+    let mut request = builder
         .body(body.map(Body::from).unwrap_or_default())
         .map_err(|e| format!("cannot build the request: {e}"))?;
+    // Keeps the fragment, which the request's URI cannot hold.
+    request.extensions_mut().insert(url.clone());
     Ok(Prepared {
         url,
         request,
@@ -106,13 +108,14 @@ fn parse_header(line: &str) -> Result<(HeaderName, Option<HeaderValue>), String>
         return Ok((name, Some(HeaderValue::from_static(""))));
     }
     let (name, value) = line.split_once(':').ok_or_else(|| bad("no colon"))?;
-    let name =
-        HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad("not a valid field name"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| bad("not a valid field name"))?;
     let value = value.trim();
     if value.is_empty() {
         return Ok((name, None));
     }
-    let value = HeaderValue::from_str(value).map_err(|_| bad("the value holds a control character"))?;
+    let value =
+        HeaderValue::from_str(value).map_err(|_| bad("the value holds a control character"))?;
     Ok((name, Some(value)))
 }
 
@@ -151,7 +154,10 @@ mod tests {
     #[test]
     fn headers_parse_like_curl() {
         let (n, v) = parse_header("X-Token:  abc ").unwrap();
-        assert_eq!((n.as_str(), v.unwrap()), ("x-token", "abc"));
+        assert_eq!(
+            (n.as_str(), v.unwrap().to_str().unwrap()),
+            ("x-token", "abc")
+        );
         assert!(parse_header("User-Agent:").unwrap().1.is_none());
         assert_eq!(parse_header("X-Empty;").unwrap().1.unwrap(), "");
         assert!(parse_header("no colon here").is_err());
@@ -159,7 +165,10 @@ mod tests {
 
     #[test]
     fn url_without_scheme_is_http() {
-        assert_eq!(parse_url("example.com/a").unwrap().as_str(), "http://example.com/a");
+        assert_eq!(
+            parse_url("example.com/a").unwrap().as_str(),
+            "http://example.com/a"
+        );
         assert!(parse_url("http://[::1").is_err());
     }
 }
