@@ -347,6 +347,12 @@ fn other_schemes_are_refused_unless_allowed() {
     assert_eq!(data.as_str(), "data:text/html,%3Cb%3Ehi%20there%3C/b%3E");
     let mail = Location::parse_with("mailto:a b@c.example", &schemes).unwrap();
     assert_eq!(mail.as_str(), "mailto:a%20b@c.example");
+    // An opaque host with a stray `%` (found by the property tests).
+    let js = Schemes::default().allow("javascript");
+    assert!(matches!(
+        Location::parse_with("javascript://%?", &js),
+        Err(LocationError::Invalid { .. })
+    ));
     assert!(matches!(
         Location::parse_with("javascript:x", &schemes),
         Err(LocationError::ForbiddenScheme { .. })
@@ -372,6 +378,12 @@ fn targets_that_cannot_be_sent() {
         "//[::1/",
         "//[::1]x/",
         "//exa<mple/",
+        // Characters the WHATWG host parser lets through but no URI host may hold (found by
+        // the property tests).
+        "//`",
+        "//a{b}.example/",
+        "http://`/",
+        "https://a\"b.example/",
     ] {
         match Location::parse(input) {
             Err(LocationError::Invalid { value, reason }) => {

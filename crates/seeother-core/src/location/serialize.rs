@@ -83,6 +83,7 @@ fn absolute_http(scheme: &str, target: &str, rest: &str) -> Result<String, Strin
         ));
     }
     let url = Url::parse(target).map_err(|e| e.to_string())?;
+    check_host(url.host_str().unwrap_or_default())?;
     let mut out = String::with_capacity(url.as_str().len());
     // The head (scheme, userinfo, host, port) is encoded by the URL parser; only a stray `%`
     // in the userinfo is left to fix.
@@ -161,8 +162,11 @@ fn push_authority(out: &mut String, authority: &str, special: bool) -> Result<()
         } else {
             Host::parse_opaque(host)
         };
-        let parsed = parsed.map_err(|e| format!("the host `{host}` is not valid: {e}"))?;
-        out.push_str(&parsed.to_string());
+        let parsed = parsed
+            .map_err(|e| format!("the host `{host}` is not valid: {e}"))?
+            .to_string();
+        check_host(&parsed)?;
+        out.push_str(&parsed);
     }
     if let Some(port) = port {
         // RFC 3986 §3.2.3: port = *DIGIT; browsers refuse ports above 65535.
@@ -173,6 +177,34 @@ fn push_authority(out: &mut String, authority: &str, special: bool) -> Result<()
         }
         out.push(':');
         out.push_str(port);
+    }
+    Ok(())
+}
+
+/// RFC 3986 §3.2.2: a host is an IP literal or `*( unreserved / pct-encoded / sub-delims )`.
+/// The WHATWG host parser lets a few more characters through (`` ` ``, `{`, `"`, a stray `%`
+/// in an opaque host …), which would reach the wire raw; they are refused.
+fn check_host(host: &str) -> Result<(), String> {
+    if host.starts_with('[') {
+        return Ok(()); // an IP literal, already checked by the host parser
+    }
+    let bytes = host.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let triplet = || {
+            bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+        };
+        let allowed = b.is_ascii_alphanumeric()
+            || b"-._~!$&'()*+,;=".contains(&b)
+            || (b == b'%' && triplet());
+        if !allowed {
+            return Err(format!(
+                "the host `{}` holds `{}`, which a URI host may not contain",
+                host.escape_debug(),
+                (b as char).escape_debug()
+            ));
+        }
     }
     Ok(())
 }
