@@ -1,0 +1,159 @@
+//! The hop limit and loop detection: both end the chain with an error that names the URL.
+
+use http::{HeaderMap, Method};
+use seeother_core::follow::{BodyKind, Follow, FollowError, Policy};
+
+use crate::{done, fail, fields, get, hop, to, url};
+
+/// Follow a chain of distinct URLs `/1`, `/2`, … until it fails; the error and hops followed.
+fn run_until_error(policy: Policy) -> (FollowError, usize) {
+    let mut follow = get(policy, "http://a.example/0");
+    for n in 1..=1000 {
+        let headers = to(&format!("/{n}"));
+        match follow.on_response(http::StatusCode::FOUND, &headers) {
+            Ok(_) => assert_eq!(follow.redirects() as usize, n),
+            Err(e) => {
+                assert_eq!(
+                    follow.history().len(),
+                    n,
+                    "every response is in the history"
+                );
+                return (e, n - 1);
+            }
+        }
+    }
+    panic!("no limit within 1000 redirects");
+}
+
+#[test]
+fn the_default_limit_follows_20_and_refuses_the_21st() {
+    // Fetch §4.4 step 7: 20 redirects, then a network error.
+    let (e, followed) = run_until_error(Policy::default());
+    assert_eq!(followed, 20);
+    assert_eq!(
+        e,
+        FollowError::TooManyRedirects {
+            limit: 20,
+            url: url("http://a.example/21"),
+        }
+    );
+    let message = e.to_string();
+    assert!(message.contains("stopped after 20"), "{message}");
+    assert!(message.contains("http://a.example/21"), "{message}");
+    assert!(message.contains("--max-redirs"), "{message}");
+}
+
+#[test]
+fn a_custom_limit_follows_exactly_that_many() {
+    for limit in [1, 3, 7] {
+        let policy = Policy {
+            max_redirects: limit,
+            ..Policy::default()
+        };
+        let (e, followed) = run_until_error(policy);
+        assert_eq!(followed, limit as usize);
+        assert!(matches!(e, FollowError::TooManyRedirects { limit: l, .. } if l == limit));
+    }
+}
+
+#[test]
+fn limit_zero_refuses_the_first_redirect_but_not_an_answer() {
+    let zero = || Policy {
+        max_redirects: 0,
+        ..Policy::default()
+    };
+    let (e, followed) = run_until_error(zero());
+    assert_eq!(followed, 0);
+    assert_eq!(e.kind(), "too_many_redirects");
+    assert!(e.to_string().contains("--no-follow"), "{e}");
+
+    let mut follow = get(zero(), "http://a.example/");
+    done(&mut follow, 200, &HeaderMap::new());
+    // A redirect with nothing to follow is an answer, limit or not.
+    let mut follow = get(zero(), "http://a.example/");
+    done(&mut follow, 303, &HeaderMap::new());
+}
+
+#[test]
+fn exactly_the_limit_then_an_answer_succeeds() {
+    let policy = Policy {
+        max_redirects: 2,
+        ..Policy::default()
+    };
+    let mut follow = get(policy, "http://a.example/0");
+    hop(&mut follow, 302, &to("/1"));
+    hop(&mut follow, 302, &to("/2"));
+    done(&mut follow, 200, &HeaderMap::new());
+    assert_eq!(follow.redirects(), 2);
+}
+
+#[test]
+fn a_to_b_to_a_is_a_loop_that_names_a() {
+    let mut follow = get(Policy::default(), "http://a.example/a");
+    hop(&mut follow, 302, &to("http://b.example/b"));
+    let e = fail(&mut follow, 302, &to("http://a.example/a"));
+    assert_eq!(
+        e,
+        FollowError::RedirectLoop {
+            url: url("http://a.example/a"),
+        }
+    );
+    let message = e.to_string();
+    assert!(message.starts_with("redirect loop"), "{message}");
+    assert!(message.contains("http://a.example/a"), "{message}");
+}
+
+#[test]
+fn a_redirect_to_itself_is_a_loop() {
+    let mut follow = get(Policy::default(), "http://a.example/self");
+    let e = fail(&mut follow, 301, &to("/self"));
+    assert_eq!(e.kind(), "redirect_loop");
+}
+
+#[test]
+fn the_fragment_does_not_make_a_new_request() {
+    // The fragment is never sent: /a#x and /a are the same request.
+    let mut follow = get(Policy::default(), "http://a.example/a");
+    hop(&mut follow, 302, &to("/b"));
+    assert_eq!(fail(&mut follow, 302, &to("/a#x")).kind(), "redirect_loop");
+}
+
+#[test]
+fn the_same_url_with_another_method_is_not_a_loop() {
+    // POST /form --303--> GET /form is the common "post, then show the page" flow.
+    let mut follow = Follow::new(
+        Policy::default(),
+        Method::POST,
+        url("http://a.example/form"),
+        HeaderMap::new(),
+        BodyKind::Replayable,
+    )
+    .unwrap();
+    hop(&mut follow, 303, &to("/form"));
+    // The GET being redirected to itself again is one.
+    assert_eq!(fail(&mut follow, 303, &to("/form")).kind(), "redirect_loop");
+}
+
+#[test]
+fn a_login_flow_that_sets_a_cookie_and_comes_back_is_not_a_loop() {
+    let mut follow = Follow::with_jar(
+        Policy::default(),
+        Method::GET,
+        url("http://a.example/private"),
+        HeaderMap::new(),
+        BodyKind::Empty,
+        crate::cookies::TestJar::default(),
+    )
+    .unwrap();
+    hop(&mut follow, 302, &to("/login"));
+    let login = fields(&[("location", "/private"), ("set-cookie", "sid=42")]);
+    let back = hop(&mut follow, 302, &login);
+    assert_eq!(back.url.as_str(), "http://a.example/private");
+    assert_eq!(back.headers["cookie"], "sid=42");
+    done(&mut follow, 200, &HeaderMap::new());
+
+    // Without a jar the cookie is lost, and the same flow is a loop.
+    let mut follow = get(Policy::default(), "http://a.example/private");
+    hop(&mut follow, 302, &to("/login"));
+    assert_eq!(fail(&mut follow, 302, &login).kind(), "redirect_loop");
+}
