@@ -17,6 +17,14 @@ use seeother_client::{Client, CookieJar, Policy};
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = exit::HELP)]
 pub struct FetchArgs {
+    /// The options, boxed to keep the command enum small.
+    #[command(flatten)]
+    pub options: Box<Options>,
+}
+
+/// The options of `seeother fetch`.
+#[derive(clap::Args, Debug)]
+pub struct Options {
     /// The URL to fetch (`http://` or `https://`; `http://` is assumed when no scheme is given).
     #[arg(value_name = "URL")]
     pub url: String,
@@ -118,6 +126,7 @@ pub struct FetchArgs {
 
 /// Run `seeother fetch`.
 pub fn run(args: FetchArgs) -> ExitCode {
+    let args = *args.options;
     let prepared = match request::prepare(&args) {
         Ok(p) => p,
         Err(message) => {
@@ -182,7 +191,7 @@ pub fn run(args: FetchArgs) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn build_client(args: &FetchArgs, removed: &[http::HeaderName]) -> Result<Client, String> {
+fn build_client(args: &Options, removed: &[http::HeaderName]) -> Result<Client, String> {
     let policy = Policy {
         max_redirects: args.max_redirs,
         keep_post: args.keep_post,

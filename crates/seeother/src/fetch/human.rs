@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use seeother_client::{Error, HopRecord, Response};
 
-use super::FetchArgs;
+use super::Options;
 
 /// Print the chain, then the body (or the error), as the arguments ask.
-pub fn print(args: &FetchArgs, result: &Result<Response, Error>) -> io::Result<()> {
+pub fn print(args: &Options, result: &Result<Response, Error>) -> io::Result<()> {
     let hops: &[HopRecord] = match result {
         Ok(r) => r.hops(),
         Err(e) => e.history().map_or(&[], |h| &h.hops),
@@ -47,7 +47,7 @@ pub fn print_error(e: &Error) {
     eprintln!("seeother fetch: {message}");
 }
 
-fn write_response(out: &mut impl Write, args: &FetchArgs, response: &Response) -> io::Result<()> {
+fn write_response(out: &mut impl Write, args: &Options, response: &Response) -> io::Result<()> {
     if args.include || args.head {
         write_head(out, response)?;
     }

@@ -6,7 +6,7 @@ use http::{HeaderName, HeaderValue, Method};
 use seeother_client::{Body, CookieJar};
 use url::Url;
 
-use super::FetchArgs;
+use super::Options;
 
 /// The original request, ready to send.
 pub struct Prepared {
@@ -19,7 +19,7 @@ pub struct Prepared {
 }
 
 /// Build the request from the arguments, or say which argument is wrong.
-pub fn prepare(args: &FetchArgs) -> Result<Prepared, String> {
+pub fn prepare(args: &Options) -> Result<Prepared, String> {
     let url = parse_url(&args.url)?;
     let body = data(args)?;
     let method = match (&args.method, args.head, &body) {
@@ -120,7 +120,7 @@ fn parse_header(line: &str) -> Result<(HeaderName, Option<HeaderValue>), String>
 }
 
 /// The body from `-d` and `--data-binary`, joined with `&` as curl does.
-fn data(args: &FetchArgs) -> Result<Option<Bytes>, String> {
+fn data(args: &Options) -> Result<Option<Bytes>, String> {
     if args.data.is_empty() && args.data_binary.is_empty() {
         return Ok(None);
     }
