@@ -94,7 +94,7 @@ impl ReferrerPolicy {
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
             .filter_map(Self::from_token)
-            .last()
+            .next_back()
     }
 
     /// The `Referer` value for a request from `referrer` to `target`, or `None` when none may be

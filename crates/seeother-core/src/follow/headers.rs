@@ -43,9 +43,11 @@ pub(crate) fn take_joined(
         http::header::Entry::Vacant(_) => return None,
     };
     let first = values.next()?;
-    values.fold(Some(first), |acc, next| {
-        join(acc.as_ref(), Some(&next), separator)
-    })
+    let mut joined = first;
+    for next in values {
+        joined = join(Some(&joined), Some(&next), separator)?;
+    }
+    Some(joined)
 }
 
 /// `a` and `b` joined with `separator`; whichever is present when only one is.

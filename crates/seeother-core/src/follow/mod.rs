@@ -35,17 +35,41 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The client drives it in a loop:
+//! The client drives it in a loop, here against a made-up server:
 //!
-//! ```ignore
-//! loop {
-//!     let resp = send(follow.request())?;    // the caller's I/O
-//!     match follow.on_response(resp.status(), resp.headers())? {
-//!         Step::Redirect(_) => continue,     // `follow.request()` is now the next hop
-//!         Step::Done => break resp,          // the eventual result (RFC 9110 §15.4.4)
-//!     }
-//! }
 //! ```
+//! use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+//! use seeother_core::follow::{BodyKind, Follow, Policy, Request, Step};
+//! use url::Url;
+//!
+//! // The caller's I/O: /old answers 301 to /new, which answers 200.
+//! let send = |request: &Request| {
+//!     let mut headers = HeaderMap::new();
+//!     match request.target().path() {
+//!         "/old" => {
+//!             headers.insert(header::LOCATION, HeaderValue::from_static("/new"));
+//!             (StatusCode::MOVED_PERMANENTLY, headers)
+//!         }
+//!         _ => (StatusCode::OK, headers),
+//!     }
+//! };
+//! let url = Url::parse("http://a.example/old")?;
+//! let mut follow = Follow::new(Policy::default(), Method::GET, url, HeaderMap::new(), BodyKind::Empty)?;
+//! let status = loop {
+//!     let (status, headers) = send(follow.request());
+//!     match follow.on_response(status, &headers)? {
+//!         Step::Redirect(_) => continue, // `follow.request()` is now the next hop
+//!         Step::Done => break status,    // the eventual result (RFC 9110 §15.4.4)
+//!     }
+//! };
+//! assert_eq!(status, StatusCode::OK);
+//! assert_eq!(follow.request().url.as_str(), "http://a.example/new");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+// One `Step` or `FollowError` is made per hop, next to a network round trip: their size (URLs
+// held by value, as the client matches on them) costs nothing worth a box.
+#![allow(clippy::large_enum_variant, clippy::result_large_err)]
 
 mod error;
 mod headers;
