@@ -22,7 +22,7 @@ fn start(at: &str) -> Follow {
     let headers = fields(&[
         ("authorization", "Bearer secret"),
         ("proxy-authorization", "Basic cHJveHk6cHc="),
-        ("cookie", "session=caller"),
+        ("cookie", "sid=caller"),
         ("x-api-key", "k-123"),
         ("host", "a.example"),
         ("accept", "text/html"),
@@ -49,7 +49,7 @@ fn assert_secrets(request: &Request, present: bool, case: &str) {
 fn the_first_request_carries_everything_the_caller_set() {
     let follow = start("http://a.example/");
     assert_secrets(follow.request(), true, "first request");
-    assert_eq!(follow.request().headers["cookie"], "session=caller");
+    assert_eq!(follow.request().headers["cookie"], "sid=caller");
 }
 
 #[test]
