@@ -115,5 +115,5 @@ fn hop_line(hop: &HopRecord, colour: bool) -> String {
 }
 
 fn millis(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
