@@ -108,3 +108,34 @@ async fn http1_hops_list_the_host_they_sent() {
     assert_eq!(server.seen()[0].headers["host"], sent["host"]);
     assert_eq!(sent["user-agent"], server.seen()[0].headers["user-agent"]);
 }
+
+#[tokio::test]
+async fn https_to_http_is_refused_unless_allowed() {
+    let plain = Server::start(|_| ok("plain")).await;
+    let (config, root) = tls_pair();
+    let target = plain.url("/landing");
+    let secure = Server::start_tls(config, move |_| redirect(303, &target)).await;
+    let build = |allow_downgrade| {
+        Client::builder()
+            .add_root_certificate(root.clone())
+            .policy(seeother_client::Policy {
+                allow_downgrade,
+                ..Default::default()
+            })
+            .build()
+            .unwrap()
+    };
+    let error = build(false)
+        .send(http::Request::get(secure.url("/")).body(()).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind_name(), "insecure_downgrade", "{error}");
+    assert!(plain.seen().is_empty());
+
+    let response = build(true)
+        .send(http::Request::get(secure.url("/")).body(()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.body, "plain");
+    assert_eq!(response.final_url().as_str(), plain.url("/landing"));
+}
