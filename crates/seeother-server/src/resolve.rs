@@ -1,0 +1,215 @@
+//! From a request to its answer: index lookup, content negotiation, then a response built by
+//! the core (a prebuilt one for exact rules). Pure: no I/O, so `seeother explain` runs the very
+//! code the server runs.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use seeother_core::location::{Location, LocationError};
+use seeother_core::negotiate;
+use seeother_core::note;
+use seeother_core::respond::Redirect;
+
+use crate::index::{CompiledRule, Hit, Index};
+use crate::rule::{Kind, QueryMode};
+
+/// The parts of a request that decide its answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// The method.
+    pub method: &'a Method,
+    /// The host, normalised with [`crate::index::normalize_host`].
+    pub host: Option<&'a str>,
+    /// The path, as received (percent-encoded).
+    pub path: &'a str,
+    /// The query string without `?`, if any.
+    pub query: Option<&'a str>,
+    /// The header fields (for `Accept`).
+    pub headers: &'a HeaderMap,
+}
+
+/// What was decided, beside the response (for metrics, logs and `explain`).
+#[derive(Debug)]
+pub enum Outcome<'i, 'p> {
+    /// A rule answered with a redirect to the target offered at `variant` (0 is the default).
+    Redirect {
+        /// The matching rule and what it captured.
+        hit: Hit<'i, 'p>,
+        /// Index of the chosen target in the rule's offered types.
+        variant: usize,
+    },
+    /// A tombstone answered 410 Gone.
+    Gone {
+        /// The matching rule.
+        hit: Hit<'i, 'p>,
+    },
+    /// The rule's target, once filled in, is not a valid `Location`: 500.
+    BrokenTarget {
+        /// The matching rule.
+        hit: Hit<'i, 'p>,
+        /// Why the core refused the target.
+        error: LocationError,
+    },
+    /// No rule matched: 404.
+    NotFound,
+}
+
+impl<'i, 'p> Outcome<'i, 'p> {
+    /// The rule that answered, if one did.
+    pub fn rule(&self) -> Option<&'i Arc<CompiledRule>> {
+        match self {
+            Outcome::Redirect { hit, .. }
+            | Outcome::Gone { hit }
+            | Outcome::BrokenTarget { hit, .. } => Some(hit.rule),
+            Outcome::NotFound => None,
+        }
+    }
+}
+
+/// A response and why it was given.
+#[derive(Debug)]
+pub struct Answer<'i, 'p> {
+    /// The response to send.
+    pub response: Response<Bytes>,
+    /// What was decided.
+    pub outcome: Outcome<'i, 'p>,
+}
+
+/// Answer `req` from `index`. Never fails: a request that no rule matches gets a 404 page.
+pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
+    let Some(hit) = index.lookup(req.host, req.path) else {
+        return Answer {
+            response: not_found(req.method, req.path),
+            outcome: Outcome::NotFound,
+        };
+    };
+    let rule = hit.rule;
+    if rule.gone {
+        return Answer {
+            response: gone(req.method, req.path),
+            outcome: Outcome::Gone { hit },
+        };
+    }
+    let variant = if rule.has_variants() {
+        // RFC 9110 §12.5.1: the core picks; ties go to the first offered (the default), and a
+        // request that accepts none of them gets the default.
+        negotiate::choose(req.headers, &rule.offered).unwrap_or(0)
+    } else {
+        0
+    };
+    let query = match rule.query {
+        QueryMode::Append => req.query.filter(|q| !q.is_empty()),
+        QueryMode::Drop => None,
+    };
+    let built = if rule.kind == Kind::Path && query.is_none() {
+        let prebuilt = rule.prebuilt.get_or_init(|| {
+            rule.targets
+                .iter()
+                .map(|t| build(rule, t.as_literal().unwrap_or_default()).ok())
+                .collect()
+        });
+        match &prebuilt[variant] {
+            Some(redirect) => Ok(redirect.to_response(req.method)),
+            None => build(rule, rule.targets[variant].as_literal().unwrap_or_default())
+                .map(|r| r.to_response(req.method)),
+        }
+    } else {
+        let mut target = String::with_capacity(128);
+        rule.targets[variant].render_into(hit.captures.values(), &mut target);
+        target.push_str(hit.remainder);
+        if let Some(q) = query {
+            append_query(&mut target, q);
+        }
+        build(rule, &target).map(|r| r.to_response(req.method))
+    };
+    match built {
+        Ok(response) => Answer {
+            response,
+            outcome: Outcome::Redirect { hit, variant },
+        },
+        Err(error) => Answer {
+            response: broken(req.method),
+            outcome: Outcome::BrokenTarget { hit, error },
+        },
+    }
+}
+
+/// The target `target` with the request's query `query` added (before any fragment).
+pub fn append_query(target: &mut String, query: &str) {
+    let fragment = target.find('#').map(|i| target.split_off(i));
+    target.push(if target.contains('?') { '&' } else { '?' });
+    target.push_str(query);
+    if let Some(f) = fragment {
+        target.push_str(&f);
+    }
+}
+
+/// The redirect of `rule` to `target`, built by the core.
+fn build(rule: &CompiledRule, target: &str) -> Result<Redirect, LocationError> {
+    let mut redirect = Redirect::new(rule.status, Location::parse(target)?);
+    if let Some(cc) = &rule.cache_control {
+        // RFC 9111 §4.2.1: a 303 is reused only with explicit freshness, which the rule gives.
+        redirect = redirect.header(CACHE_CONTROL, cc.clone());
+    }
+    if rule.described_by {
+        redirect = redirect.described_by();
+    }
+    if rule.has_variants() {
+        redirect = redirect.vary_accept();
+    }
+    Ok(redirect)
+}
+
+/// A small HTML page with `status`, built on the core's page shell. HEAD gets the header
+/// fields without the body (RFC 9110 §9.3.2).
+pub fn page(method: &Method, status: StatusCode, title: &str, body_html: &str) -> Response<Bytes> {
+    let html = note::page(title, body_html);
+    let len = html.len();
+    let body = if method == Method::HEAD {
+        Bytes::new()
+    } else {
+        Bytes::from(html)
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(note::CONTENT_TYPE));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    response
+}
+
+fn not_found(method: &Method, path: &str) -> Response<Bytes> {
+    page(
+        method,
+        StatusCode::NOT_FOUND,
+        "Not Found",
+        &format!(
+            "<p>No identifier is known at <code>{}</code>.</p>",
+            note::escape(path)
+        ),
+    )
+}
+
+fn gone(method: &Method, path: &str) -> Response<Bytes> {
+    // RFC 9110 §15.5.11: the identifier existed and is gone for good.
+    page(
+        method,
+        StatusCode::GONE,
+        "Gone",
+        &format!(
+            "<p>The identifier <code>{}</code> has been withdrawn.</p>",
+            note::escape(path)
+        ),
+    )
+}
+
+fn broken(method: &Method) -> Response<Bytes> {
+    page(
+        method,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error",
+        "<p>The rule for this address produces a target that cannot be sent.</p>",
+    )
+}

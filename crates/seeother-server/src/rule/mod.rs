@@ -1,0 +1,225 @@
+//! Rules: what an operator writes (in a rule file or through the API) and its validation.
+//!
+//! A [`RuleSpec`] maps requests to a target by exactly one of an exact `path`, a `prefix` whose
+//! remainder is appended to the target, or a `pattern` with named captures. [`RuleSpec::validate`]
+//! checks every field and puts the rule in its canonical form; a rule that fails it is never
+//! stored.
+
+mod pattern;
+mod validate;
+
+use serde::{Deserialize, Serialize};
+
+pub use pattern::{Captures, Pattern, PatternError, Template};
+pub use validate::RuleError;
+
+/// How a rule matches the request path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// The path is exactly the rule's `path`.
+    Path,
+    /// The path starts with the rule's `prefix`; the remainder is appended to the target.
+    Prefix,
+    /// The path matches the rule's `pattern`; captures fill the target's placeholders.
+    Pattern,
+}
+
+impl Kind {
+    /// The field name in rule files and the API: `path`, `prefix` or `pattern`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Path => "path",
+            Kind::Prefix => "prefix",
+            Kind::Pattern => "pattern",
+        }
+    }
+
+    /// The kind named `name` (`path`, `prefix` or `pattern`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "path" => Some(Kind::Path),
+            "prefix" => Some(Kind::Prefix),
+            "pattern" => Some(Kind::Pattern),
+            _ => None,
+        }
+    }
+}
+
+/// What happens to the request's query string.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueryMode {
+    /// Append the request's query to the target (after the target's own query, if any).
+    #[default]
+    Append,
+    /// Drop the request's query.
+    Drop,
+}
+
+impl QueryMode {
+    /// `append` or `drop`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryMode::Append => "append",
+            QueryMode::Drop => "drop",
+        }
+    }
+
+    /// The mode named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "append" => Some(QueryMode::Append),
+            "drop" => Some(QueryMode::Drop),
+            _ => None,
+        }
+    }
+}
+
+/// A content-negotiation variant: requests that prefer `media_type` go to `to`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// The media type, e.g. `text/turtle`.
+    #[serde(rename = "type")]
+    pub media_type: String,
+    /// The target for that type (placeholders allowed, as in the rule's `to`).
+    pub to: String,
+}
+
+/// One rule, as written in a rule file or sent to the API.
+///
+/// ```
+/// use seeother_server::rule::{Kind, RuleSpec};
+///
+/// let rule = RuleSpec::pattern("/id/{name}", "https://example.org/page/{name}").validate().unwrap();
+/// assert_eq!(rule.kind(), Some(Kind::Pattern));
+/// assert_eq!(rule.status, 303);
+/// assert!(RuleSpec::path("/x", "/a\r\nSet-Cookie: y").validate().is_err());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// The rule's id in the store (set by the server; ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Exact path match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Prefix match; the remainder of the path is appended to the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Pattern match with `{name}` segments and a final `{*rest}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// The target (a path or an absolute http(s) URL).
+    pub to: String,
+    /// The redirect status: 303 (default), 301, 302, 307 or 308.
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// Answer only requests for this host (any host when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// What happens to the request's query string.
+    #[serde(default)]
+    pub query: QueryMode,
+    /// The media type of the default target, offered first in content negotiation
+    /// (`text/html` when absent).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub default_type: Option<String>,
+    /// Content-negotiation variants.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+    /// A `Cache-Control` value for the redirect (a 303 is cached only with explicit freshness).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    /// Add `Link: <target>; rel="describedby"`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub described_by: bool,
+    /// A tombstone: the identifier answers 410 Gone.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub gone: bool,
+    /// Requests answered by this rule so far (set by the server; ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hits: Option<u64>,
+}
+
+fn default_status() -> u16 {
+    303
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl RuleSpec {
+    /// An exact-path rule to `to`, with every other field at its default.
+    pub fn path(path: &str, to: &str) -> Self {
+        Self::new(Kind::Path, path, to)
+    }
+
+    /// A prefix rule to `to`.
+    pub fn prefix(prefix: &str, to: &str) -> Self {
+        Self::new(Kind::Prefix, prefix, to)
+    }
+
+    /// A pattern rule to `to`.
+    pub fn pattern(pattern: &str, to: &str) -> Self {
+        Self::new(Kind::Pattern, pattern, to)
+    }
+
+    /// A rule of `kind` matching `matcher`, to `to`.
+    pub fn new(kind: Kind, matcher: &str, to: &str) -> Self {
+        let mut rule = RuleSpec {
+            to: to.to_owned(),
+            status: default_status(),
+            ..RuleSpec::default()
+        };
+        *rule.matcher_slot(kind) = Some(matcher.to_owned());
+        rule
+    }
+
+    fn matcher_slot(&mut self, kind: Kind) -> &mut Option<String> {
+        match kind {
+            Kind::Path => &mut self.path,
+            Kind::Prefix => &mut self.prefix,
+            Kind::Pattern => &mut self.pattern,
+        }
+    }
+
+    /// The kind, when exactly one of `path`, `prefix`, `pattern` is set.
+    pub fn kind(&self) -> Option<Kind> {
+        match (&self.path, &self.prefix, &self.pattern) {
+            (Some(_), None, None) => Some(Kind::Path),
+            (None, Some(_), None) => Some(Kind::Prefix),
+            (None, None, Some(_)) => Some(Kind::Pattern),
+            _ => None,
+        }
+    }
+
+    /// The path, prefix or pattern (whichever is set).
+    pub fn matcher(&self) -> &str {
+        self.path
+            .as_deref()
+            .or(self.prefix.as_deref())
+            .or(self.pattern.as_deref())
+            .unwrap_or("")
+    }
+
+    /// The rule's identity in the store: host (empty for any), kind and matcher. Two rules with
+    /// the same key cannot coexist.
+    pub fn key(&self) -> (String, Kind, String) {
+        (
+            self.host.clone().unwrap_or_default(),
+            self.kind().unwrap_or(Kind::Path),
+            self.matcher().to_owned(),
+        )
+    }
+
+    /// The same rule without the server-set fields (`id`, `hits`), as rule files carry it.
+    pub fn without_server_fields(mut self) -> Self {
+        self.id = None;
+        self.hits = None;
+        self
+    }
+}

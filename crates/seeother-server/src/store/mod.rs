@@ -1,0 +1,147 @@
+//! The durable store: rules, their history and hit counters in an embedded SQLite database.
+//!
+//! Writes are acknowledged only after they are durable: the database runs in WAL mode with
+//! `synchronous=FULL`, so a committed transaction has been synced to disk and survives a
+//! `kill -9` or a power cut. The store is synchronous; async callers run it on a blocking
+//! thread. Schema migrations are the numbered SQL files of `migrations/`, tracked with
+//! SQLite's `user_version`.
+
+mod rules;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+
+pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page};
+pub use stats::UnknownPath;
+
+/// The migrations, in order; the database's `user_version` is the number of those applied.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be opened or used.
+    #[error("database {path}: {source}; check that the file is a seeother database and the directory is writable")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// The SQLite error.
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer seeother.
+    #[error("database schema version {found} is newer than this seeother understands ({known}); upgrade seeother")]
+    TooNew {
+        /// The database's version.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+    /// No rule has that id.
+    #[error("no rule has id {0}; list the rules to find its id")]
+    NotFound(i64),
+    /// Another rule already has the same host, kind and matcher.
+    #[error("rule {existing} already matches {kind} {matcher:?} on {host}; update that rule instead")]
+    Conflict {
+        /// The id of the rule in the way.
+        existing: i64,
+        /// Its kind.
+        kind: String,
+        /// Its matcher.
+        matcher: String,
+        /// Its host, or "any host".
+        host: String,
+    },
+    /// A SQLite error during an operation.
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// The store. Cheap to share behind an `Arc`; every method takes `&self`.
+#[derive(Debug)]
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Store {
+    /// Open (creating it if needed) the database at `path` and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        Self::setup(conn, path).map_err(|e| match e {
+            StoreError::Sql(source) => err(source),
+            other => other,
+        })
+    }
+
+    /// A store in memory (for tests and `explain` on rule files).
+    pub fn in_memory() -> Result<Store, StoreError> {
+        Self::setup(Connection::open_in_memory()?, Path::new(":memory:"))
+    }
+
+    fn setup(mut conn: Connection, path: &Path) -> Result<Store, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL lets readers run beside the writer; FULL syncs the WAL at every commit, so an
+        // acknowledged write survives a crash of the process or the machine.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// A number that changes when another connection (e.g. `seeother import` run beside the
+    /// server) commits a change.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .pragma_query_value(None, "data_version", |r| r.get(0))?)
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

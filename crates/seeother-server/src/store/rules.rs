@@ -1,0 +1,413 @@
+//! Rules in the store: create, read, update, delete, import, history.
+
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use serde::Serialize;
+
+use super::{Store, StoreError, now};
+use crate::rule::{Kind, QueryMode, RuleSpec, Variant};
+
+const COLUMNS: &str = "id, host, kind, matcher, target, status, query, default_type, variants, \
+                       cache_control, described_by, gone, hits";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<RuleSpec> {
+    let id: i64 = row.get(0)?;
+    let host: String = row.get(1)?;
+    let kind: String = row.get(2)?;
+    let matcher: String = row.get(3)?;
+    let variants: Option<String> = row.get(8)?;
+    let query: String = row.get(6)?;
+    let mut rule = RuleSpec::new(
+        Kind::from_name(&kind).unwrap_or(Kind::Path),
+        &matcher,
+        &row.get::<_, String>(4)?,
+    );
+    rule.id = Some(id);
+    rule.host = (!host.is_empty()).then_some(host);
+    rule.status = row.get(5)?;
+    rule.query = QueryMode::from_name(&query).unwrap_or_default();
+    rule.default_type = row.get(7)?;
+    rule.variants = variants
+        .and_then(|v| serde_json::from_str::<Vec<Variant>>(&v).ok())
+        .unwrap_or_default();
+    rule.cache_control = row.get(9)?;
+    rule.described_by = row.get(10)?;
+    rule.gone = row.get(11)?;
+    rule.hits = Some(row.get::<_, i64>(12)? as u64);
+    Ok(rule)
+}
+
+fn variants_json(rule: &RuleSpec) -> Option<String> {
+    (!rule.variants.is_empty()).then(|| serde_json::to_string(&rule.variants).unwrap_or_default())
+}
+
+fn rule_json(rule: &RuleSpec) -> String {
+    serde_json::to_string(&rule.clone().without_server_fields()).unwrap_or_default()
+}
+
+/// One change to the rules: the rule before (`None` for a creation) and after (`None` for a
+/// deletion), both with their ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// Before.
+    pub old: Option<RuleSpec>,
+    /// After.
+    pub new: Option<RuleSpec>,
+}
+
+/// A page of rules.
+#[derive(Clone, Debug, Serialize)]
+pub struct Page {
+    /// The rules, by id.
+    pub rules: Vec<RuleSpec>,
+    /// The `after` value for the next page, when there is one.
+    pub next: Option<i64>,
+}
+
+/// Which rules to list.
+#[derive(Clone, Debug)]
+pub struct ListQuery {
+    /// Only rules whose matcher or target contains this text.
+    pub search: Option<String>,
+    /// Only rules for this host (`""` for rules for any host).
+    pub host: Option<String>,
+    /// Only rules with an id greater than this.
+    pub after: i64,
+    /// At most this many (1 to 1000).
+    pub limit: u32,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            search: None,
+            host: None,
+            after: 0,
+            limit: 100,
+        }
+    }
+}
+
+/// One recorded change of a rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryEntry {
+    /// When (Unix seconds).
+    pub at: i64,
+    /// Who: `api`, the actor named by the API client, `import:FILE`, …
+    pub actor: String,
+    /// `create`, `update`, `delete` or `tombstone`.
+    pub action: String,
+    /// The target before.
+    pub old_target: Option<String>,
+    /// The target after.
+    pub new_target: Option<String>,
+    /// The whole rule before.
+    pub old: Option<RuleSpec>,
+    /// The whole rule after.
+    pub new: Option<RuleSpec>,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    /// Rules created.
+    pub created: usize,
+    /// Rules changed.
+    pub updated: usize,
+    /// Rules already as given.
+    pub unchanged: usize,
+    /// The changes, for the index.
+    pub changes: Vec<Change>,
+}
+
+fn get_tx(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<Option<RuleSpec>> {
+    tx.query_row(
+        &format!("SELECT {COLUMNS} FROM rules WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()
+}
+
+fn find_key(tx: &Transaction<'_>, rule: &RuleSpec) -> rusqlite::Result<Option<RuleSpec>> {
+    let (host, kind, matcher) = rule.key();
+    tx.query_row(
+        &format!("SELECT {COLUMNS} FROM rules WHERE host = ?1 AND kind = ?2 AND matcher = ?3"),
+        params![host, kind.as_str(), matcher],
+        from_row,
+    )
+    .optional()
+}
+
+fn conflict(existing: &RuleSpec) -> StoreError {
+    StoreError::Conflict {
+        existing: existing.id.unwrap_or_default(),
+        kind: existing.kind().unwrap_or(Kind::Path).as_str().to_owned(),
+        matcher: existing.matcher().to_owned(),
+        host: existing.host.clone().unwrap_or_else(|| "any host".to_owned()),
+    }
+}
+
+fn record(
+    tx: &Transaction<'_>,
+    rule_id: i64,
+    actor: &str,
+    action: &str,
+    old: Option<&RuleSpec>,
+    new: Option<&RuleSpec>,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO history (rule_id, at, actor, action, old_target, new_target, old_rule, new_rule)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            rule_id,
+            now(),
+            actor,
+            action,
+            old.map(|r| &r.to),
+            new.map(|r| &r.to),
+            old.map(rule_json),
+            new.map(rule_json),
+        ],
+    )?;
+    Ok(())
+}
+
+fn insert(tx: &Transaction<'_>, rule: &RuleSpec, actor: &str) -> Result<RuleSpec, StoreError> {
+    if let Some(existing) = find_key(tx, rule)? {
+        return Err(conflict(&existing));
+    }
+    let (host, kind, matcher) = rule.key();
+    let t = now();
+    tx.execute(
+        "INSERT INTO rules (host, kind, matcher, target, status, query, default_type, variants,
+                            cache_control, described_by, gone, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+        params![
+            host,
+            kind.as_str(),
+            matcher,
+            rule.to,
+            rule.status,
+            rule.query.as_str(),
+            rule.default_type,
+            variants_json(rule),
+            rule.cache_control,
+            rule.described_by,
+            rule.gone,
+            t
+        ],
+    )?;
+    let mut stored = rule.clone().without_server_fields();
+    stored.id = Some(tx.last_insert_rowid());
+    stored.hits = Some(0);
+    record(tx, tx.last_insert_rowid(), actor, "create", None, Some(&stored))?;
+    Ok(stored)
+}
+
+fn replace(
+    tx: &Transaction<'_>,
+    old: &RuleSpec,
+    rule: &RuleSpec,
+    actor: &str,
+    action: &str,
+) -> Result<RuleSpec, StoreError> {
+    let id = old.id.unwrap_or_default();
+    if let Some(existing) = find_key(tx, rule)?
+        && existing.id != Some(id)
+    {
+        return Err(conflict(&existing));
+    }
+    let (host, kind, matcher) = rule.key();
+    tx.execute(
+        "UPDATE rules SET host = ?2, kind = ?3, matcher = ?4, target = ?5, status = ?6, query = ?7,
+                default_type = ?8, variants = ?9, cache_control = ?10, described_by = ?11,
+                gone = ?12, updated_at = ?13
+         WHERE id = ?1",
+        params![
+            id,
+            host,
+            kind.as_str(),
+            matcher,
+            rule.to,
+            rule.status,
+            rule.query.as_str(),
+            rule.default_type,
+            variants_json(rule),
+            rule.cache_control,
+            rule.described_by,
+            rule.gone,
+            now()
+        ],
+    )?;
+    let mut stored = rule.clone().without_server_fields();
+    stored.id = Some(id);
+    stored.hits = old.hits;
+    record(tx, id, actor, action, Some(old), Some(&stored))?;
+    Ok(stored)
+}
+
+/// Whether two rules say the same thing (ids and counters aside).
+fn same(a: &RuleSpec, b: &RuleSpec) -> bool {
+    a.clone().without_server_fields() == b.clone().without_server_fields()
+}
+
+impl Store {
+    /// Call `f` with every rule, streaming rows (one prepared statement, no intermediate list).
+    pub fn for_each_rule(&self, mut f: impl FnMut(RuleSpec)) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM rules ORDER BY id"))?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            f(from_row(row)?);
+        }
+        Ok(())
+    }
+
+    /// How many rules.
+    pub fn count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM rules", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// A page of rules, by id.
+    pub fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let limit = query.limit.clamp(1, 1000);
+        let pattern = query.search.as_deref().map(|s| {
+            let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM rules
+             WHERE id > ?1
+               AND (?2 IS NULL OR matcher LIKE ?2 ESCAPE '\\' OR target LIKE ?2 ESCAPE '\\')
+               AND (?3 IS NULL OR host = ?3)
+             ORDER BY id LIMIT ?4"
+        ))?;
+        let rules = stmt
+            .query_map(
+                params![query.after, pattern, query.host, limit + 1],
+                from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut rules = rules;
+        let next = if rules.len() > limit as usize {
+            rules.truncate(limit as usize);
+            rules.last().and_then(|r| r.id)
+        } else {
+            None
+        };
+        Ok(Page { rules, next })
+    }
+
+    /// The rule with `id`.
+    pub fn get(&self, id: i64) -> Result<Option<RuleSpec>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM rules WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// Store a new (validated) rule; durable when this returns.
+    pub fn create(&self, rule: &RuleSpec, actor: &str) -> Result<RuleSpec, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let stored = insert(&tx, rule, actor)?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// Replace rule `id` with `rule` (validated).
+    pub fn update(&self, id: i64, rule: &RuleSpec, actor: &str) -> Result<Change, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let old = get_tx(&tx, id)?.ok_or(StoreError::NotFound(id))?;
+        let new = replace(&tx, &old, rule, actor, "update")?;
+        tx.commit()?;
+        Ok(Change {
+            old: Some(old),
+            new: Some(new),
+        })
+    }
+
+    /// Delete rule `id`, or with `tombstone` keep it answering 410 Gone.
+    pub fn delete(&self, id: i64, tombstone: bool, actor: &str) -> Result<Change, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let old = get_tx(&tx, id)?.ok_or(StoreError::NotFound(id))?;
+        let new = if tombstone {
+            let mut gone = old.clone();
+            gone.gone = true;
+            Some(replace(&tx, &old, &gone, actor, "tombstone")?)
+        } else {
+            tx.execute("DELETE FROM rules WHERE id = ?1", [id])?;
+            record(&tx, id, actor, "delete", Some(&old), None)?;
+            None
+        };
+        tx.commit()?;
+        Ok(Change {
+            old: Some(old),
+            new,
+        })
+    }
+
+    /// Create or update every rule of `rules` (validated), matched by host, kind and matcher,
+    /// in one transaction: all are applied or none.
+    pub fn import(&self, rules: &[RuleSpec], actor: &str) -> Result<ImportReport, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut report = ImportReport::default();
+        for rule in rules {
+            match find_key(&tx, rule)? {
+                Some(old) if same(&old, rule) => report.unchanged += 1,
+                Some(old) => {
+                    let new = replace(&tx, &old, rule, actor, "update")?;
+                    report.updated += 1;
+                    report.changes.push(Change {
+                        old: Some(old),
+                        new: Some(new),
+                    });
+                }
+                None => {
+                    let new = insert(&tx, rule, actor)?;
+                    report.created += 1;
+                    report.changes.push(Change {
+                        old: None,
+                        new: Some(new),
+                    });
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// The recorded changes of rule `id`, oldest first.
+    pub fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT at, actor, action, old_target, new_target, old_rule, new_rule
+             FROM history WHERE rule_id = ?1 ORDER BY id",
+        )?;
+        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        let entries = stmt
+            .query_map([id], |r| {
+                Ok(HistoryEntry {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    old_target: r.get(3)?,
+                    new_target: r.get(4)?,
+                    old: parse(r.get(5)?),
+                    new: parse(r.get(6)?),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(entries)
+    }
+}

@@ -1,0 +1,79 @@
+//! Hit counters in the store, written in batches.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::{Store, StoreError, now};
+
+/// A path that was asked for and matched no rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnknownPath {
+    /// The request's host (empty when it had none).
+    pub host: String,
+    /// The path.
+    pub path: String,
+    /// How many requests.
+    pub hits: u64,
+    /// Last asked for (Unix seconds, to the flush).
+    pub last_seen: i64,
+}
+
+impl Store {
+    /// Add `hits` to rule counters, in one transaction. Rules deleted meanwhile are skipped.
+    pub fn add_hits(&self, hits: &[(i64, u64)]) -> Result<(), StoreError> {
+        if hits.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE rules SET hits = hits + ?2 WHERE id = ?1")?;
+            for (id, n) in hits {
+                stmt.execute(params![id, *n as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Add counts of unknown paths (`host`, `path`, `hits`), in one transaction.
+    pub fn add_unknown(&self, unknown: &[(String, String, u64)]) -> Result<(), StoreError> {
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let t = now();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO unknown_paths (host, path, hits, last_seen) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (host, path) DO UPDATE SET hits = hits + ?3, last_seen = ?4",
+            )?;
+            for (host, path, n) in unknown {
+                stmt.execute(params![host, path, *n as i64, t])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The most asked-for unknown paths, most first.
+    pub fn unknown(&self, limit: u32) -> Result<Vec<UnknownPath>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT host, path, hits, last_seen FROM unknown_paths
+             ORDER BY hits DESC, path LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit.clamp(1, 10_000)], |r| {
+                Ok(UnknownPath {
+                    host: r.get(0)?,
+                    path: r.get(1)?,
+                    hits: r.get::<_, i64>(2)? as u64,
+                    last_seen: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
