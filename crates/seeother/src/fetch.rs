@@ -175,8 +175,16 @@ pub fn run(args: FetchArgs) -> ExitCode {
         }
     }
     let printed = if args.json {
-        if let Err(e) = &result {
-            human::print_error(e);
+        match (&result, &args.output) {
+            (Err(e), _) => human::print_error(e),
+            // The body is in the document; --output gets a copy of it as well.
+            (Ok(response), Some(path)) => {
+                if let Err(e) = std::fs::write(path, &response.body) {
+                    eprintln!("seeother fetch: cannot write {}: {e}", path.display());
+                    code = code.max(exit::WRITE);
+                }
+            }
+            (Ok(_), None) => {}
         }
         json::print(&url, &result)
     } else {
