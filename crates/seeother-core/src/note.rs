@@ -10,20 +10,111 @@ use crate::location::Location;
 /// `Content-Type` of the note and of every page built with [`page`].
 pub const CONTENT_TYPE: &str = "text/html; charset=utf-8";
 
+/// The page's whole stylesheet: readable on any screen, nothing to fetch.
+const STYLE: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;\
+                     padding:0 1rem}a{overflow-wrap:anywhere}";
+
 /// The note for a redirect: a small HTML page whose one link is exactly `location`.
+///
+/// RFC 9110 §15.4.4: the note holds "a hyperlink to the same URI reference provided in the
+/// Location header field", so a relative reference stays relative. The title is the status's
+/// reason phrase; the link's `href` and text are the escaped `location`.
+///
+/// ```
+/// use http::StatusCode;
+/// use seeother_core::{Location, note};
+///
+/// let location = Location::parse("/orders/42?view=a&b").unwrap();
+/// let html = note::render(StatusCode::SEE_OTHER, &location);
+/// assert!(html.starts_with("<!doctype html>"));
+/// assert!(html.contains("<title>See Other</title>"));
+/// assert!(html.contains(r#"<a href="/orders/42?view=a&amp;b">/orders/42?view=a&amp;b</a>"#));
+/// ```
 pub fn render(status: StatusCode, location: &Location) -> String {
-    let _ = (status, location);
-    todo!()
+    let title = status.canonical_reason().unwrap_or("Redirect");
+    let target = escape(location.as_str());
+    let lead = match status {
+        StatusCode::SEE_OTHER => "See",
+        StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT => {
+            "This resource has moved permanently to"
+        }
+        StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT => "This resource is temporarily at",
+        _ => "Go to",
+    };
+    let mut body = String::with_capacity(32 + lead.len() + 2 * target.len());
+    body.push_str("<p>");
+    body.push_str(lead);
+    body.push_str(" <a href=\"");
+    body.push_str(&target);
+    body.push_str("\">");
+    body.push_str(&target);
+    body.push_str("</a>.</p>");
+    page(title, &body)
 }
 
 /// A complete small HTML page with `title` (escaped here) and `body_html` (already HTML).
+///
+/// The title is also the page's `<h1>`; `body_html` follows it. The shell is `<!doctype html>`,
+/// `lang="en"`, UTF-8, a viewport meta and a tiny inline stylesheet.
+///
+/// ```
+/// use seeother_core::note;
+///
+/// let html = note::page("Gone <for good>", "<p>Nothing here.</p>");
+/// assert!(html.contains("<h1>Gone &lt;for good&gt;</h1>\n<p>Nothing here.</p>"));
+/// ```
 pub fn page(title: &str, body_html: &str) -> String {
-    let _ = (title, body_html);
-    todo!()
+    let title = escape(title);
+    let mut html = String::with_capacity(256 + STYLE.len() + 2 * title.len() + body_html.len());
+    html.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    html.push_str("<title>");
+    html.push_str(&title);
+    html.push_str("</title>\n<style>");
+    html.push_str(STYLE);
+    html.push_str("</style>\n</head>\n<body>\n<h1>");
+    html.push_str(&title);
+    html.push_str("</h1>\n");
+    html.push_str(body_html);
+    html.push_str("\n</body>\n</html>\n");
+    html
 }
 
 /// Escape `&`, `<`, `>`, `"` and `'` so `text` is safe in HTML text and quoted attributes.
+///
+/// Borrows when there is nothing to escape.
+///
+/// ```
+/// use seeother_core::note::escape;
+///
+/// assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+/// assert!(matches!(escape("/plain/path"), std::borrow::Cow::Borrowed(_)));
+/// ```
 pub fn escape(text: &str) -> Cow<'_, str> {
-    let _ = text;
-    todo!()
+    let Some(first) = text.bytes().position(|b| entity(b).is_some()) else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(&text[..first]);
+    for c in text[first..].chars() {
+        // Every special character is ASCII, so `c as u8` is exact when it matches.
+        match u8::try_from(c).ok().and_then(entity) {
+            Some(replacement) => out.push_str(replacement),
+            None => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The entity that stands for `b`, if `b` could end HTML text or a quoted attribute value, or
+/// start a character reference.
+fn entity(b: u8) -> Option<&'static str> {
+    match b {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'"' => Some("&quot;"),
+        b'\'' => Some("&#39;"),
+        _ => None,
+    }
 }

@@ -4,9 +4,11 @@
 //! links the same URI reference.
 
 use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION, VARY};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 
 use crate::location::Location;
+use crate::note;
 
 /// The redirect statuses a server may answer with. `SeeOther` (303) is the default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -26,14 +28,42 @@ pub enum RedirectStatus {
 
 impl RedirectStatus {
     /// The status code.
+    ///
+    /// ```
+    /// use seeother_core::RedirectStatus;
+    ///
+    /// assert_eq!(RedirectStatus::default().code().as_u16(), 303);
+    /// ```
     pub fn code(self) -> StatusCode {
-        todo!()
+        match self {
+            Self::MovedPermanently => StatusCode::MOVED_PERMANENTLY,
+            Self::Found => StatusCode::FOUND,
+            Self::SeeOther => StatusCode::SEE_OTHER,
+            Self::TemporaryRedirect => StatusCode::TEMPORARY_REDIRECT,
+            Self::PermanentRedirect => StatusCode::PERMANENT_REDIRECT,
+        }
     }
 
     /// The redirect status for `code`, or `None` when seeother does not answer with it.
+    ///
+    /// 300 Multiple Choices, 304 Not Modified and 305/306 are not redirects to one `Location`
+    /// that a server builds this way (RFC 9110 §15.4), so they give `None`.
+    ///
+    /// ```
+    /// use seeother_core::RedirectStatus;
+    ///
+    /// assert_eq!(RedirectStatus::from_code(308), Some(RedirectStatus::PermanentRedirect));
+    /// assert_eq!(RedirectStatus::from_code(304), None);
+    /// ```
     pub fn from_code(code: u16) -> Option<Self> {
-        let _ = code;
-        todo!()
+        match code {
+            301 => Some(Self::MovedPermanently),
+            302 => Some(Self::Found),
+            303 => Some(Self::SeeOther),
+            307 => Some(Self::TemporaryRedirect),
+            308 => Some(Self::PermanentRedirect),
+            _ => None,
+        }
     }
 }
 
@@ -41,6 +71,27 @@ impl RedirectStatus {
 ///
 /// The note and the header block are built when the `Redirect` is made, so writing it is a
 /// few reference-count bumps.
+///
+/// ```
+/// use http::{Method, header};
+/// use seeother_core::{Location, Redirect};
+///
+/// let redirect = Redirect::see_other(Location::parse("/orders/42")?).vary_accept();
+///
+/// let get = redirect.to_response(&Method::POST);
+/// assert_eq!(get.status(), 303);
+/// assert_eq!(get.headers()[header::LOCATION], "/orders/42");
+/// assert_eq!(get.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+/// assert_eq!(get.headers()[header::VARY], "Accept");
+/// assert!(std::str::from_utf8(get.body())?.contains(r#"<a href="/orders/42">"#));
+///
+/// // RFC 9110 §9.3.2: HEAD gets the same header fields, Content-Length included, and no body.
+/// let head = redirect.to_response(&Method::HEAD);
+/// assert_eq!(head.headers(), get.headers());
+/// assert_eq!(head.headers()[header::CONTENT_LENGTH], get.body().len().to_string().as_str());
+/// assert!(head.body().is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Redirect {
     status: RedirectStatus,
@@ -56,26 +107,85 @@ impl Redirect {
     }
 
     /// A redirect with the given status to `location`.
+    ///
+    /// The header block holds `Location` (RFC 9110 §10.2.2), `Content-Type` and the note's
+    /// `Content-Length` (RFC 9110 §8.6); the note is [`note::render`]'s.
     pub fn new(status: RedirectStatus, location: Location) -> Self {
-        let _ = (status, location);
-        todo!()
+        // RFC 9110 §15.4.4: a short hypertext note linking the same URI reference.
+        let body = Bytes::from(note::render(status.code(), &location));
+        let mut headers = HeaderMap::with_capacity(8);
+        headers.insert(LOCATION, location.header_value().clone());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(note::CONTENT_TYPE));
+        // RFC 9110 §8.6: the length of the GET body, which HEAD answers carry too (§9.3.2).
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        Self {
+            status,
+            location,
+            headers,
+            body,
+        }
     }
 
     /// Add a header to every response (e.g. `Cache-Control`).
+    ///
+    /// `Location` and `Content-Length` belong to the redirect itself: a value given for them
+    /// here is ignored, so the framing always matches the note and the target stays the
+    /// validated one. A `Content-Type` given here replaces the note's (one field only,
+    /// RFC 9110 §8.3); any other field is appended.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.append(name, value);
+        if name == LOCATION || name == CONTENT_LENGTH {
+            return self;
+        }
+        if name == CONTENT_TYPE {
+            self.headers.insert(name, value);
+        } else {
+            self.headers.append(name, value);
+        }
         self
     }
 
     /// Add `Vary: Accept`, for a target chosen by content negotiation (RFC 9110 §12.5.5).
-    pub fn vary_accept(self) -> Self {
-        todo!()
+    ///
+    /// Nothing is added when a `Vary` field already lists `Accept` or `*`.
+    pub fn vary_accept(mut self) -> Self {
+        // RFC 9110 §12.5.5: Vary is a list of case-insensitive field names, or `*`.
+        let listed = self.headers.get_all(VARY).iter().any(|value| {
+            value.as_bytes().split(|&b| b == b',').any(|name| {
+                let name = name.trim_ascii();
+                name == b"*" || name.eq_ignore_ascii_case(b"accept")
+            })
+        });
+        if !listed {
+            self.headers.append(VARY, HeaderValue::from_static("Accept"));
+        }
+        self
     }
 
     /// Add `Link: <location>; rel="describedby"` (RFC 8288), for an identifier that redirects to
     /// a document describing it.
-    pub fn described_by(self) -> Self {
-        todo!()
+    ///
+    /// ```
+    /// use http::{Method, header};
+    /// use seeother_core::{Location, Redirect};
+    ///
+    /// let redirect = Redirect::see_other(Location::parse("/doc/alice")?).described_by();
+    /// let response = redirect.to_response(&Method::GET);
+    /// assert_eq!(response.headers()[header::LINK], r#"</doc/alice>; rel="describedby""#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn described_by(mut self) -> Self {
+        // RFC 8288 §3: `<URI-Reference>` then parameters. A Location holds no `<`, `>`, spaces
+        // or controls, so it can stand between the angle brackets as it is, still relative if
+        // it was (RFC 8288 §3.1: resolved against the request's target like Location).
+        let mut value = Vec::with_capacity(self.location.as_str().len() + 20);
+        value.push(b'<');
+        value.extend_from_slice(self.location.as_str().as_bytes());
+        value.extend_from_slice(b">; rel=\"describedby\"");
+        // Invariant: built from a valid header value and visible ASCII.
+        if let Ok(value) = HeaderValue::from_bytes(&value) {
+            self.headers.append(LINK, value);
+        }
+        self
     }
 
     /// The status.
@@ -93,10 +203,26 @@ impl Redirect {
         &self.body
     }
 
+    /// The header fields every response carries, `Content-Length` included.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
     /// The response to a request with `method`. HEAD gets the same header fields as GET and no
     /// body (RFC 9110 §9.3.2).
+    ///
+    /// Every other method, POST, PUT, DELETE and extension methods included, gets the note
+    /// (RFC 9110 §15.4.4: "except for responses to a HEAD request").
     pub fn to_response(&self, method: &Method) -> Response<Bytes> {
-        let _ = method;
-        todo!()
+        // RFC 9110 §9.3.2: HEAD is GET without content; the header block stays identical.
+        let body = if method == Method::HEAD {
+            Bytes::new()
+        } else {
+            self.body.clone()
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = self.status.code();
+        *response.headers_mut() = self.headers.clone();
+        response
     }
 }
