@@ -1,6 +1,41 @@
-//! The seeother redirect server: rules, their index, the store, the HTTP service and the admin API.
+//! The seeother redirect server: rules, their index, the store, the HTTP service and the
+//! admin API.
+//!
+//! - [`rule`]: what an operator writes, and its validation.
+//! - [`index`] and [`resolve`]: the in-memory index and the answer to a request (pure, so
+//!   `seeother explain` runs the server's own code).
+//! - [`store`] and [`catalog`]: the SQLite store and the live rules kept in step with it.
+//! - [`rules_file`]: TOML, JSON and CSV rule files.
+//! - [`http`], [`api`], [`auth`], [`metrics`], [`stats`]: serving, the admin API, the token,
+//!   Prometheus metrics and hit counters.
+//! - [`server`]: everything put together, as `seeother serve` runs it.
+//!
+//! Every redirect is built by `seeother_core`; this crate takes no protocol decision of its own.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use seeother_server::catalog::Catalog;
+//! use seeother_server::rule::RuleSpec;
+//! use seeother_server::store::Store;
+//!
+//! let catalog = Catalog::open(Arc::new(Store::in_memory().unwrap())).unwrap();
+//! catalog.create(RuleSpec::path("/id/berlin", "https://example.org/page/berlin"), "doc").unwrap();
+//! let index = catalog.index();
+//! let hit = index.lookup(None, "/id/berlin").unwrap();
+//! assert_eq!(hit.rule.matcher(), "/id/berlin");
+//! ```
 
+pub mod api;
+pub mod auth;
+pub mod catalog;
+pub mod http;
 pub mod index;
+pub mod metrics;
 pub mod resolve;
 pub mod rule;
+pub mod rules_file;
+pub mod server;
+pub mod stats;
 pub mod store;
+
+pub use server::{Options, ServeError, Server};

@@ -141,8 +141,8 @@ impl CompiledRule {
         self.hits.swap(0, Ordering::Relaxed)
     }
 
-    /// Add hits back (a flush that failed).
-    pub(crate) fn add_hits(&self, n: u64) {
+    /// Add hits (counts carried over, or given back after a failed flush).
+    pub fn add_hits(&self, n: u64) {
         self.hits.fetch_add(n, Ordering::Relaxed);
     }
 

@@ -144,6 +144,20 @@ impl Scope {
         }
     }
 
+    fn get(&self, kind: Kind, matcher: &str) -> Option<&Arc<CompiledRule>> {
+        match kind {
+            Kind::Path => self.exact.get(matcher),
+            Kind::Prefix => self.prefixes.get(matcher),
+            Kind::Pattern => self
+                .patterns_by_first
+                .get(first_segment(matcher))
+                .into_iter()
+                .flatten()
+                .chain(&self.patterns_wild)
+                .find(|r| &*r.matcher == matcher),
+        }
+    }
+
     fn rules(&self) -> impl Iterator<Item = &Arc<CompiledRule>> {
         self.exact
             .values()
@@ -267,6 +281,14 @@ impl Index {
         }
         next.recount();
         next
+    }
+
+    /// The rule filed under `host`, `kind` and `matcher`.
+    pub fn get(&self, host: Option<&str>, kind: Kind, matcher: &str) -> Option<&Arc<CompiledRule>> {
+        match host {
+            None => self.any.get(kind, matcher),
+            Some(h) => self.hosts.get(h)?.get(kind, matcher),
+        }
     }
 
     /// How many rules.

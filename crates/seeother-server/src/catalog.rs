@@ -1,0 +1,217 @@
+//! The live rules: the durable store and the in-memory index kept in step.
+//!
+//! Every change is validated, written to the store (durable when the call returns), then
+//! applied to a copy of the index that is swapped in atomically: the next request sees it,
+//! requests in flight finish on the index they started with. This is the in-process API that
+//! the JSON API (and any other front end) calls; its methods block, so async callers run them
+//! on a blocking thread.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::{ArcSwap, Guard};
+
+use crate::index::{CompiledRule, Index, RuleKey};
+use crate::rule::{RuleError, RuleSpec};
+use crate::store::{Change, HistoryEntry, ImportReport, ListQuery, Page, Store, StoreError};
+
+/// Why a change to the rules was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// The rule is not valid; nothing was written.
+    #[error("{0}")]
+    Invalid(#[from] RuleError),
+    /// Some rules of an import are not valid; nothing was written.
+    #[error("{} rule(s) are not valid; nothing was imported", .0.len())]
+    InvalidImport(Vec<(usize, RuleError)>),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The store and the index, kept in step.
+#[derive(Debug)]
+pub struct Catalog {
+    store: Arc<Store>,
+    index: ArcSwap<Index>,
+    /// Serialises changes so each is applied to the index in the order it was stored.
+    writer: Mutex<()>,
+    reloads: AtomicU64,
+}
+
+fn key_of(rule: &RuleSpec) -> RuleKey {
+    (rule.host.clone(), rule.kind().unwrap_or(crate::rule::Kind::Path), rule.matcher().to_owned())
+}
+
+fn compile(rule: &RuleSpec) -> Option<Arc<CompiledRule>> {
+    let id = rule.id.unwrap_or_default();
+    match CompiledRule::new(id, rule) {
+        Ok(c) => Some(Arc::new(c)),
+        Err(e) => {
+            tracing::warn!(rule = id, error = %e, "stored rule cannot be compiled; skipped");
+            None
+        }
+    }
+}
+
+impl Catalog {
+    /// Load every rule of `store` into a new index.
+    pub fn open(store: Arc<Store>) -> Result<Catalog, StoreError> {
+        let index = Self::load(&store)?;
+        Ok(Catalog {
+            store,
+            index: ArcSwap::from_pointee(index),
+            writer: Mutex::new(()),
+            reloads: AtomicU64::new(0),
+        })
+    }
+
+    fn load(store: &Store) -> Result<Index, StoreError> {
+        let mut rules = Vec::with_capacity(store.count()? as usize);
+        store.for_each_rule(|rule| rules.extend(compile(&rule)))?;
+        Ok(Index::build(rules))
+    }
+
+    /// The current index (cheap; hold it only for one request).
+    #[inline]
+    pub fn index(&self) -> Guard<Arc<Index>> {
+        self.index.load()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// How many times the index was rebuilt or changed since start.
+    pub fn reloads(&self) -> u64 {
+        self.reloads.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Apply stored changes to the index and swap it in.
+    fn apply(&self, changes: &[Change]) {
+        let current = self.index.load_full();
+        let mut removed = Vec::new();
+        let mut added = Vec::new();
+        for change in changes {
+            let mut carried = 0;
+            if let Some(old) = &change.old {
+                let key = key_of(old);
+                if let Some(c) = current.get(key.0.as_deref(), key.1, &key.2) {
+                    carried = c.take_hits();
+                }
+                removed.push(key);
+            }
+            if let Some(new) = &change.new
+                && let Some(c) = compile(new)
+            {
+                c.add_hits(carried);
+                added.push(c);
+            }
+        }
+        self.index.store(Arc::new(current.with_changes(&removed, added)));
+        self.reloads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Rebuild the index from the store (after changes made by another process).
+    pub fn reload(&self) -> Result<usize, StoreError> {
+        let _w = self.lock();
+        let index = Self::load(&self.store)?;
+        let len = index.len();
+        self.index.store(Arc::new(index));
+        self.reloads.fetch_add(1, Ordering::Relaxed);
+        Ok(len)
+    }
+
+    /// Hits counted in memory and not yet flushed, for the rule `rule`.
+    fn pending_hits(&self, index: &Index, rule: &RuleSpec) -> u64 {
+        let (host, kind, matcher) = key_of(rule);
+        index
+            .get(host.as_deref(), kind, &matcher)
+            .map_or(0, |c| c.hits.load(Ordering::Relaxed))
+    }
+
+    fn with_pending(&self, mut rule: RuleSpec) -> RuleSpec {
+        let pending = self.pending_hits(&self.index(), &rule);
+        rule.hits = Some(rule.hits.unwrap_or(0) + pending);
+        rule
+    }
+
+    /// A page of rules, with up-to-date hit counts.
+    pub fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let mut page = self.store.list(query)?;
+        let index = self.index();
+        for rule in &mut page.rules {
+            let pending = self.pending_hits(&index, rule);
+            rule.hits = Some(rule.hits.unwrap_or(0) + pending);
+        }
+        Ok(page)
+    }
+
+    /// The rule with `id`, with its up-to-date hit count.
+    pub fn get(&self, id: i64) -> Result<Option<RuleSpec>, StoreError> {
+        Ok(self.store.get(id)?.map(|r| self.with_pending(r)))
+    }
+
+    /// The history of rule `id`.
+    pub fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.store.history(id)
+    }
+
+    /// Validate and store a new rule; it answers requests when this returns.
+    pub fn create(&self, rule: RuleSpec, actor: &str) -> Result<RuleSpec, CatalogError> {
+        let rule = rule.validate()?;
+        let _w = self.lock();
+        let stored = self.store.create(&rule, actor)?;
+        self.apply(&[Change {
+            old: None,
+            new: Some(stored.clone()),
+        }]);
+        Ok(stored)
+    }
+
+    /// Validate and store `rule` as rule `id`.
+    pub fn update(&self, id: i64, rule: RuleSpec, actor: &str) -> Result<RuleSpec, CatalogError> {
+        let rule = rule.validate()?;
+        let _w = self.lock();
+        let change = self.store.update(id, &rule, actor)?;
+        self.apply(std::slice::from_ref(&change));
+        Ok(self.with_pending(change.new.unwrap_or(rule)))
+    }
+
+    /// Delete rule `id`; with `tombstone`, keep it answering 410 Gone. Returns the rule as it
+    /// is now (`None` when deleted).
+    pub fn delete(&self, id: i64, tombstone: bool, actor: &str) -> Result<Option<RuleSpec>, CatalogError> {
+        let _w = self.lock();
+        // A tombstone keeps the rule's counters (carried over by `apply`).
+        let change = self.store.delete(id, tombstone, actor)?;
+        self.apply(std::slice::from_ref(&change));
+        Ok(change.new)
+    }
+
+    /// Validate every rule, then create or update them all in one transaction.
+    pub fn import(&self, rules: Vec<RuleSpec>, actor: &str) -> Result<ImportReport, CatalogError> {
+        let mut valid = Vec::with_capacity(rules.len());
+        let mut errors = Vec::new();
+        for (i, rule) in rules.into_iter().enumerate() {
+            match rule.without_server_fields().validate() {
+                Ok(r) => valid.push(r),
+                Err(e) => errors.push((i, e)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(CatalogError::InvalidImport(errors));
+        }
+        let _w = self.lock();
+        let report = self.store.import(&valid, actor)?;
+        if !report.changes.is_empty() {
+            self.apply(&report.changes);
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,4 @@
+//! HTTP: the request handler and the listener (HTTP/1.1, h2c, TLS, limits, graceful shutdown).
+
+pub mod listener;
+pub mod service;

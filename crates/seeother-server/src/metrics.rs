@@ -1,0 +1,117 @@
+//! Prometheus metrics: requests by status and by rule kind, a latency histogram, the rule
+//! count and index reloads. Atomics only; rendered on demand.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The statuses counted by name; any other is counted as `other`.
+const STATUSES: [u16; 18] = [
+    200, 201, 204, 301, 302, 303, 307, 308, 400, 401, 404, 405, 409, 410, 413, 415, 422, 500,
+];
+
+/// Latency bucket bounds, in microseconds.
+const BUCKETS_US: [u64; 12] = [
+    25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 250_000, 1_000_000,
+];
+
+/// What answered a request, for the `kind` label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handler {
+    /// An exact-path rule.
+    Path,
+    /// A prefix rule.
+    Prefix,
+    /// A pattern rule.
+    Pattern,
+    /// No rule matched.
+    None,
+    /// The admin API, health or metrics.
+    Admin,
+}
+
+const HANDLERS: [&str; 5] = ["path", "prefix", "pattern", "none", "admin"];
+
+/// The counters.
+#[derive(Debug)]
+pub struct Metrics {
+    by_status: [AtomicU64; STATUSES.len() + 1],
+    by_handler: [AtomicU64; HANDLERS.len()],
+    buckets: [AtomicU64; BUCKETS_US.len() + 1],
+    latency_sum_ns: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            by_status: std::array::from_fn(|_| AtomicU64::new(0)),
+            by_handler: std::array::from_fn(|_| AtomicU64::new(0)),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            latency_sum_ns: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Metrics {
+    /// Count one response.
+    #[inline]
+    pub fn record(&self, status: u16, handler: Handler, elapsed: Duration) {
+        let s = STATUSES.iter().position(|&c| c == status).unwrap_or(STATUSES.len());
+        self.by_status[s].fetch_add(1, Ordering::Relaxed);
+        self.by_handler[handler as usize].fetch_add(1, Ordering::Relaxed);
+        let us = elapsed.as_micros() as u64;
+        let b = BUCKETS_US.iter().position(|&le| us <= le).unwrap_or(BUCKETS_US.len());
+        self.buckets[b].fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_ns
+            .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self, rules: usize, reloads: u64, unknown_overflow: u64) -> String {
+        let mut out = String::with_capacity(2048);
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        out.push_str("# HELP seeother_requests_total Responses sent, by status.\n");
+        out.push_str("# TYPE seeother_requests_total counter\n");
+        for (i, code) in STATUSES.iter().enumerate() {
+            let _ = writeln!(out, "seeother_requests_total{{status=\"{code}\"}} {}", get(&self.by_status[i]));
+        }
+        let _ = writeln!(
+            out,
+            "seeother_requests_total{{status=\"other\"}} {}",
+            get(&self.by_status[STATUSES.len()])
+        );
+        out.push_str("# HELP seeother_requests_by_kind_total Responses sent, by what answered.\n");
+        out.push_str("# TYPE seeother_requests_by_kind_total counter\n");
+        for (i, name) in HANDLERS.iter().enumerate() {
+            let _ = writeln!(out, "seeother_requests_by_kind_total{{kind=\"{name}\"}} {}", get(&self.by_handler[i]));
+        }
+        out.push_str("# HELP seeother_request_duration_seconds Time from request to response.\n");
+        out.push_str("# TYPE seeother_request_duration_seconds histogram\n");
+        let mut cumulative = 0;
+        for (i, le) in BUCKETS_US.iter().enumerate() {
+            cumulative += get(&self.buckets[i]);
+            let _ = writeln!(
+                out,
+                "seeother_request_duration_seconds_bucket{{le=\"{}\"}} {cumulative}",
+                *le as f64 / 1e6
+            );
+        }
+        cumulative += get(&self.buckets[BUCKETS_US.len()]);
+        let _ = writeln!(out, "seeother_request_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}");
+        let _ = writeln!(
+            out,
+            "seeother_request_duration_seconds_sum {}",
+            get(&self.latency_sum_ns) as f64 / 1e9
+        );
+        let _ = writeln!(out, "seeother_request_duration_seconds_count {cumulative}");
+        out.push_str("# HELP seeother_rules Rules in the index.\n# TYPE seeother_rules gauge\n");
+        let _ = writeln!(out, "seeother_rules {rules}");
+        out.push_str("# HELP seeother_index_reloads_total Index changes and rebuilds since start.\n");
+        out.push_str("# TYPE seeother_index_reloads_total counter\n");
+        let _ = writeln!(out, "seeother_index_reloads_total {reloads}");
+        out.push_str("# HELP seeother_unknown_uncounted_total Unknown-path requests not counted by path (too many distinct paths).\n");
+        out.push_str("# TYPE seeother_unknown_uncounted_total counter\n");
+        let _ = writeln!(out, "seeother_unknown_uncounted_total {unknown_overflow}");
+        out
+    }
+}

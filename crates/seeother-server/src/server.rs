@@ -1,0 +1,229 @@
+//! The whole server: store, rules, token, listener, background counters, signals.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{AdminToken, TokenError, TokenSource};
+use crate::catalog::{Catalog, CatalogError};
+use crate::http::listener::{self, Limits, TlsError};
+use crate::http::service::App;
+use crate::rules_file::{self, ReadError};
+use crate::stats::Maintenance;
+use crate::store::{ImportReport, Store, StoreError};
+
+/// The default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8303";
+/// The default database file.
+pub const DEFAULT_DB: &str = "seeother.db";
+
+/// How to run the server.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Address to listen on (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// The database file (created on first start).
+    pub db: PathBuf,
+    /// Rule files loaded into the store at start (all or nothing, each).
+    pub rules: Vec<PathBuf>,
+    /// A file holding the admin token (else `SEEOTHER_ADMIN_TOKEN`, else a generated one).
+    pub admin_token_file: Option<PathBuf>,
+    /// PEM certificate chain and private key, to serve HTTPS (h2 and HTTP/1.1 by ALPN).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Connection limits and timeouts.
+    pub limits: Limits,
+    /// How often hit counters are written to the store.
+    pub flush_interval: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            db: PathBuf::from(DEFAULT_DB),
+            rules: Vec::new(),
+            admin_token_file: None,
+            tls: None,
+            limits: Limits::default(),
+            flush_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the server could not start or run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No admin token could be had.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// A `--rules` file could not be read or is not valid.
+    #[error(transparent)]
+    Rules(#[from] ReadError),
+    /// A `--rules` file could not be stored.
+    #[error("{path}: {source}")]
+    Import {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: CatalogError,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}; pick another address with --listen")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// TLS could not be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The async runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// A server ready to run: store open, rules loaded, address bound.
+#[derive(Debug)]
+pub struct Server {
+    listener: std::net::TcpListener,
+    addr: SocketAddr,
+    app: Arc<App>,
+    token_source: TokenSource,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    limits: Limits,
+    flush_interval: Duration,
+    loaded: Vec<(PathBuf, ImportReport)>,
+}
+
+impl Server {
+    /// Open the store, load `--rules` files, obtain the token and bind the address.
+    pub fn prepare(options: Options) -> Result<Server, ServeError> {
+        let store = Arc::new(Store::open(&options.db)?);
+        let catalog = Arc::new(Catalog::open(store)?);
+        let mut loaded = Vec::new();
+        for path in &options.rules {
+            let rules = rules_file::read_path(path, None)?;
+            let actor = format!("file:{}", path.display());
+            let report = catalog
+                .import(rules, &actor)
+                .map_err(|source| ServeError::Import {
+                    path: path.clone(),
+                    source,
+                })?;
+            loaded.push((path.clone(), report));
+        }
+        let (token, token_source) =
+            AdminToken::obtain(options.admin_token_file.as_deref(), &options.db)?;
+        let tls = match &options.tls {
+            Some((cert, key)) => Some(listener::tls_config(cert, key)?),
+            None => None,
+        };
+        let bind = |source| ServeError::Bind {
+            addr: options.listen,
+            source,
+        };
+        let listener = std::net::TcpListener::bind(options.listen).map_err(bind)?;
+        listener.set_nonblocking(true).map_err(bind)?;
+        let addr = listener.local_addr().map_err(bind)?;
+        Ok(Server {
+            listener,
+            addr,
+            app: Arc::new(App::new(catalog, token)),
+            token_source,
+            tls,
+            limits: options.limits,
+            flush_interval: options.flush_interval,
+            loaded,
+        })
+    }
+
+    /// The address bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Whether the server speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Where the admin token came from.
+    pub fn token_source(&self) -> &TokenSource {
+        &self.token_source
+    }
+
+    /// What each `--rules` file changed.
+    pub fn rules_loaded(&self) -> &[(PathBuf, ImportReport)] {
+        &self.loaded
+    }
+
+    /// How many rules answer requests.
+    pub fn rule_count(&self) -> usize {
+        self.app.catalog.index().len()
+    }
+
+    /// The base URL (`http://ADDR` or `https://ADDR`).
+    pub fn base_url(&self) -> String {
+        format!(
+            "{}://{}",
+            if self.is_tls() { "https" } else { "http" },
+            self.addr
+        )
+    }
+
+    /// Serve until SIGTERM or SIGINT, then finish requests in flight, write the counters and
+    /// return.
+    pub fn run(self) -> Result<(), ServeError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(ServeError::Runtime)?;
+        let maintenance = Maintenance::spawn(
+            self.app.catalog.clone(),
+            self.app.unknown.clone(),
+            self.flush_interval,
+        );
+        let result = runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(self.listener).map_err(|source| {
+                ServeError::Bind {
+                    addr: self.addr,
+                    source,
+                }
+            })?;
+            listener::serve(listener, self.app, self.limits, self.tls, signal()).await;
+            Ok(())
+        });
+        maintenance.stop();
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
