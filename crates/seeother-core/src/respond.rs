@@ -156,7 +156,8 @@ impl Redirect {
             })
         });
         if !listed {
-            self.headers.append(VARY, HeaderValue::from_static("Accept"));
+            self.headers
+                .append(VARY, HeaderValue::from_static("Accept"));
         }
         self
     }

@@ -25,7 +25,10 @@ impl<'a> MediaRange<'a> {
         let slash = member.iter().position(|&b| b == b'/')?;
         let kind = &member[..slash];
         let rest = &member[slash + 1..];
-        let end = rest.iter().position(|&b| !is_tchar(b)).unwrap_or(rest.len());
+        let end = rest
+            .iter()
+            .position(|&b| !is_tchar(b))
+            .unwrap_or(rest.len());
         let subtype = &rest[..end];
         // RFC 9110 §8.3.1: type and subtype are tokens; §12.5.1: `*/*` or `type/*` only.
         if !is_token(kind) || !is_token(subtype) || (kind == b"*" && subtype != b"*") {
@@ -104,7 +107,10 @@ impl<'a> Params<'a> {
                 self.rest = after;
                 continue;
             }
-            let name_end = after.iter().position(|&b| !is_tchar(b)).unwrap_or(after.len());
+            let name_end = after
+                .iter()
+                .position(|&b| !is_tchar(b))
+                .unwrap_or(after.len());
             let (name, after) = after.split_at(name_end);
             // RFC 9110 §5.6.6: no whitespace around `=`.
             let (b'=', after) = after.split_first()? else {
@@ -116,7 +122,10 @@ impl<'a> Params<'a> {
             let value_len = if after.first() == Some(&b'"') {
                 quoted_len(after)?
             } else {
-                after.iter().position(|&b| !is_tchar(b)).unwrap_or(after.len())
+                after
+                    .iter()
+                    .position(|&b| !is_tchar(b))
+                    .unwrap_or(after.len())
             };
             if value_len == 0 {
                 return None;
@@ -154,7 +163,11 @@ pub(super) fn unquoted(value: &[u8]) -> impl Iterator<Item = u8> + '_ {
     let mut bytes = inner.iter().copied();
     std::iter::from_fn(move || {
         let b = bytes.next()?;
-        if quoted && b == b'\\' { bytes.next() } else { Some(b) }
+        if quoted && b == b'\\' {
+            bytes.next()
+        } else {
+            Some(b)
+        }
     })
 }
 
