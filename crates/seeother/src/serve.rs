@@ -1,14 +1,152 @@
-//! `seeother serve`.
+//! `seeother serve`: argument parsing and the start-up message; the server is
+//! `seeother_server::Server`.
 
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use seeother_server::http::listener::Limits;
+use seeother_server::{Options, Server};
 
 /// Arguments of `seeother serve`.
 #[derive(clap::Args, Debug)]
-pub struct ServeArgs {}
+#[command(after_help = "The admin token comes from --admin-token-file, else from the \
+SEEOTHER_ADMIN_TOKEN environment variable, else it is generated and stored beside the \
+database (mode 0600). Logs go to standard error; set RUST_LOG (e.g. RUST_LOG=debug) for more.")]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = seeother_server::server::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// The SQLite database (created on first start).
+    #[arg(long, value_name = "PATH", default_value = seeother_server::server::DEFAULT_DB)]
+    pub db: PathBuf,
+
+    /// A rule file (TOML, JSON or CSV) to load into the store at start; repeatable.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+
+    /// A file holding the admin API's bearer token.
+    #[arg(long, value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN). Needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Connections served at once.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Seconds a client has to send a request's header block.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub header_timeout: f64,
+
+    /// Seconds after which an idle connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub idle_timeout: f64,
+
+    /// Largest request header block, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+
+    /// Seconds that shutdown (SIGTERM, SIGINT) waits for requests in flight.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub shutdown_grace: f64,
+
+    /// Seconds between writes of the hit counters to the store.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub flush_interval: f64,
+
+    /// Write logs as JSON lines.
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+fn seconds(name: &str, s: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(s).map_err(|_| format!("--{name} {s} is not a number of seconds ≥ 0"))
+}
+
+/// Set up tracing on standard error (`RUST_LOG` filters; `info` by default).
+pub fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn options(args: ServeArgs) -> Result<Options, String> {
+    Ok(Options {
+        listen: args.listen,
+        db: args.db,
+        rules: args.rules,
+        admin_token_file: args.admin_token_file,
+        tls: args.tls_cert.zip(args.tls_key),
+        limits: Limits {
+            max_connections: args.max_connections.max(1),
+            header_read_timeout: seconds("header-timeout", args.header_timeout)?,
+            idle_timeout: seconds("idle-timeout", args.idle_timeout)?,
+            max_header_bytes: args.max_header_bytes,
+            shutdown_grace: seconds("shutdown-grace", args.shutdown_grace)?,
+        },
+        flush_interval: seconds("flush-interval", args.flush_interval)?,
+    })
+}
 
 /// Run `seeother serve`.
 pub fn run(args: ServeArgs) -> ExitCode {
-    let _ = args;
-    eprintln!("seeother serve: not built yet");
-    ExitCode::FAILURE
+    init_logs(args.log_json);
+    let db = args.db.clone();
+    let options = match options(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("seeother serve: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let server = match Server::prepare(options) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("seeother serve: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let base = server.base_url();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "seeother serve: listening on {base}");
+    for (path, r) in server.rules_loaded() {
+        let _ = writeln!(
+            out,
+            "  loaded {}: {} created, {} updated, {} unchanged",
+            path.display(),
+            r.created,
+            r.updated,
+            r.unchanged
+        );
+    }
+    let _ = writeln!(out, "  rules:  {} (store {})", server.rule_count(), db.display());
+    let _ = writeln!(out, "  API:    {base}/-/api/rules (OpenAPI: {base}/-/api/openapi.json)");
+    let _ = writeln!(out, "  token:  {}", server.token_source());
+    let _ = writeln!(out, "  health: {base}/-/healthz, metrics: {base}/-/metrics");
+    let _ = out.flush();
+    drop(out);
+    match server.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("seeother serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

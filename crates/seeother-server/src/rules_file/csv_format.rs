@@ -78,7 +78,7 @@ fn row_to_rule(headers: &[String], record: &csv::StringRecord) -> Result<RuleSpe
 }
 
 /// Read a CSV rule file.
-pub(super) fn read(text: &str) -> Result<Located, Vec<FileError>> {
+pub(super) fn read(text: &str) -> Located {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .trim(csv::Trim::Headers)
@@ -136,7 +136,7 @@ pub(super) fn read(text: &str) -> Result<Located, Vec<FileError>> {
             }),
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    Ok((out, errors))
 }
 
 /// Write rules as CSV with every column.

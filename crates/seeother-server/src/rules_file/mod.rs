@@ -111,8 +111,9 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// Rules read from a file, each with its line, before validation.
-type Located = Vec<(usize, RuleSpec)>;
+/// Rules read from a file, each with its line, before validation, and the rules that could
+/// not be read; `Err` when the file as a whole cannot be read.
+type Located = Result<(Vec<(usize, RuleSpec)>, Vec<FileError>), Vec<FileError>>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,32 +122,36 @@ struct TomlFile {
     rules: Vec<toml::Spanned<RuleSpec>>,
 }
 
-fn read_toml(text: &str) -> Result<Located, Vec<FileError>> {
+fn read_toml(text: &str) -> Located {
     let file: TomlFile = toml::from_str(text).map_err(|e| {
         vec![FileError {
             line: e.span().map(|s| line_of(text, s.start)),
             message: e.message().trim().to_owned(),
         }]
     })?;
-    Ok(file
-        .rules
-        .into_iter()
-        .map(|s| (line_of(text, s.span().start), s.into_inner()))
-        .collect())
+    Ok((
+        file.rules
+            .into_iter()
+            .map(|s| (line_of(text, s.span().start), s.into_inner()))
+            .collect(),
+        Vec::new(),
+    ))
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum JsonFile<'a> {
-    Wrapped {
-        #[serde(borrow)]
-        rules: Vec<&'a RawValue>,
-    },
-    Bare(#[serde(borrow)] Vec<&'a RawValue>),
+#[serde(deny_unknown_fields)]
+struct JsonFile<'a> {
+    #[serde(borrow)]
+    rules: Vec<&'a RawValue>,
 }
 
-fn read_json(text: &str) -> Result<Located, Vec<FileError>> {
-    let file: JsonFile<'_> = serde_json::from_str(text).map_err(|e| {
+fn read_json(text: &str) -> Located {
+    let parsed = if text.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<&RawValue>>(text)
+    } else {
+        serde_json::from_str::<JsonFile<'_>>(text).map(|f| f.rules)
+    };
+    let raws = parsed.map_err(|e| {
         vec![FileError {
             line: Some(e.line()),
             message: format!(
@@ -154,9 +159,6 @@ fn read_json(text: &str) -> Result<Located, Vec<FileError>> {
             ),
         }]
     })?;
-    let raws = match file {
-        JsonFile::Wrapped { rules } | JsonFile::Bare(rules) => rules,
-    };
     let mut out = Vec::with_capacity(raws.len());
     let mut errors = Vec::new();
     for raw in raws {
@@ -164,13 +166,18 @@ fn read_json(text: &str) -> Result<Located, Vec<FileError>> {
         let line = line_of(text, offset);
         match serde_json::from_str::<RuleSpec>(raw.get()) {
             Ok(rule) => out.push((line, rule)),
-            Err(e) => errors.push(FileError {
-                line: Some(line + e.line() - 1),
-                message: e.to_string(),
-            }),
+            Err(e) => {
+                // The position inside the rule is replaced by the line in the file.
+                let message = e.to_string();
+                let message = message.split(" at line ").next().unwrap_or(&message);
+                errors.push(FileError {
+                    line: Some(line + e.line() - 1),
+                    message: message.to_owned(),
+                })
+            }
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    Ok((out, errors))
 }
 
 /// Read and validate every rule of `text` in `format`. `file` names the source in errors.
@@ -185,8 +192,7 @@ pub fn parse(text: &str, format: Format, file: &str) -> Result<Vec<RuleSpec>, Fi
         file: file.to_owned(),
         errors,
     };
-    let located = located.map_err(fail)?;
-    let mut errors = Vec::new();
+    let (located, mut errors) = located.map_err(fail)?;
     let mut rules = Vec::with_capacity(located.len());
     let mut seen = std::collections::HashMap::with_capacity(located.len());
     for (line, rule) in located {
@@ -210,6 +216,7 @@ pub fn parse(text: &str, format: Format, file: &str) -> Result<Vec<RuleSpec>, Fi
             }),
         }
     }
+    errors.sort_by_key(|e| e.line);
     if errors.is_empty() {
         Ok(rules)
     } else {
