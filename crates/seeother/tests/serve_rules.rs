@@ -1,0 +1,219 @@
+//! `seeother serve` answering identifiers over real sockets: every rule kind, host scoping,
+//! precedence, content negotiation, methods, query handling, 404 and 410.
+
+mod serve_support;
+
+use serve_support::{Server, TempDir};
+
+const RULES: &str = r#"
+[[rules]]
+path = "/id/berlin"
+to = "https://example.org/page/berlin"
+described_by = true
+cache_control = "max-age=3600"
+
+[[rules.variants]]
+type = "text/turtle"
+to = "https://example.org/data/berlin.ttl"
+
+[[rules]]
+pattern = "/id/{name}"
+to = "https://example.org/page/{name}"
+
+[[rules.variants]]
+type = "text/turtle"
+to = "https://example.org/data/{name}.ttl"
+
+[[rules]]
+prefix = "/id/"
+to = "https://example.org/fallback/"
+
+[[rules]]
+prefix = "/docs/"
+to = "https://new.example.org/manual/"
+status = 308
+query = "drop"
+
+[[rules]]
+prefix = "/docs/api/"
+to = "https://api.example.org/"
+status = 301
+
+[[rules]]
+host = "id.example.org"
+path = "/go"
+to = "https://example.org/scoped"
+status = 302
+
+[[rules]]
+path = "/go"
+to = "https://example.org/unscoped"
+status = 307
+
+[[rules]]
+path = "/id/withdrawn"
+to = "https://example.org/old"
+gone = true
+"#;
+
+fn server(dir: &TempDir) -> Server {
+    let rules = dir.file("rules.toml", RULES);
+    Server::start(&dir.path().join("s.db"), &["--rules", rules.to_str().unwrap()])
+}
+
+#[test]
+fn kinds_precedence_and_hosts() {
+    let dir = TempDir::new("kinds");
+    let s = server(&dir);
+    assert!(s.stdout.iter().any(|l| l.contains("8 created")), "{:?}", s.stdout);
+
+    let r = s.get("/id/berlin");
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("https://example.org/page/berlin"));
+    assert_eq!(r.header("cache-control"), Some("max-age=3600"));
+    assert_eq!(
+        r.header("link"),
+        Some("<https://example.org/page/berlin>; rel=\"describedby\"")
+    );
+    assert_eq!(r.header("vary"), Some("Accept"));
+
+    // Exact > pattern > prefix.
+    assert_eq!(s.get("/id/rome").header("location"), Some("https://example.org/page/rome"));
+    assert_eq!(
+        s.get("/id/rome/extra").header("location"),
+        Some("https://example.org/fallback/rome/extra")
+    );
+    // Longest prefix first, each with its own status.
+    let r = s.get("/docs/api/v2/users");
+    assert_eq!((r.status, r.header("location")), (301, Some("https://api.example.org/v2/users")));
+    let r = s.get("/docs/guide/intro.html");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (308, Some("https://new.example.org/manual/guide/intro.html"))
+    );
+    // Host scoping (port and case ignored).
+    let r = s.request("GET", "/go", &[("Host", "ID.example.org:8303")], b"");
+    assert_eq!((r.status, r.header("location")), (302, Some("https://example.org/scoped")));
+    let r = s.request("GET", "/go", &[("Host", "other.example.org")], b"");
+    assert_eq!((r.status, r.header("location")), (307, Some("https://example.org/unscoped")));
+}
+
+#[test]
+fn negotiation_over_the_wire() {
+    let dir = TempDir::new("conneg");
+    let s = server(&dir);
+    let loc = |accept: Option<&str>| {
+        let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
+        let r = s.request("GET", "/id/paris", &headers, b"");
+        assert_eq!(r.status, 303);
+        assert_eq!(r.header("vary"), Some("Accept"));
+        r.header("location").unwrap().to_owned()
+    };
+    let page = "https://example.org/page/paris";
+    let ttl = "https://example.org/data/paris.ttl";
+    assert_eq!(loc(None), page);
+    assert_eq!(loc(Some("*/*")), page);
+    assert_eq!(loc(Some("text/html,application/xhtml+xml,*/*;q=0.8")), page);
+    assert_eq!(loc(Some("text/turtle")), ttl);
+    assert_eq!(loc(Some("text/turtle;q=0, */*")), page);
+    assert_eq!(loc(Some("text/html;q=0, text/*;q=0.5")), ttl);
+    assert_eq!(loc(Some("text/*")), page);
+}
+
+#[test]
+fn every_method_head_post_and_query() {
+    let dir = TempDir::new("methods");
+    let s = server(&dir);
+    let get = s.get("/id/berlin");
+    let head = s.request("HEAD", "/id/berlin", &[], b"");
+    assert_eq!(head.status, 303);
+    assert!(head.body.is_empty(), "HEAD has no body");
+    assert_eq!(head.header("location"), get.header("location"));
+    assert_eq!(head.header("content-length"), get.header("content-length"));
+
+    let post = s.request(
+        "POST",
+        "/id/berlin",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"x=1",
+    );
+    assert_eq!(post.status, 303);
+    assert_eq!(post.header("location"), Some("https://example.org/page/berlin"));
+    assert!(post.header("content-type").unwrap().starts_with("text/html"));
+    let note = post.text();
+    assert!(
+        note.contains("<a href=\"https://example.org/page/berlin\">"),
+        "303 carries the hypertext note: {note}"
+    );
+    for m in ["PUT", "DELETE", "OPTIONS", "PATCH"] {
+        let r = s.request(m, "/id/rome", &[], b"");
+        assert_eq!(r.status, 303, "{m}");
+        assert!(r.text().contains("https://example.org/page/rome"), "{m}");
+    }
+
+    assert_eq!(
+        s.get("/id/rome?lang=de&x=1").header("location"),
+        Some("https://example.org/page/rome?lang=de&x=1")
+    );
+    assert_eq!(
+        s.get("/docs/a?utm=1").header("location"),
+        Some("https://new.example.org/manual/a"),
+        "query = drop"
+    );
+}
+
+#[test]
+fn unknown_and_withdrawn() {
+    let dir = TempDir::new("404");
+    let s = server(&dir);
+    let r = s.get("/nothing/here");
+    assert_eq!(r.status, 404);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(r.text().contains("/nothing/here"));
+    assert!(r.header("location").is_none());
+    let r = s.get("/id/withdrawn");
+    assert_eq!(r.status, 410);
+    assert!(r.header("location").is_none());
+    let r = s.request("HEAD", "/nothing", &[], b"");
+    assert_eq!(r.status, 404);
+    assert!(r.body.is_empty());
+    // `/-/admin` is kept free for the admin pages.
+    assert_eq!(s.get("/-/admin").status, 404);
+}
+
+#[test]
+fn keep_alive_serves_many_requests_on_one_connection() {
+    use std::io::{Read, Write};
+    let dir = TempDir::new("keepalive");
+    let s = server(&dir);
+    let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut all = String::new();
+    for i in 0..3 {
+        let close = if i == 2 { "Connection: close\r\n" } else { "" };
+        write!(c, "GET /id/n{i} HTTP/1.1\r\nHost: x\r\n{close}\r\n").unwrap();
+    }
+    c.read_to_string(&mut all).unwrap();
+    for i in 0..3 {
+        assert!(all.contains(&format!("location: https://example.org/page/n{i}\r\n")), "{all}");
+    }
+    assert_eq!(all.matches("HTTP/1.1 303 See Other").count(), 3);
+}
+
+#[test]
+fn oversized_headers_are_refused_without_harm() {
+    let dir = TempDir::new("limits");
+    let s = server(&dir);
+    let big = "a".repeat(64 * 1024);
+    let req = format!("GET /id/berlin HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\nConnection: close\r\n\r\n");
+    let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    use std::io::{Read, Write};
+    let _ = c.write_all(req.as_bytes());
+    let mut raw = Vec::new();
+    let _ = c.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.is_empty() || text.starts_with("HTTP/1.1 431"), "{text}");
+    // The server is still fine.
+    assert_eq!(s.get("/id/berlin").status, 303);
+}
