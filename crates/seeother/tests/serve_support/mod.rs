@@ -123,13 +123,15 @@ impl Server {
         cmd.arg("serve")
             .args(["--listen", "127.0.0.1:0", "--db"])
             .arg(db)
-            .args(["--flush-interval", "0.2"])
             .args(args)
             .env_remove("SEEOTHER_ADMIN_TOKEN")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        if !args.contains(&"--flush-interval") {
+            cmd.args(["--flush-interval", "0.2"]);
+        }
         if let Some(t) = token {
             cmd.env("SEEOTHER_ADMIN_TOKEN", t);
         }

@@ -1,0 +1,98 @@
+//! Durability and lifecycle: acknowledged writes survive SIGKILL, SIGTERM finishes requests in
+//! flight, counters are written at shutdown, and `seeother import` beside a running server is
+//! picked up without a restart.
+
+mod serve_support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serve_support::{Server, TOKEN, TempDir, cli, eventually, parse};
+
+#[test]
+fn acknowledged_creates_survive_sigkill() {
+    const N: usize = 40;
+    let dir = TempDir::new("kill9");
+    let db = dir.path().join("s.db");
+    let mut s = Server::start(&db, &[]);
+    for i in 0..N {
+        let body = format!(r#"{{"path": "/k/{i}", "to": "https://example.org/{i}"}}"#);
+        let r = s.api("POST", "/-/api/rules", Some(&body));
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    // Killed right after the last acknowledgement: no shutdown, no flush.
+    s.kill9();
+    let s = Server::start(&db, &[]);
+    assert!(s.stdout.iter().any(|l| l.contains(&format!("rules:  {N} "))), "{:?}", s.stdout);
+    for i in 0..N {
+        let r = s.get(&format!("/k/{i}"));
+        assert_eq!(r.status, 303, "rule {i} lost");
+        assert_eq!(r.header("location"), Some(format!("https://example.org/{i}").as_str()));
+    }
+}
+
+#[test]
+fn sigterm_finishes_requests_in_flight_then_exits() {
+    let dir = TempDir::new("term");
+    let mut s = Server::start(&dir.path().join("s.db"), &[]);
+    let body = "path,to\n/late,https://example.org/late\n";
+    let mut c = TcpStream::connect(s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    write!(
+        c,
+        "POST /-/api/import?format=csv HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    c.write_all(&body.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    s.signal("TERM");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(s.child.try_wait().unwrap().is_none(), "the server waits for the request in flight");
+    assert!(
+        TcpStream::connect_timeout(&s.addr, Duration::from_secs(1)).is_err(),
+        "no new connections once shutting down"
+    );
+    c.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).unwrap();
+    let r = parse(&raw);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["created"], 1);
+    let status = s.wait_exit(Duration::from_secs(10)).expect("server exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn counters_are_kept_across_a_clean_restart() {
+    let dir = TempDir::new("hits");
+    let db = dir.path().join("s.db");
+    let rules = dir.file("r.toml", "[[rules]]\npath = \"/h\"\nto = \"https://example.org/h\"\n");
+    let mut s = Server::start(&db, &["--rules", rules.to_str().unwrap(), "--flush-interval", "3600"]);
+    for _ in 0..5 {
+        assert_eq!(s.get("/h").status, 303);
+    }
+    s.signal("INT");
+    assert!(s.wait_exit(Duration::from_secs(10)).unwrap().success());
+    let s = Server::start(&db, &["--rules", rules.to_str().unwrap()]);
+    assert!(s.stdout.iter().any(|l| l.contains("1 unchanged")), "{:?}", s.stdout);
+    let list = s.api("GET", "/-/api/rules", None).json();
+    assert_eq!(list["rules"][0]["hits"], 5, "{list}");
+}
+
+#[test]
+fn cli_import_beside_a_running_server_is_picked_up() {
+    let dir = TempDir::new("cli-import");
+    let db = dir.path().join("s.db");
+    let s = Server::start(&db, &[]);
+    assert_eq!(s.get("/from-cli").status, 404);
+    let file = dir.file("r.csv", "path,to\n/from-cli,https://example.org/cli\n");
+    let (code, out, err) = cli(&["import", file.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 created"), "{out}");
+    assert!(
+        eventually(Duration::from_secs(10), || s.get("/from-cli").status == 303),
+        "the server reloads after a change by another process"
+    );
+}
