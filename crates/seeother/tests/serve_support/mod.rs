@@ -153,8 +153,11 @@ impl Server {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
-                    if let Some(a) = line.strip_prefix("seeother serve: listening on http://") {
-                        addr = Some(a.trim().parse().unwrap());
+                    if let Some(a) = line
+                        .strip_prefix("seeother serve: listening on ")
+                        .and_then(|u| u.split_once("://"))
+                    {
+                        addr = Some(a.1.trim().parse().unwrap());
                     }
                     let done = line.trim_start().starts_with("health:");
                     lines.push(line);
