@@ -39,8 +39,14 @@ impl fmt::Display for TokenSource {
         match self {
             TokenSource::Environment => write!(f, "from the {TOKEN_ENV} environment variable"),
             TokenSource::File(p) => write!(f, "read from {}", p.display()),
-            TokenSource::Generated(p) => write!(f, "generated and stored in {} (mode 0600)", p.display()),
-            TokenSource::Stored(p) => write!(f, "read from {} (generated at an earlier start)", p.display()),
+            TokenSource::Generated(p) => {
+                write!(f, "generated and stored in {} (mode 0600)", p.display())
+            }
+            TokenSource::Stored(p) => write!(
+                f,
+                "read from {} (generated at an earlier start)",
+                p.display()
+            ),
         }
     }
 }
@@ -57,7 +63,9 @@ pub enum TokenError {
         source: std::io::Error,
     },
     /// The token is empty or has characters that cannot be sent in a header.
-    #[error("the admin token {0} is empty or holds spaces or control characters; use 16 or more visible ASCII characters")]
+    #[error(
+        "the admin token {0} is empty or holds spaces or control characters; use 16 or more visible ASCII characters"
+    )]
     Invalid(String),
 }
 
@@ -87,7 +95,10 @@ impl AdminToken {
                 source,
             })?;
             let origin = format!("in {}", path.display());
-            return Ok((Self::new(&text, &origin)?, TokenSource::File(path.to_owned())));
+            return Ok((
+                Self::new(&text, &origin)?,
+                TokenSource::File(path.to_owned()),
+            ));
         }
         if let Ok(text) = std::env::var(TOKEN_ENV) {
             let origin = format!("in {TOKEN_ENV}");
@@ -105,15 +116,21 @@ impl AdminToken {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+                getrandom::fill(&mut bytes)
+                    .map_err(|e| io(std::io::Error::other(e.to_string())))?;
                 let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
                 let mut f = options.open(&path).map_err(io)?;
-                f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(io)?;
-                Ok((AdminToken(text.into_bytes().into()), TokenSource::Generated(path)))
+                f.write_all(text.as_bytes())
+                    .and_then(|_| f.sync_all())
+                    .map_err(io)?;
+                Ok((
+                    AdminToken(text.into_bytes().into()),
+                    TokenSource::Generated(path),
+                ))
             }
             Err(e) => Err(io(e)),
         }

@@ -41,7 +41,11 @@ pub struct Catalog {
 }
 
 fn key_of(rule: &RuleSpec) -> RuleKey {
-    (rule.host.clone(), rule.kind().unwrap_or(crate::rule::Kind::Path), rule.matcher().to_owned())
+    (
+        rule.host.clone(),
+        rule.kind().unwrap_or(crate::rule::Kind::Path),
+        rule.matcher().to_owned(),
+    )
 }
 
 fn compile(rule: &RuleSpec) -> Option<Arc<CompiledRule>> {
@@ -114,7 +118,8 @@ impl Catalog {
                 added.push(c);
             }
         }
-        self.index.store(Arc::new(current.with_changes(&removed, added)));
+        self.index
+            .store(Arc::new(current.with_changes(&removed, added)));
         self.reloads.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -186,7 +191,12 @@ impl Catalog {
 
     /// Delete rule `id`; with `tombstone`, keep it answering 410 Gone. Returns the rule as it
     /// is now (`None` when deleted).
-    pub fn delete(&self, id: i64, tombstone: bool, actor: &str) -> Result<Option<RuleSpec>, CatalogError> {
+    pub fn delete(
+        &self,
+        id: i64,
+        tombstone: bool,
+        actor: &str,
+    ) -> Result<Option<RuleSpec>, CatalogError> {
         let _w = self.lock();
         // A tombstone keeps the rule's counters (carried over by `apply`).
         let change = self.store.delete(id, tombstone, actor)?;

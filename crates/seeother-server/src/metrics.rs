@@ -56,11 +56,17 @@ impl Metrics {
     /// Count one response.
     #[inline]
     pub fn record(&self, status: u16, handler: Handler, elapsed: Duration) {
-        let s = STATUSES.iter().position(|&c| c == status).unwrap_or(STATUSES.len());
+        let s = STATUSES
+            .iter()
+            .position(|&c| c == status)
+            .unwrap_or(STATUSES.len());
         self.by_status[s].fetch_add(1, Ordering::Relaxed);
         self.by_handler[handler as usize].fetch_add(1, Ordering::Relaxed);
         let us = elapsed.as_micros() as u64;
-        let b = BUCKETS_US.iter().position(|&le| us <= le).unwrap_or(BUCKETS_US.len());
+        let b = BUCKETS_US
+            .iter()
+            .position(|&le| us <= le)
+            .unwrap_or(BUCKETS_US.len());
         self.buckets[b].fetch_add(1, Ordering::Relaxed);
         self.latency_sum_ns
             .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
@@ -73,7 +79,11 @@ impl Metrics {
         out.push_str("# HELP seeother_requests_total Responses sent, by status.\n");
         out.push_str("# TYPE seeother_requests_total counter\n");
         for (i, code) in STATUSES.iter().enumerate() {
-            let _ = writeln!(out, "seeother_requests_total{{status=\"{code}\"}} {}", get(&self.by_status[i]));
+            let _ = writeln!(
+                out,
+                "seeother_requests_total{{status=\"{code}\"}} {}",
+                get(&self.by_status[i])
+            );
         }
         let _ = writeln!(
             out,
@@ -83,7 +93,11 @@ impl Metrics {
         out.push_str("# HELP seeother_requests_by_kind_total Responses sent, by what answered.\n");
         out.push_str("# TYPE seeother_requests_by_kind_total counter\n");
         for (i, name) in HANDLERS.iter().enumerate() {
-            let _ = writeln!(out, "seeother_requests_by_kind_total{{kind=\"{name}\"}} {}", get(&self.by_handler[i]));
+            let _ = writeln!(
+                out,
+                "seeother_requests_by_kind_total{{kind=\"{name}\"}} {}",
+                get(&self.by_handler[i])
+            );
         }
         out.push_str("# HELP seeother_request_duration_seconds Time from request to response.\n");
         out.push_str("# TYPE seeother_request_duration_seconds histogram\n");
@@ -97,7 +111,10 @@ impl Metrics {
             );
         }
         cumulative += get(&self.buckets[BUCKETS_US.len()]);
-        let _ = writeln!(out, "seeother_request_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}");
+        let _ = writeln!(
+            out,
+            "seeother_request_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
+        );
         let _ = writeln!(
             out,
             "seeother_request_duration_seconds_sum {}",
@@ -106,7 +123,9 @@ impl Metrics {
         let _ = writeln!(out, "seeother_request_duration_seconds_count {cumulative}");
         out.push_str("# HELP seeother_rules Rules in the index.\n# TYPE seeother_rules gauge\n");
         let _ = writeln!(out, "seeother_rules {rules}");
-        out.push_str("# HELP seeother_index_reloads_total Index changes and rebuilds since start.\n");
+        out.push_str(
+            "# HELP seeother_index_reloads_total Index changes and rebuilds since start.\n",
+        );
         out.push_str("# TYPE seeother_index_reloads_total counter\n");
         let _ = writeln!(out, "seeother_index_reloads_total {reloads}");
         out.push_str("# HELP seeother_unknown_uncounted_total Unknown-path requests not counted by path (too many distinct paths).\n");

@@ -16,10 +16,13 @@ use crate::store::StoreError;
 /// only counted in total (so a scan of random paths cannot grow memory without bound).
 pub const MAX_UNKNOWN_PER_FLUSH: usize = 10_000;
 
+/// Counts by (host, path).
+type Counts = HashMap<(Box<str>, Box<str>), u64>;
+
 /// Counts of requests for paths that match no rule.
 #[derive(Debug, Default)]
 pub struct Unknown {
-    counts: Mutex<HashMap<(Box<str>, Box<str>), u64>>,
+    counts: Mutex<Counts>,
     overflow: AtomicU64,
 }
 
@@ -102,7 +105,8 @@ impl Maintenance {
             .spawn(move || {
                 let mut version = catalog.store().data_version().ok();
                 loop {
-                    let last = !matches!(stopped.recv_timeout(every), Err(RecvTimeoutError::Timeout));
+                    let last =
+                        !matches!(stopped.recv_timeout(every), Err(RecvTimeoutError::Timeout));
                     if let Err(e) = flush(&catalog, &unknown) {
                         tracing::warn!(error = %e, "could not write hit counters; will retry");
                     }
@@ -113,7 +117,10 @@ impl Maintenance {
                     if now != version {
                         version = now;
                         match catalog.reload() {
-                            Ok(n) => tracing::info!(rules = n, "store changed by another process; rules reloaded"),
+                            Ok(n) => tracing::info!(
+                                rules = n,
+                                "store changed by another process; rules reloaded"
+                            ),
                             Err(e) => tracing::warn!(error = %e, "could not reload rules"),
                         }
                     }

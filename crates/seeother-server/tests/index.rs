@@ -35,15 +35,31 @@ fn each_kind_matches_what_it_should() {
     ]);
     assert_eq!(index.len(), 4);
     assert_eq!(answer(&index, None, "/id/berlin"), Some(1));
-    assert_eq!(answer(&index, None, "/id/berlin/"), None, "exact means exact");
+    assert_eq!(
+        answer(&index, None, "/id/berlin/"),
+        None,
+        "exact means exact"
+    );
     assert_eq!(answer(&index, None, "/id/berli"), None);
     let hit = index.lookup(None, "/docs/a/b.html").unwrap();
     assert_eq!((hit.rule.id(), hit.remainder), (2, "a/b.html"));
-    assert_eq!(answer(&index, None, "/docs"), None, "a prefix is a string prefix");
+    assert_eq!(
+        answer(&index, None, "/docs"),
+        None,
+        "a prefix is a string prefix"
+    );
     let hit = index.lookup(None, "/page/rome").unwrap();
     assert_eq!(hit.captures.values(), ["rome"]);
-    assert_eq!(answer(&index, None, "/page/rome/x"), None, "{{name}} is one segment");
-    assert_eq!(answer(&index, None, "/page/"), None, "{{name}} is never empty");
+    assert_eq!(
+        answer(&index, None, "/page/rome/x"),
+        None,
+        "{{name}} is one segment"
+    );
+    assert_eq!(
+        answer(&index, None, "/page/"),
+        None,
+        "{{name}} is never empty"
+    );
     let hit = index.lookup(None, "/files/a/b/c").unwrap();
     assert_eq!(hit.captures.values(), ["a/b/c"]);
     let hit = index.lookup(None, "/files").unwrap();
@@ -57,11 +73,19 @@ fn host_scoped_rules_come_before_rules_for_any_host() {
         on("id.example.org", RuleSpec::prefix("/", "/scoped/")),
         on("other.example.org", RuleSpec::path("/x", "/other")),
     ]);
-    assert_eq!(answer(&index, Some("id.example.org"), "/x"), Some(2), "even a scoped prefix beats an any-host exact path");
+    assert_eq!(
+        answer(&index, Some("id.example.org"), "/x"),
+        Some(2),
+        "even a scoped prefix beats an any-host exact path"
+    );
     assert_eq!(answer(&index, Some("other.example.org"), "/x"), Some(3));
     assert_eq!(answer(&index, Some("elsewhere.example"), "/x"), Some(1));
     assert_eq!(answer(&index, None, "/x"), Some(1));
-    assert_eq!(answer(&index, Some("elsewhere.example"), "/y"), None, "scoped rules never answer another host");
+    assert_eq!(
+        answer(&index, Some("elsewhere.example"), "/y"),
+        None,
+        "scoped rules never answer another host"
+    );
 }
 
 #[test]
@@ -74,7 +98,11 @@ fn exact_beats_pattern_beats_prefix() {
     assert_eq!(answer(&index, None, "/id/berlin"), Some(3));
     assert_eq!(answer(&index, None, "/id/rome"), Some(2));
     assert_eq!(answer(&index, None, "/id/rome/more"), Some(1));
-    let all: Vec<i64> = index.all_matches(None, "/id/berlin").iter().map(|h| h.rule.id()).collect();
+    let all: Vec<i64> = index
+        .all_matches(None, "/id/berlin")
+        .iter()
+        .map(|h| h.rule.id())
+        .collect();
     assert_eq!(all, [3, 2, 1]);
 }
 
@@ -132,7 +160,10 @@ fn hosts_are_normalised_like_rules() {
     assert_eq!(normalize_host("id.example.org."), "id.example.org");
     assert_eq!(normalize_host("[::1]:8303"), "[::1]");
     let index = compile(&[on("ID.example.org", RuleSpec::path("/x", "/y"))]);
-    assert_eq!(answer(&index, Some(&normalize_host("Id.Example.Org:443")), "/x"), Some(1));
+    assert_eq!(
+        answer(&index, Some(&normalize_host("Id.Example.Org:443")), "/x"),
+        Some(1)
+    );
 }
 
 #[test]

@@ -9,7 +9,10 @@ fn captures_and_templates() {
     assert_eq!(p.literal_segments(), 1);
     let caps = p.matches("/id/place/berlin").unwrap();
     let t = Template::parse("https://example.org/{kind}s/{name}.html", &p).unwrap();
-    assert_eq!(t.render(caps.values()), "https://example.org/places/berlin.html");
+    assert_eq!(
+        t.render(caps.values()),
+        "https://example.org/places/berlin.html"
+    );
     assert!(p.matches("/id/place").is_none());
     assert!(p.matches("/id/place/berlin/x").is_none());
     assert!(p.matches("id/place/berlin").is_none());
@@ -19,7 +22,10 @@ fn captures_and_templates() {
 fn rest_takes_the_tail_with_slashes() {
     let p = Pattern::parse("/docs/{*rest}").unwrap();
     assert!(p.has_rest());
-    assert_eq!(p.matches("/docs/a/b/c.html").unwrap().values(), ["a/b/c.html"]);
+    assert_eq!(
+        p.matches("/docs/a/b/c.html").unwrap().values(),
+        ["a/b/c.html"]
+    );
     assert_eq!(p.matches("/docs/").unwrap().values(), [""]);
     assert!(p.matches("/doc").is_none());
     let t = Template::parse("/manual/{*rest}", &p).unwrap();
@@ -33,10 +39,23 @@ fn bad_patterns_are_refused_with_a_reason() {
         Pattern::parse("/id/x{name}"),
         Err(PatternError::PartialSegment("x{name}".into()))
     );
-    assert_eq!(Pattern::parse("/{a-b}"), Err(PatternError::BadName("a-b".into())));
-    assert_eq!(Pattern::parse("/{a}/{a}"), Err(PatternError::Duplicate("a".into())));
+    assert_eq!(
+        Pattern::parse("/{a-b}"),
+        Err(PatternError::BadName("a-b".into()))
+    );
+    assert_eq!(
+        Pattern::parse("/{a}/{a}"),
+        Err(PatternError::Duplicate("a".into()))
+    );
     assert_eq!(Pattern::parse("/{*a}/b"), Err(PatternError::RestNotLast));
     let p = Pattern::parse("/{a}").unwrap();
-    assert_eq!(Template::parse("/{b}", &p), Err(PatternError::Unknown("b".into())));
-    assert!(PatternError::RestNotLast.to_string().contains("last segment"));
+    assert_eq!(
+        Template::parse("/{b}", &p),
+        Err(PatternError::Unknown("b".into()))
+    );
+    assert!(
+        PatternError::RestNotLast
+            .to_string()
+            .contains("last segment")
+    );
 }

@@ -73,41 +73,73 @@ fn negotiation_default_wins_unless_a_variant_is_preferred() {
         "/id/{name}",
         "https://example.org/page/{name}",
     ))]);
-    let loc = |accept: Option<&str>| get(&index, Method::GET, "/id/berlin", accept).location.unwrap();
+    let loc = |accept: Option<&str>| {
+        get(&index, Method::GET, "/id/berlin", accept)
+            .location
+            .unwrap()
+    };
     let page = "https://example.org/page/berlin";
     let ttl = "https://example.org/data/berlin.ttl";
     assert_eq!(loc(None), page, "no Accept: the default");
     assert_eq!(loc(Some("*/*")), page, "curl: the default");
     assert_eq!(
-        loc(Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")),
+        loc(Some(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        )),
         page,
         "a browser: the default"
     );
     assert_eq!(loc(Some("text/turtle")), ttl);
     assert_eq!(loc(Some("text/turtle, text/html;q=0.5")), ttl);
-    assert_eq!(loc(Some("application/ld+json;q=0.9, text/turtle;q=0.8")), "https://example.org/data/berlin.jsonld");
-    assert_eq!(loc(Some("text/*")), page, "a wildcard tie goes to the default");
-    assert_eq!(loc(Some("text/turtle;q=0, */*")), page, "q=0 refuses turtle");
-    assert_eq!(loc(Some("text/html;q=0, text/turtle;q=0.1")), ttl, "q=0 refuses the default");
-    assert_eq!(loc(Some("image/png")), page, "nothing acceptable: the default");
+    assert_eq!(
+        loc(Some("application/ld+json;q=0.9, text/turtle;q=0.8")),
+        "https://example.org/data/berlin.jsonld"
+    );
+    assert_eq!(
+        loc(Some("text/*")),
+        page,
+        "a wildcard tie goes to the default"
+    );
+    assert_eq!(
+        loc(Some("text/turtle;q=0, */*")),
+        page,
+        "q=0 refuses turtle"
+    );
+    assert_eq!(
+        loc(Some("text/html;q=0, text/turtle;q=0.1")),
+        ttl,
+        "q=0 refuses the default"
+    );
+    assert_eq!(
+        loc(Some("image/png")),
+        page,
+        "nothing acceptable: the default"
+    );
     let got = get(&index, Method::GET, "/id/berlin", Some("text/turtle"));
     assert_eq!(got.headers.get(VARY).unwrap(), "Accept");
 }
 
 #[test]
 fn exact_rules_with_variants_use_prebuilt_answers_per_variant() {
-    let mut rule = with_variants(RuleSpec::path("/id/berlin", "https://example.org/page/berlin"));
+    let mut rule = with_variants(RuleSpec::path(
+        "/id/berlin",
+        "https://example.org/page/berlin",
+    ));
     for v in &mut rule.variants {
         v.to = v.to.replace("{name}", "berlin");
     }
     let index = compile(&[rule]);
     for _ in 0..2 {
         assert_eq!(
-            get(&index, Method::GET, "/id/berlin", Some("text/turtle")).location.unwrap(),
+            get(&index, Method::GET, "/id/berlin", Some("text/turtle"))
+                .location
+                .unwrap(),
             "https://example.org/data/berlin.ttl"
         );
         assert_eq!(
-            get(&index, Method::GET, "/id/berlin", None).location.unwrap(),
+            get(&index, Method::GET, "/id/berlin", None)
+                .location
+                .unwrap(),
             "https://example.org/page/berlin"
         );
     }
@@ -116,18 +148,35 @@ fn exact_rules_with_variants_use_prebuilt_answers_per_variant() {
 #[test]
 fn every_method_gets_the_redirect_and_head_no_body() {
     let index = compile(&[RuleSpec::path("/id/x", "https://example.org/x")]);
-    for m in [Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS, Method::PATCH] {
+    for m in [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::PATCH,
+    ] {
         let got = get(&index, m.clone(), "/id/x", None);
         assert_eq!(got.status, 303, "{m}");
         assert_eq!(got.location.as_deref(), Some("https://example.org/x"));
         let body = String::from_utf8(got.body).unwrap();
-        assert!(body.contains("href=\"https://example.org/x\""), "{m}: the note links the target");
+        assert!(
+            body.contains("href=\"https://example.org/x\""),
+            "{m}: the note links the target"
+        );
     }
     let head = get(&index, Method::HEAD, "/id/x", None);
     assert_eq!(head.status, 303);
     assert!(head.body.is_empty());
-    let get_len = get(&index, Method::GET, "/id/x", None).headers.get(CONTENT_LENGTH).cloned();
-    assert_eq!(head.headers.get(CONTENT_LENGTH).cloned(), get_len, "HEAD has GET's header fields");
+    let get_len = get(&index, Method::GET, "/id/x", None)
+        .headers
+        .get(CONTENT_LENGTH)
+        .cloned();
+    assert_eq!(
+        head.headers.get(CONTENT_LENGTH).cloned(),
+        get_len,
+        "HEAD has GET's header fields"
+    );
 }
 
 #[test]
@@ -180,7 +229,10 @@ fn unknown_is_404_and_tombstone_is_410_with_pages() {
     let got = get(&index, Method::GET, "/nothing<script>", None);
     assert_eq!(got.status, 404);
     let body = String::from_utf8(got.body).unwrap();
-    assert!(body.contains("/nothing&lt;script&gt;"), "the path is escaped: {body}");
+    assert!(
+        body.contains("/nothing&lt;script&gt;"),
+        "the path is escaped: {body}"
+    );
     let got = get(&index, Method::GET, "/old", None);
     assert_eq!(got.status, 410);
     assert!(got.location.is_none());
@@ -204,6 +256,12 @@ fn captures_fill_targets_and_stay_encoded() {
             headers: &headers,
         },
     );
-    assert!(matches!(answer.outcome, Outcome::Redirect { variant: 0, .. }));
-    assert_eq!(answer.response.headers().get(LOCATION).unwrap(), "/page/caf%C3%A9");
+    assert!(matches!(
+        answer.outcome,
+        Outcome::Redirect { variant: 0, .. }
+    ));
+    assert_eq!(
+        answer.response.headers().get(LOCATION).unwrap(),
+        "/page/caf%C3%A9"
+    );
 }

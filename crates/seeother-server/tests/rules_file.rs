@@ -52,7 +52,9 @@ fn the_three_notations_say_the_same() {
     assert_eq!(toml[1].host.as_deref(), Some("id.example.org"));
     assert_eq!(toml[0].variants[0].media_type, "text/turtle");
     // A bare JSON array works too.
-    let bare = JSON.trim_start_matches("{\"rules\": ").trim_end_matches('}');
+    let bare = JSON
+        .trim_start_matches("{\"rules\": ")
+        .trim_end_matches('}');
     assert_eq!(parse(bare, Format::Json, "r.json").unwrap(), toml);
 }
 
@@ -61,7 +63,11 @@ fn written_files_read_back_the_same() {
     let rules = parse(TOML, Format::Toml, "r.toml").unwrap();
     for format in [Format::Toml, Format::Json, Format::Csv] {
         let text = write(&rules, format);
-        assert_eq!(parse(&text, format, "out").unwrap(), rules, "{format:?}:\n{text}");
+        assert_eq!(
+            parse(&text, format, "out").unwrap(),
+            rules,
+            "{format:?}:\n{text}"
+        );
     }
 }
 
@@ -73,10 +79,21 @@ fn problems_are_reported_by_line_and_nothing_is_returned() {
     assert_eq!(lines, [Some(5), Some(9)]);
     let text = err.to_string();
     assert!(text.contains("bad.toml:5: `to` is refused"), "{text}");
-    assert!(text.contains("bad.toml:9: the rule has more than one"), "{text}");
-    assert!(text.ends_with("nothing from this file was applied"), "{text}");
+    assert!(
+        text.contains("bad.toml:9: the rule has more than one"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("nothing from this file was applied"),
+        "{text}"
+    );
 
-    let err = parse("[[rules]]\npath = \"/a\"\nto = \"/b\"\ncolour = \"red\"\n", Format::Toml, "x.toml").unwrap_err();
+    let err = parse(
+        "[[rules]]\npath = \"/a\"\nto = \"/b\"\ncolour = \"red\"\n",
+        Format::Toml,
+        "x.toml",
+    )
+    .unwrap_err();
     assert_eq!(err.errors[0].line, Some(4));
     assert!(err.errors[0].message.contains("colour"));
 
@@ -85,7 +102,12 @@ fn problems_are_reported_by_line_and_nothing_is_returned() {
     let got: Vec<(Option<usize>, bool)> = err
         .errors
         .iter()
-        .map(|e| (e.line, e.message.contains("line 2") || e.message.contains("status")))
+        .map(|e| {
+            (
+                e.line,
+                e.message.contains("line 2") || e.message.contains("status"),
+            )
+        })
         .collect();
     assert_eq!(got, [(Some(3), true), (Some(4), true)], "{err}");
 
@@ -98,10 +120,16 @@ fn problems_are_reported_by_line_and_nothing_is_returned() {
 
 #[test]
 fn formats_by_name_extension_and_media_type() {
-    assert_eq!(Format::from_path("a/rules.TOML".as_ref()), Some(Format::Toml));
+    assert_eq!(
+        Format::from_path("a/rules.TOML".as_ref()),
+        Some(Format::Toml)
+    );
     assert_eq!(Format::from_path("rules.csv".as_ref()), Some(Format::Csv));
     assert_eq!(Format::from_path("rules.txt".as_ref()), None);
-    assert_eq!(Format::from_media_type("application/json; charset=utf-8"), Some(Format::Json));
+    assert_eq!(
+        Format::from_media_type("application/json; charset=utf-8"),
+        Some(Format::Json)
+    );
     assert_eq!(Format::from_media_type("text/csv"), Some(Format::Csv));
     assert_eq!(Format::from_name("yaml"), None);
 }

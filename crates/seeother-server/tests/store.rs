@@ -11,7 +11,8 @@ use seeother_server::store::{ListQuery, Store, StoreError};
 
 /// A fresh directory under the target directory, removed at the start of each run.
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("seeother-store-test-{}-{name}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("seeother-store-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -28,7 +29,9 @@ fn rules_survive_reopening_and_the_schema_is_versioned() {
     {
         let store = Store::open(&db).unwrap();
         assert_eq!(store.schema_version().unwrap(), 1);
-        let rule = RuleSpec::path("/a", "https://example.org/a").validate().unwrap();
+        let rule = RuleSpec::path("/a", "https://example.org/a")
+            .validate()
+            .unwrap();
         let stored = store.create(&rule, "test").unwrap();
         assert_eq!(stored.id, Some(1));
     }
@@ -42,13 +45,20 @@ fn rules_survive_reopening_and_the_schema_is_versioned() {
 #[test]
 fn create_conflict_update_delete_and_history() {
     let c = catalog();
-    let a = c.create(RuleSpec::path("/a", "https://example.org/1"), "alice").unwrap();
+    let a = c
+        .create(RuleSpec::path("/a", "https://example.org/1"), "alice")
+        .unwrap();
     let id = a.id.unwrap();
-    let err = c.create(RuleSpec::path("/a", "https://example.org/2"), "bob").unwrap_err();
-    assert!(matches!(err, CatalogError::Store(StoreError::Conflict { existing, .. }) if existing == id));
+    let err = c
+        .create(RuleSpec::path("/a", "https://example.org/2"), "bob")
+        .unwrap_err();
+    assert!(
+        matches!(err, CatalogError::Store(StoreError::Conflict { existing, .. }) if existing == id)
+    );
     assert!(err.to_string().contains("update that rule instead"));
 
-    c.update(id, RuleSpec::path("/a", "https://example.org/3"), "carol").unwrap();
+    c.update(id, RuleSpec::path("/a", "https://example.org/3"), "carol")
+        .unwrap();
     assert_eq!(
         c.index().lookup(None, "/a").unwrap().rule.id(),
         id,
@@ -58,19 +68,39 @@ fn create_conflict_update_delete_and_history() {
     assert!(c.index().lookup(None, "/a").unwrap().rule.is_gone());
     assert!(c.delete(id, false, "erin").unwrap().is_none());
     assert!(c.index().lookup(None, "/a").is_none());
-    assert!(matches!(c.delete(id, false, "x"), Err(CatalogError::Store(StoreError::NotFound(_)))));
+    assert!(matches!(
+        c.delete(id, false, "x"),
+        Err(CatalogError::Store(StoreError::NotFound(_)))
+    ));
 
     let history = c.history(id).unwrap();
     let summary: Vec<(&str, &str, Option<&str>, Option<&str>)> = history
         .iter()
-        .map(|h| (h.action.as_str(), h.actor.as_str(), h.old_target.as_deref(), h.new_target.as_deref()))
+        .map(|h| {
+            (
+                h.action.as_str(),
+                h.actor.as_str(),
+                h.old_target.as_deref(),
+                h.new_target.as_deref(),
+            )
+        })
         .collect();
     assert_eq!(
         summary,
         [
             ("create", "alice", None, Some("https://example.org/1")),
-            ("update", "carol", Some("https://example.org/1"), Some("https://example.org/3")),
-            ("tombstone", "dave", Some("https://example.org/3"), Some("https://example.org/3")),
+            (
+                "update",
+                "carol",
+                Some("https://example.org/1"),
+                Some("https://example.org/3")
+            ),
+            (
+                "tombstone",
+                "dave",
+                Some("https://example.org/3"),
+                Some("https://example.org/3")
+            ),
             ("delete", "erin", Some("https://example.org/3"), None),
         ]
     );
@@ -80,11 +110,19 @@ fn create_conflict_update_delete_and_history() {
 #[test]
 fn invalid_rules_never_reach_the_store() {
     let c = catalog();
-    let err = c.create(RuleSpec::path("/x", "/a\r\nSet-Cookie: y=1"), "t").unwrap_err();
+    let err = c
+        .create(RuleSpec::path("/x", "/a\r\nSet-Cookie: y=1"), "t")
+        .unwrap_err();
     assert!(matches!(err, CatalogError::Invalid(_)));
     assert_eq!(c.store().count().unwrap(), 0);
     let ok = c.create(RuleSpec::path("/y", "/b"), "t").unwrap();
-    let err = c.update(ok.id.unwrap(), RuleSpec::path("/y", "javascript:alert(1)"), "t").unwrap_err();
+    let err = c
+        .update(
+            ok.id.unwrap(),
+            RuleSpec::path("/y", "javascript:alert(1)"),
+            "t",
+        )
+        .unwrap_err();
     assert!(matches!(err, CatalogError::Invalid(_)));
     assert_eq!(c.get(ok.id.unwrap()).unwrap().unwrap().to, "/b");
 }
@@ -95,24 +133,48 @@ fn import_is_all_or_nothing_and_upserts() {
     c.create(RuleSpec::path("/a", "/old"), "t").unwrap();
     let err = c
         .import(
-            vec![RuleSpec::path("/a", "/new"), RuleSpec::path("/b", "/b"), RuleSpec::path("/c", "data:x")],
+            vec![
+                RuleSpec::path("/a", "/new"),
+                RuleSpec::path("/b", "/b"),
+                RuleSpec::path("/c", "data:x"),
+            ],
             "t",
         )
         .unwrap_err();
     assert!(matches!(&err, CatalogError::InvalidImport(list) if list.len() == 1 && list[0].0 == 2));
-    assert_eq!(c.store().count().unwrap(), 1, "nothing of a bad import is applied");
+    assert_eq!(
+        c.store().count().unwrap(),
+        1,
+        "nothing of a bad import is applied"
+    );
     assert_eq!(c.get(1).unwrap().unwrap().to, "/old");
 
     let report = c
-        .import(vec![RuleSpec::path("/a", "/new"), RuleSpec::path("/b", "/b")], "t")
+        .import(
+            vec![RuleSpec::path("/a", "/new"), RuleSpec::path("/b", "/b")],
+            "t",
+        )
         .unwrap();
-    assert_eq!((report.created, report.updated, report.unchanged), (1, 1, 0));
+    assert_eq!(
+        (report.created, report.updated, report.unchanged),
+        (1, 1, 0)
+    );
     let report = c
-        .import(vec![RuleSpec::path("/a", "/new"), RuleSpec::path("/b", "/b")], "t")
+        .import(
+            vec![RuleSpec::path("/a", "/new"), RuleSpec::path("/b", "/b")],
+            "t",
+        )
         .unwrap();
-    assert_eq!((report.created, report.updated, report.unchanged), (0, 0, 2));
+    assert_eq!(
+        (report.created, report.updated, report.unchanged),
+        (0, 0, 2)
+    );
     assert_eq!(c.index().len(), 2);
-    assert_eq!(c.history(1).unwrap().len(), 2, "an unchanged rule gets no history entry");
+    assert_eq!(
+        c.history(1).unwrap().len(),
+        2,
+        "an unchanged rule gets no history entry"
+    );
 }
 
 #[test]
@@ -125,7 +187,13 @@ fn listing_pages_and_searches() {
     let mut seen = Vec::new();
     let mut after = 0;
     loop {
-        let page = c.list(&ListQuery { after, limit: 10, ..ListQuery::default() }).unwrap();
+        let page = c
+            .list(&ListQuery {
+                after,
+                limit: 10,
+                ..ListQuery::default()
+            })
+            .unwrap();
         seen.extend(page.rules.iter().map(|r| r.id.unwrap()));
         match page.next {
             Some(n) => after = n,
@@ -134,13 +202,28 @@ fn listing_pages_and_searches() {
     }
     assert_eq!(seen, (1..=25).collect::<Vec<i64>>());
     let found = c
-        .list(&ListQuery { search: Some("/r1".into()), ..ListQuery::default() })
+        .list(&ListQuery {
+            search: Some("/r1".into()),
+            ..ListQuery::default()
+        })
         .unwrap();
-    let mut paths: Vec<String> = found.rules.iter().map(|r| r.path.clone().unwrap()).collect();
+    let mut paths: Vec<String> = found
+        .rules
+        .iter()
+        .map(|r| r.path.clone().unwrap())
+        .collect();
     paths.sort();
-    assert_eq!(paths, ["/r1", "/r10", "/r11", "/r12", "/r13", "/r14", "/r15", "/r16", "/r17", "/r18", "/r19"]);
+    assert_eq!(
+        paths,
+        [
+            "/r1", "/r10", "/r11", "/r12", "/r13", "/r14", "/r15", "/r16", "/r17", "/r18", "/r19"
+        ]
+    );
     let none = c
-        .list(&ListQuery { search: Some("%".into()), ..ListQuery::default() })
+        .list(&ListQuery {
+            search: Some("%".into()),
+            ..ListQuery::default()
+        })
         .unwrap();
     assert!(none.rules.is_empty(), "% is literal in a search");
 }
@@ -148,18 +231,34 @@ fn listing_pages_and_searches() {
 #[test]
 fn hits_are_counted_in_memory_and_flushed_in_batches() {
     let c = catalog();
-    let a = c.create(RuleSpec::path("/a", "/x"), "t").unwrap().id.unwrap();
+    let a = c
+        .create(RuleSpec::path("/a", "/x"), "t")
+        .unwrap()
+        .id
+        .unwrap();
     for _ in 0..3 {
         c.index().lookup(None, "/a").unwrap().rule.hit();
     }
-    assert_eq!(c.get(a).unwrap().unwrap().hits, Some(3), "pending hits are visible");
-    assert_eq!(c.store().get(a).unwrap().unwrap().hits, Some(0), "not yet in the store");
+    assert_eq!(
+        c.get(a).unwrap().unwrap().hits,
+        Some(3),
+        "pending hits are visible"
+    );
+    assert_eq!(
+        c.store().get(a).unwrap().unwrap().hits,
+        Some(0),
+        "not yet in the store"
+    );
     let unknown = Unknown::default();
     unknown.record("h.example", "/nope");
     unknown.record("h.example", "/nope");
     flush(&c, &unknown).unwrap();
     assert_eq!(c.store().get(a).unwrap().unwrap().hits, Some(3));
-    assert_eq!(c.get(a).unwrap().unwrap().hits, Some(3), "not counted twice");
+    assert_eq!(
+        c.get(a).unwrap().unwrap().hits,
+        Some(3),
+        "not counted twice"
+    );
     let top = c.store().unknown(10).unwrap();
     assert_eq!((top[0].path.as_str(), top[0].hits), ("/nope", 2));
     // Counters survive an update of the rule.

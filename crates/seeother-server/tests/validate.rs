@@ -24,21 +24,45 @@ fn hostile_targets_are_refused() {
     }];
     let err = r.validate().unwrap_err();
     assert!(err.to_string().contains("variants[0].to"), "{err}");
-    let err = RuleSpec::pattern("/id/{n}", "https://{n}\r\n.example/").validate().unwrap_err();
+    let err = RuleSpec::pattern("/id/{n}", "https://{n}\r\n.example/")
+        .validate()
+        .unwrap_err();
     assert!(matches!(err, RuleError::Target { .. }), "{err:?}");
 }
 
 #[test]
 fn matchers_statuses_hosts_and_types_are_checked() {
-    assert_eq!(RuleSpec { to: "/x".into(), ..Default::default() }.validate(), Err(RuleError::NoMatcher));
+    assert_eq!(
+        RuleSpec {
+            to: "/x".into(),
+            ..Default::default()
+        }
+        .validate(),
+        Err(RuleError::NoMatcher)
+    );
     let mut two = RuleSpec::path("/a", "/x");
     two.prefix = Some("/b".into());
     assert_eq!(two.validate(), Err(RuleError::SeveralMatchers));
-    assert!(matches!(RuleSpec::path("a", "/x").validate(), Err(RuleError::BadPath { .. })));
-    assert!(matches!(RuleSpec::path("/a?b", "/x").validate(), Err(RuleError::BadPath { .. })));
-    assert!(matches!(RuleSpec::path("/a\nb", "/x").validate(), Err(RuleError::BadPath { .. })));
-    assert!(matches!(RuleSpec::pattern("/{a", "/x").validate(), Err(RuleError::Pattern { .. })));
-    assert!(matches!(RuleSpec::pattern("/{a}", "/{b}").validate(), Err(RuleError::Pattern { .. })));
+    assert!(matches!(
+        RuleSpec::path("a", "/x").validate(),
+        Err(RuleError::BadPath { .. })
+    ));
+    assert!(matches!(
+        RuleSpec::path("/a?b", "/x").validate(),
+        Err(RuleError::BadPath { .. })
+    ));
+    assert!(matches!(
+        RuleSpec::path("/a\nb", "/x").validate(),
+        Err(RuleError::BadPath { .. })
+    ));
+    assert!(matches!(
+        RuleSpec::pattern("/{a", "/x").validate(),
+        Err(RuleError::Pattern { .. })
+    ));
+    assert!(matches!(
+        RuleSpec::pattern("/{a}", "/{b}").validate(),
+        Err(RuleError::Pattern { .. })
+    ));
     for code in [200, 300, 304, 305, 404] {
         let mut r = RuleSpec::path("/a", "/x");
         r.status = code;
@@ -64,6 +88,8 @@ fn canonical_form() {
     assert_eq!(r.path.as_deref(), Some("/id/caf%C3%A9%20berlin"));
     assert_eq!(r.to, "https://example.org/a%20b");
     assert_eq!(r.host.as_deref(), Some("id.example.org"));
-    let p = RuleSpec::pattern("/id/{name}", "/page/{name}").validate().unwrap();
+    let p = RuleSpec::pattern("/id/{name}", "/page/{name}")
+        .validate()
+        .unwrap();
     assert_eq!(p.to, "/page/{name}", "templates keep their placeholders");
 }

@@ -17,10 +17,12 @@ use seeother_server::store::Store;
 
 /// Arguments of `seeother explain`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Exit status: 0 when a rule answers (and every --expect holds), 1 when \
+#[command(
+    after_help = "Exit status: 0 when a rule answers (and every --expect holds), 1 when \
 no rule answers or an --expect fails, 2 when the rules cannot be read. Use it in CI to test \
 a rule set before deploying it:\n  seeother explain --rules rules.toml \
-http://id.example.org/id/berlin --expect-status 303 --expect-location https://example.org/page/berlin")]
+http://id.example.org/id/berlin --expect-status 303 --expect-location https://example.org/page/berlin"
+)]
 pub struct ExplainArgs {
     /// The request URL (`http://host/path?query`), or just a path.
     #[arg(value_name = "URL")]
@@ -31,7 +33,12 @@ pub struct ExplainArgs {
     pub headers: Vec<String>,
 
     /// The request method.
-    #[arg(short = 'X', long = "request", value_name = "METHOD", default_value = "GET")]
+    #[arg(
+        short = 'X',
+        long = "request",
+        value_name = "METHOD",
+        default_value = "GET"
+    )]
     pub method: String,
 
     /// Rule files to explain against (instead of the database); repeatable.
@@ -114,7 +121,10 @@ fn why(hit: &Hit<'_, '_>) -> String {
                 .zip(hit.captures.values())
                 .map(|(n, v)| format!("{n} = {v:?}"))
                 .collect();
-            format!("the path matches the pattern; captures: {}", caps.join(", "))
+            format!(
+                "the path matches the pattern; captures: {}",
+                caps.join(", ")
+            )
         }
     }
 }
@@ -131,9 +141,17 @@ fn explain(args: &ExplainArgs) -> Result<(String, bool), String> {
     let host = uri
         .authority()
         .map(|a| a.as_str())
-        .or_else(|| headers.get(http::header::HOST).and_then(|h| h.to_str().ok()))
+        .or_else(|| {
+            headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+        })
         .map(normalize_host);
-    let path = if uri.path().is_empty() { "/" } else { uri.path() };
+    let path = if uri.path().is_empty() {
+        "/"
+    } else {
+        uri.path()
+    };
     let index = catalog.index();
     let request = resolve::Request {
         method: &method,
@@ -163,7 +181,10 @@ fn explain(args: &ExplainArgs) -> Result<(String, bool), String> {
                 let _ = writeln!(out, "match:    {}", describe(hit));
                 let _ = writeln!(out, "why:      {}", why(hit));
                 if hit.rule.host().is_some() {
-                    let _ = writeln!(out, "          rules for the request's host come before rules for any host");
+                    let _ = writeln!(
+                        out,
+                        "          rules for the request's host come before rules for any host"
+                    );
                 }
                 for other in hits.iter().skip(1) {
                     let _ = writeln!(out, "outranks: {}", describe(other));
@@ -173,9 +194,18 @@ fn explain(args: &ExplainArgs) -> Result<(String, bool), String> {
                         .rule
                         .offered()
                         .iter()
-                        .map(|t| format!("{t} (q={:.3})", negotiate::quality(&headers, t).0 as f64 / 1000.0))
+                        .map(|t| {
+                            format!(
+                                "{t} (q={:.3})",
+                                negotiate::quality(&headers, t).0 as f64 / 1000.0
+                            )
+                        })
                         .collect();
-                    let _ = writeln!(out, "offered:  {} (ties go to the first)", offered.join(", "));
+                    let _ = writeln!(
+                        out,
+                        "offered:  {} (ties go to the first)",
+                        offered.join(", ")
+                    );
                 }
             }
             match outcome {
@@ -196,18 +226,31 @@ fn explain(args: &ExplainArgs) -> Result<(String, bool), String> {
     let response = &answer.response;
     let _ = writeln!(out, "\nresponse:");
     let status = response.status();
-    let _ = writeln!(out, "HTTP/1.1 {} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
+    let _ = writeln!(
+        out,
+        "HTTP/1.1 {} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
     for (name, value) in response.headers() {
         let _ = writeln!(out, "{name}: {}", String::from_utf8_lossy(value.as_bytes()));
     }
     if !response.body().is_empty() {
-        let _ = writeln!(out, "\n{}", String::from_utf8_lossy(response.body()).trim_end());
+        let _ = writeln!(
+            out,
+            "\n{}",
+            String::from_utf8_lossy(response.body()).trim_end()
+        );
     }
     let mut ok = matched;
     if let Some(code) = args.expect_status
         && code != status.as_u16()
     {
-        let _ = writeln!(out, "\nFAILED: expected status {code}, got {}", status.as_u16());
+        let _ = writeln!(
+            out,
+            "\nFAILED: expected status {code}, got {}",
+            status.as_u16()
+        );
         ok = false;
     }
     if let Some(expected) = &args.expect_location {
@@ -232,7 +275,11 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     match explain(&args) {
         Ok((text, ok)) => {
             print!("{text}");
-            if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(e) => {
             eprintln!("seeother explain: {e}");

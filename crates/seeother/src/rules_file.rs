@@ -9,8 +9,10 @@ use seeother_server::store::Store;
 
 /// Arguments of `seeother import`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "All rules of the file are applied, or none: problems are listed by \
-line. A running server over the same database picks the change up within seconds.")]
+#[command(
+    after_help = "All rules of the file are applied, or none: problems are listed by \
+line. A running server over the same database picks the change up within seconds."
+)]
 pub struct ImportArgs {
     /// The rule file (.toml, .json or .csv).
     #[arg(value_name = "FILE")]
@@ -95,7 +97,10 @@ pub fn import(args: ImportArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("seeother import: {}: {e}; nothing was imported", args.file.display());
+            eprintln!(
+                "seeother import: {}: {e}; nothing was imported",
+                args.file.display()
+            );
             ExitCode::FAILURE
         }
     }

@@ -12,9 +12,11 @@ use seeother_server::{Options, Server};
 
 /// Arguments of `seeother serve`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "The admin token comes from --admin-token-file, else from the \
+#[command(
+    after_help = "The admin token comes from --admin-token-file, else from the \
 SEEOTHER_ADMIN_TOKEN environment variable, else it is generated and stored beside the \
-database (mode 0600). Logs go to standard error; set RUST_LOG (e.g. RUST_LOG=debug) for more.")]
+database (mode 0600). Logs go to standard error; set RUST_LOG (e.g. RUST_LOG=debug) for more."
+)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = seeother_server::server::DEFAULT_LISTEN)]
@@ -70,7 +72,8 @@ pub struct ServeArgs {
 }
 
 fn seconds(name: &str, s: f64) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(s).map_err(|_| format!("--{name} {s} is not a number of seconds ≥ 0"))
+    Duration::try_from_secs_f64(s)
+        .map_err(|_| format!("--{name} {s} is not a number of seconds ≥ 0"))
 }
 
 /// Set up tracing on standard error (`RUST_LOG` filters; `info` by default).
@@ -136,8 +139,16 @@ pub fn run(args: ServeArgs) -> ExitCode {
             r.unchanged
         );
     }
-    let _ = writeln!(out, "  rules:  {} (store {})", server.rule_count(), db.display());
-    let _ = writeln!(out, "  API:    {base}/-/api/rules (OpenAPI: {base}/-/api/openapi.json)");
+    let _ = writeln!(
+        out,
+        "  rules:  {} (store {})",
+        server.rule_count(),
+        db.display()
+    );
+    let _ = writeln!(
+        out,
+        "  API:    {base}/-/api/rules (OpenAPI: {base}/-/api/openapi.json)"
+    );
     let _ = writeln!(out, "  token:  {}", server.token_source());
     let _ = writeln!(out, "  health: {base}/-/healthz, metrics: {base}/-/metrics");
     let _ = out.flush();

@@ -20,15 +20,32 @@ fn missing_or_wrong_token_is_401_and_changes_nothing() {
     let json = [("Content-Type", "application/json")];
     let attempts: [&[(&str, &str)]; 4] = [
         &json,
-        &[("Authorization", "Bearer wrong-token-0123456789abc"), ("Content-Type", "application/json")],
-        &[("Authorization", TOKEN), ("Content-Type", "application/json")],
-        &[("Authorization", "Basic dGVzdDp0ZXN0"), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", "Bearer wrong-token-0123456789abc"),
+            ("Content-Type", "application/json"),
+        ],
+        &[
+            ("Authorization", TOKEN),
+            ("Content-Type", "application/json"),
+        ],
+        &[
+            ("Authorization", "Basic dGVzdDp0ZXN0"),
+            ("Content-Type", "application/json"),
+        ],
     ];
     for headers in attempts {
         let r = s.request("POST", "/-/api/rules", headers, body.as_bytes());
         assert_eq!(r.status, 401, "{headers:?}");
-        assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"seeother\""));
-        assert!(r.json()["error"].as_str().unwrap().contains("Authorization: Bearer"));
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer realm=\"seeother\"")
+        );
+        assert!(
+            r.json()["error"]
+                .as_str()
+                .unwrap()
+                .contains("Authorization: Bearer")
+        );
         let r = s.request("GET", "/-/api/rules", headers, b"");
         assert_eq!(r.status, 401);
     }
@@ -37,7 +54,12 @@ fn missing_or_wrong_token_is_401_and_changes_nothing() {
     assert_eq!(list.status, 200);
     assert_eq!(list.json()["rules"].as_array().unwrap().len(), 0);
     // The scheme is case-insensitive.
-    let r = s.request("GET", "/-/api/rules", &[("Authorization", &format!("bearer {TOKEN}"))], b"");
+    let r = s.request(
+        "GET",
+        "/-/api/rules",
+        &[("Authorization", &format!("bearer {TOKEN}"))],
+        b"",
+    );
     assert_eq!(r.status, 200);
 }
 
@@ -45,13 +67,23 @@ fn missing_or_wrong_token_is_401_and_changes_nothing() {
 fn crud_takes_effect_without_restart() {
     let (_dir, s) = start("crud");
     assert_eq!(s.get("/id/a").status, 404);
-    let r = s.api("POST", "/-/api/rules", Some(r#"{"path": "/id/a", "to": "https://example.org/one"}"#));
+    let r = s.api(
+        "POST",
+        "/-/api/rules",
+        Some(r#"{"path": "/id/a", "to": "https://example.org/one"}"#),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let rule = r.json();
     let id = rule["id"].as_i64().unwrap();
-    assert_eq!(r.header("location"), Some(format!("/-/api/rules/{id}").as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/-/api/rules/{id}").as_str())
+    );
     assert_eq!(rule["status"], 303);
-    assert_eq!(s.get("/id/a").header("location"), Some("https://example.org/one"));
+    assert_eq!(
+        s.get("/id/a").header("location"),
+        Some("https://example.org/one")
+    );
 
     let r = s.api(
         "PUT",
@@ -60,12 +92,19 @@ fn crud_takes_effect_without_restart() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let g = s.get("/id/a");
-    assert_eq!((g.status, g.header("location")), (308, Some("https://example.org/two")));
+    assert_eq!(
+        (g.status, g.header("location")),
+        (308, Some("https://example.org/two"))
+    );
 
     let r = s.api("GET", &format!("/-/api/rules/{id}"), None);
     assert_eq!(r.json()["to"], "https://example.org/two");
 
-    let r = s.api("POST", "/-/api/rules", Some(r#"{"path": "/id/a", "to": "https://example.org/dup"}"#));
+    let r = s.api(
+        "POST",
+        "/-/api/rules",
+        Some(r#"{"path": "/id/a", "to": "https://example.org/dup"}"#),
+    );
     assert_eq!(r.status, 409, "{}", r.text());
 
     let r = s.api("DELETE", &format!("/-/api/rules/{id}?tombstone=true"), None);
@@ -76,7 +115,10 @@ fn crud_takes_effect_without_restart() {
     let r = s.api("DELETE", &format!("/-/api/rules/{id}"), None);
     assert_eq!(r.status, 204);
     assert_eq!(s.get("/id/a").status, 404);
-    assert_eq!(s.api("GET", &format!("/-/api/rules/{id}"), None).status, 404);
+    assert_eq!(
+        s.api("GET", &format!("/-/api/rules/{id}"), None).status,
+        404
+    );
 
     let r = s.api("GET", &format!("/-/api/rules/{id}/history"), None);
     assert_eq!(r.status, 200);
@@ -84,7 +126,14 @@ fn crud_takes_effect_without_restart() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| format!("{} {} -> {}", h["action"].as_str().unwrap(), h["old_target"], h["new_target"]))
+        .map(|h| {
+            format!(
+                "{} {} -> {}",
+                h["action"].as_str().unwrap(),
+                h["old_target"],
+                h["new_target"]
+            )
+        })
         .collect();
     assert_eq!(
         actions,
@@ -113,12 +162,22 @@ fn hostile_targets_are_refused_with_a_clear_error() {
         let msg = r.json()["error"].as_str().unwrap().to_owned();
         assert!(msg.contains("`to` is refused"), "{msg}");
     }
-    let r = s.api("POST", "/-/api/rules", Some(r#"{"path": "/evil", "to": "/ok", "status": 200}"#));
+    let r = s.api(
+        "POST",
+        "/-/api/rules",
+        Some(r#"{"path": "/evil", "to": "/ok", "status": 200}"#),
+    );
     assert_eq!(r.status, 422);
     let r = s.api("POST", "/-/api/rules", Some("not json"));
     assert_eq!(r.status, 400);
     assert_eq!(s.get("/evil").status, 404, "nothing was stored");
-    assert_eq!(s.api("GET", "/-/api/rules", None).json()["rules"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        s.api("GET", "/-/api/rules", None).json()["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[test]
@@ -129,7 +188,10 @@ fn import_is_all_or_nothing_with_line_numbers() {
     let r = s.request(
         "POST",
         "/-/api/import",
-        &[("Authorization", &auth), ("Content-Type", "application/toml")],
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/toml"),
+        ],
         bad.as_bytes(),
     );
     assert_eq!(r.status, 422, "{}", r.text());
@@ -148,7 +210,12 @@ fn import_is_all_or_nothing_with_line_numbers() {
     assert_eq!(r.json()["created"], 2);
     assert_eq!(s.get("/c").status, 301);
 
-    let r = s.request("POST", "/-/api/import", &[("Authorization", &auth)], csv.as_bytes());
+    let r = s.request(
+        "POST",
+        "/-/api/import",
+        &[("Authorization", &auth)],
+        csv.as_bytes(),
+    );
     assert_eq!(r.status, 415, "the format must be given");
 }
 
@@ -160,24 +227,40 @@ fn listing_pages_search_hits_and_unknown_paths() {
     for i in 0..30 {
         csv.push_str(&format!("/r{i},https://example.org/{i}\n"));
     }
-    let r = s.request("POST", "/-/api/import?format=csv", &[("Authorization", &auth)], csv.as_bytes());
+    let r = s.request(
+        "POST",
+        "/-/api/import?format=csv",
+        &[("Authorization", &auth)],
+        csv.as_bytes(),
+    );
     assert_eq!(r.status, 200);
     let page = s.api("GET", "/-/api/rules?limit=20", None).json();
     assert_eq!(page["rules"].as_array().unwrap().len(), 20);
     let next = page["next"].as_i64().unwrap();
-    let page2 = s.api("GET", &format!("/-/api/rules?limit=20&after={next}"), None).json();
+    let page2 = s
+        .api("GET", &format!("/-/api/rules?limit=20&after={next}"), None)
+        .json();
     assert_eq!(page2["rules"].as_array().unwrap().len(), 10);
     assert!(page2["next"].is_null());
     let found = s.api("GET", "/-/api/rules?q=%2Fr2", None).json();
-    assert_eq!(found["rules"].as_array().unwrap().len(), 11, "/r2 and /r20…/r29: {found}");
+    assert_eq!(
+        found["rules"].as_array().unwrap().len(),
+        11,
+        "/r2 and /r20…/r29: {found}"
+    );
 
     for _ in 0..3 {
         assert_eq!(s.get("/r5").status, 303);
     }
     s.get("/missing-thing");
     s.get("/missing-thing");
-    let id5 = s.api("GET", "/-/api/rules?q=%2Fr5", None).json()["rules"][0]["id"].as_i64().unwrap();
-    assert_eq!(s.api("GET", &format!("/-/api/rules/{id5}"), None).json()["hits"], 3);
+    let id5 = s.api("GET", "/-/api/rules?q=%2Fr5", None).json()["rules"][0]["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        s.api("GET", &format!("/-/api/rules/{id5}"), None).json()["hits"],
+        3
+    );
     assert!(eventually(Duration::from_secs(5), || {
         let u = s.api("GET", "/-/api/unknown", None).json();
         u["unknown"][0]["path"] == "/missing-thing" && u["unknown"][0]["hits"] == 2
@@ -193,16 +276,32 @@ fn operations_endpoints() {
     assert_eq!(r.status, 200, "the OpenAPI document needs no token");
     assert_eq!(r.json()["openapi"], "3.1.0");
     assert!(r.json()["paths"]["/-/api/rules/{id}"].is_object());
-    s.api("POST", "/-/api/rules", Some(r#"{"prefix": "/p/", "to": "https://example.org/"}"#));
+    s.api(
+        "POST",
+        "/-/api/rules",
+        Some(r#"{"prefix": "/p/", "to": "https://example.org/"}"#),
+    );
     s.get("/p/x");
     s.get("/nope");
     let m = s.get("/-/metrics").text();
-    assert!(m.contains("seeother_requests_total{status=\"303\"} 1"), "{m}");
-    assert!(m.contains("seeother_requests_total{status=\"404\"} 1"), "{m}");
-    assert!(m.contains("seeother_requests_by_kind_total{kind=\"prefix\"} 1"), "{m}");
+    assert!(
+        m.contains("seeother_requests_total{status=\"303\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("seeother_requests_total{status=\"404\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("seeother_requests_by_kind_total{kind=\"prefix\"} 1"),
+        "{m}"
+    );
     assert!(m.contains("seeother_rules 1"), "{m}");
     assert!(m.contains("seeother_index_reloads_total 1"), "{m}");
-    assert!(m.contains("seeother_request_duration_seconds_bucket{le=\"+Inf\"}"), "{m}");
+    assert!(
+        m.contains("seeother_request_duration_seconds_bucket{le=\"+Inf\"}"),
+        "{m}"
+    );
     let r = s.api("PATCH", "/-/api/rules", None);
     assert_eq!((r.status, r.header("allow")), (405, Some("GET, POST")));
 }
@@ -214,29 +313,48 @@ fn a_generated_token_is_stored_beside_the_database_with_mode_0600() {
     let token_file = dir.path().join("s.db.admin-token");
     let s = Server::start_with(&db, &[], None);
     assert!(
-        s.stdout.iter().any(|l| l.contains("generated and stored in") && l.contains("s.db.admin-token")),
+        s.stdout
+            .iter()
+            .any(|l| l.contains("generated and stored in") && l.contains("s.db.admin-token")),
         "{:?}",
         s.stdout
     );
     let token = std::fs::read_to_string(&token_file).unwrap();
     assert!(token.len() >= 32);
-    assert!(!s.stdout.iter().any(|l| l.contains(&token)), "the token itself is never printed");
+    assert!(
+        !s.stdout.iter().any(|l| l.contains(&token)),
+        "the token itself is never printed"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
-    let r = s.request("GET", "/-/api/rules", &[("Authorization", &format!("Bearer {token}"))], b"");
+    let r = s.request(
+        "GET",
+        "/-/api/rules",
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    );
     assert_eq!(r.status, 200);
     drop(s);
     // The next start reuses it.
     let s = Server::start_with(&db, &[], None);
-    assert!(s.stdout.iter().any(|l| l.contains("earlier start")), "{:?}", s.stdout);
+    assert!(
+        s.stdout.iter().any(|l| l.contains("earlier start")),
+        "{:?}",
+        s.stdout
+    );
     // A token file given on the command line wins.
     drop(s);
     let file = dir.file("tok", "file-token-0123456789abcdef\n");
     let s = Server::start_with(&db, &["--admin-token-file", file.to_str().unwrap()], None);
-    let r = s.request("GET", "/-/api/rules", &[("Authorization", "Bearer file-token-0123456789abcdef")], b"");
+    let r = s.request(
+        "GET",
+        "/-/api/rules",
+        &[("Authorization", "Bearer file-token-0123456789abcdef")],
+        b"",
+    );
     assert_eq!(r.status, 200);
 }

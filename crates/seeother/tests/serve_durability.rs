@@ -24,11 +24,20 @@ fn acknowledged_creates_survive_sigkill() {
     // Killed right after the last acknowledgement: no shutdown, no flush.
     s.kill9();
     let s = Server::start(&db, &[]);
-    assert!(s.stdout.iter().any(|l| l.contains(&format!("rules:  {N} "))), "{:?}", s.stdout);
+    assert!(
+        s.stdout
+            .iter()
+            .any(|l| l.contains(&format!("rules:  {N} "))),
+        "{:?}",
+        s.stdout
+    );
     for i in 0..N {
         let r = s.get(&format!("/k/{i}"));
         assert_eq!(r.status, 303, "rule {i} lost");
-        assert_eq!(r.header("location"), Some(format!("https://example.org/{i}").as_str()));
+        assert_eq!(
+            r.header("location"),
+            Some(format!("https://example.org/{i}").as_str())
+        );
     }
 }
 
@@ -49,7 +58,10 @@ fn sigterm_finishes_requests_in_flight_then_exits() {
     std::thread::sleep(Duration::from_millis(300));
     s.signal("TERM");
     std::thread::sleep(Duration::from_millis(500));
-    assert!(s.child.try_wait().unwrap().is_none(), "the server waits for the request in flight");
+    assert!(
+        s.child.try_wait().unwrap().is_none(),
+        "the server waits for the request in flight"
+    );
     assert!(
         TcpStream::connect_timeout(&s.addr, Duration::from_secs(1)).is_err(),
         "no new connections once shutting down"
@@ -60,7 +72,9 @@ fn sigterm_finishes_requests_in_flight_then_exits() {
     let r = parse(&raw);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["created"], 1);
-    let status = s.wait_exit(Duration::from_secs(10)).expect("server exits after SIGTERM");
+    let status = s
+        .wait_exit(Duration::from_secs(10))
+        .expect("server exits after SIGTERM");
     assert!(status.success(), "{status:?}");
 }
 
@@ -68,15 +82,30 @@ fn sigterm_finishes_requests_in_flight_then_exits() {
 fn counters_are_kept_across_a_clean_restart() {
     let dir = TempDir::new("hits");
     let db = dir.path().join("s.db");
-    let rules = dir.file("r.toml", "[[rules]]\npath = \"/h\"\nto = \"https://example.org/h\"\n");
-    let mut s = Server::start(&db, &["--rules", rules.to_str().unwrap(), "--flush-interval", "3600"]);
+    let rules = dir.file(
+        "r.toml",
+        "[[rules]]\npath = \"/h\"\nto = \"https://example.org/h\"\n",
+    );
+    let mut s = Server::start(
+        &db,
+        &[
+            "--rules",
+            rules.to_str().unwrap(),
+            "--flush-interval",
+            "3600",
+        ],
+    );
     for _ in 0..5 {
         assert_eq!(s.get("/h").status, 303);
     }
     s.signal("INT");
     assert!(s.wait_exit(Duration::from_secs(10)).unwrap().success());
     let s = Server::start(&db, &["--rules", rules.to_str().unwrap()]);
-    assert!(s.stdout.iter().any(|l| l.contains("1 unchanged")), "{:?}", s.stdout);
+    assert!(
+        s.stdout.iter().any(|l| l.contains("1 unchanged")),
+        "{:?}",
+        s.stdout
+    );
     let list = s.api("GET", "/-/api/rules", None).json();
     assert_eq!(list["rules"][0]["hits"], 5, "{list}");
 }
@@ -88,7 +117,12 @@ fn cli_import_beside_a_running_server_is_picked_up() {
     let s = Server::start(&db, &[]);
     assert_eq!(s.get("/from-cli").status, 404);
     let file = dir.file("r.csv", "path,to\n/from-cli,https://example.org/cli\n");
-    let (code, out, err) = cli(&["import", file.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    let (code, out, err) = cli(&[
+        "import",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("1 created"), "{out}");
     assert!(

@@ -43,7 +43,9 @@ fn landing() -> (u16, mpsc::Receiver<String>) {
                 }
             }
             let _ = tx.send(line.trim_end().to_owned());
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nlanded\n");
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nlanded\n",
+            );
         }
     });
     (port, rx)
@@ -57,7 +59,10 @@ fn curl_post_to_a_303_ends_on_the_target_with_get() {
         "r.toml",
         &format!("[[rules]]\npath = \"/form\"\nto = \"http://127.0.0.1:{port}/thanks\"\n"),
     );
-    let s = Server::start(&dir.path().join("s.db"), &["--rules", rules.to_str().unwrap()]);
+    let s = Server::start(
+        &dir.path().join("s.db"),
+        &["--rules", rules.to_str().unwrap()],
+    );
     let (ok, out, err) = curl(&[
         "-L",
         "-d",
@@ -73,14 +78,23 @@ fn curl_post_to_a_303_ends_on_the_target_with_get() {
     );
     assert!(out.starts_with("landed"), "{out}");
     let request_line = seen.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(request_line, "GET /thanks HTTP/1.1", "a 303 turns POST into GET");
+    assert_eq!(
+        request_line, "GET /thanks HTTP/1.1",
+        "a 303 turns POST into GET"
+    );
 }
 
 #[test]
 fn http2_by_prior_knowledge() {
     let dir = TempDir::new("h2c");
-    let rules = dir.file("r.toml", "[[rules]]\npath = \"/id/x\"\nto = \"https://example.org/x\"\n");
-    let s = Server::start(&dir.path().join("s.db"), &["--rules", rules.to_str().unwrap()]);
+    let rules = dir.file(
+        "r.toml",
+        "[[rules]]\npath = \"/id/x\"\nto = \"https://example.org/x\"\n",
+    );
+    let s = Server::start(
+        &dir.path().join("s.db"),
+        &["--rules", rules.to_str().unwrap()],
+    );
     let (ok, out, err) = curl(&[
         "--http2-prior-knowledge",
         "-o",
@@ -103,11 +117,23 @@ fn https_with_http2_by_alpn() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert_file = dir.file("cert.pem", &cert.cert.pem());
     let key_file = dir.file("key.pem", &cert.key_pair.serialize_pem());
-    let rules = dir.file("r.toml", "[[rules]]\npath = \"/id/x\"\nto = \"https://example.org/x\"\n");
+    let rules = dir.file(
+        "r.toml",
+        "[[rules]]\npath = \"/id/x\"\nto = \"https://example.org/x\"\n",
+    );
     let mut cmd_args = vec!["--rules", rules.to_str().unwrap()];
-    cmd_args.extend(["--tls-cert", cert_file.to_str().unwrap(), "--tls-key", key_file.to_str().unwrap()]);
+    cmd_args.extend([
+        "--tls-cert",
+        cert_file.to_str().unwrap(),
+        "--tls-key",
+        key_file.to_str().unwrap(),
+    ]);
     let s = Server::start(&dir.path().join("s.db"), &cmd_args);
-    assert!(s.stdout[0].contains("listening on https://"), "{:?}", s.stdout);
+    assert!(
+        s.stdout[0].contains("listening on https://"),
+        "{:?}",
+        s.stdout
+    );
     let port = s.addr.port();
     let url = format!("https://localhost:{port}/id/x");
     let resolve = format!("localhost:{port}:127.0.0.1");
@@ -126,7 +152,15 @@ fn https_with_http2_by_alpn() {
     assert!(ok, "{err}");
     assert!(out.starts_with("HTTP/2 303"), "{out}");
     assert!(out.contains("location: https://example.org/x"), "{out}");
-    let (ok, out, err) = curl(&["--cacert", cert_file.to_str().unwrap(), "--resolve", &resolve, "--http1.1", "-I", &url]);
+    let (ok, out, err) = curl(&[
+        "--cacert",
+        cert_file.to_str().unwrap(),
+        "--resolve",
+        &resolve,
+        "--http1.1",
+        "-I",
+        &url,
+    ]);
     assert!(ok, "{err}");
     assert!(out.starts_with("HTTP/1.1 303"), "{out}");
 }

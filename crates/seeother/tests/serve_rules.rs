@@ -58,18 +58,28 @@ gone = true
 
 fn server(dir: &TempDir) -> Server {
     let rules = dir.file("rules.toml", RULES);
-    Server::start(&dir.path().join("s.db"), &["--rules", rules.to_str().unwrap()])
+    Server::start(
+        &dir.path().join("s.db"),
+        &["--rules", rules.to_str().unwrap()],
+    )
 }
 
 #[test]
 fn kinds_precedence_and_hosts() {
     let dir = TempDir::new("kinds");
     let s = server(&dir);
-    assert!(s.stdout.iter().any(|l| l.contains("8 created")), "{:?}", s.stdout);
+    assert!(
+        s.stdout.iter().any(|l| l.contains("8 created")),
+        "{:?}",
+        s.stdout
+    );
 
     let r = s.get("/id/berlin");
     assert_eq!(r.status, 303);
-    assert_eq!(r.header("location"), Some("https://example.org/page/berlin"));
+    assert_eq!(
+        r.header("location"),
+        Some("https://example.org/page/berlin")
+    );
     assert_eq!(r.header("cache-control"), Some("max-age=3600"));
     assert_eq!(
         r.header("link"),
@@ -78,14 +88,20 @@ fn kinds_precedence_and_hosts() {
     assert_eq!(r.header("vary"), Some("Accept"));
 
     // Exact > pattern > prefix.
-    assert_eq!(s.get("/id/rome").header("location"), Some("https://example.org/page/rome"));
+    assert_eq!(
+        s.get("/id/rome").header("location"),
+        Some("https://example.org/page/rome")
+    );
     assert_eq!(
         s.get("/id/rome/extra").header("location"),
         Some("https://example.org/fallback/rome/extra")
     );
     // Longest prefix first, each with its own status.
     let r = s.get("/docs/api/v2/users");
-    assert_eq!((r.status, r.header("location")), (301, Some("https://api.example.org/v2/users")));
+    assert_eq!(
+        (r.status, r.header("location")),
+        (301, Some("https://api.example.org/v2/users"))
+    );
     let r = s.get("/docs/guide/intro.html");
     assert_eq!(
         (r.status, r.header("location")),
@@ -93,9 +109,15 @@ fn kinds_precedence_and_hosts() {
     );
     // Host scoping (port and case ignored).
     let r = s.request("GET", "/go", &[("Host", "ID.example.org:8303")], b"");
-    assert_eq!((r.status, r.header("location")), (302, Some("https://example.org/scoped")));
+    assert_eq!(
+        (r.status, r.header("location")),
+        (302, Some("https://example.org/scoped"))
+    );
     let r = s.request("GET", "/go", &[("Host", "other.example.org")], b"");
-    assert_eq!((r.status, r.header("location")), (307, Some("https://example.org/unscoped")));
+    assert_eq!(
+        (r.status, r.header("location")),
+        (307, Some("https://example.org/unscoped"))
+    );
 }
 
 #[test]
@@ -138,8 +160,15 @@ fn every_method_head_post_and_query() {
         b"x=1",
     );
     assert_eq!(post.status, 303);
-    assert_eq!(post.header("location"), Some("https://example.org/page/berlin"));
-    assert!(post.header("content-type").unwrap().starts_with("text/html"));
+    assert_eq!(
+        post.header("location"),
+        Some("https://example.org/page/berlin")
+    );
+    assert!(
+        post.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
     let note = post.text();
     assert!(
         note.contains("<a href=\"https://example.org/page/berlin\">"),
@@ -187,7 +216,8 @@ fn keep_alive_serves_many_requests_on_one_connection() {
     let dir = TempDir::new("keepalive");
     let s = server(&dir);
     let mut c = std::net::TcpStream::connect(s.addr).unwrap();
-    c.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
     let mut all = String::new();
     for i in 0..3 {
         let close = if i == 2 { "Connection: close\r\n" } else { "" };
@@ -195,7 +225,10 @@ fn keep_alive_serves_many_requests_on_one_connection() {
     }
     c.read_to_string(&mut all).unwrap();
     for i in 0..3 {
-        assert!(all.contains(&format!("location: https://example.org/page/n{i}\r\n")), "{all}");
+        assert!(
+            all.contains(&format!("location: https://example.org/page/n{i}\r\n")),
+            "{all}"
+        );
     }
     assert_eq!(all.matches("HTTP/1.1 303 See Other").count(), 3);
 }
@@ -205,15 +238,20 @@ fn oversized_headers_are_refused_without_harm() {
     let dir = TempDir::new("limits");
     let s = server(&dir);
     let big = "a".repeat(64 * 1024);
-    let req = format!("GET /id/berlin HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\nConnection: close\r\n\r\n");
+    let req =
+        format!("GET /id/berlin HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\nConnection: close\r\n\r\n");
     let mut c = std::net::TcpStream::connect(s.addr).unwrap();
-    c.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
     use std::io::{Read, Write};
     let _ = c.write_all(req.as_bytes());
     let mut raw = Vec::new();
     let _ = c.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw);
-    assert!(text.is_empty() || text.starts_with("HTTP/1.1 431"), "{text}");
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 431"),
+        "{text}"
+    );
     // The server is still fine.
     assert_eq!(s.get("/id/berlin").status, 303);
 }

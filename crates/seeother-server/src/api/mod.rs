@@ -57,10 +57,15 @@ fn actor(req: &Request<Incoming>) -> String {
 async fn body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
     match Limited::new(req.into_body(), limit).collect().await {
         Ok(b) => Ok(b.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is larger than {limit} bytes; split it into smaller requests"),
-        )),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than {limit} bytes; split it into smaller requests"),
+            ))
+        }
         Err(e) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("could not read the body: {e}"),
@@ -115,7 +120,11 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<Full<B
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let rest = path.strip_prefix("/-/api").unwrap_or("");
     if rest == "/openapi.json" {
-        return Ok(reply::raw(StatusCode::OK, "application/json", OPENAPI.into()));
+        return Ok(reply::raw(
+            StatusCode::OK,
+            "application/json",
+            OPENAPI.into(),
+        ));
     }
     if !app.token.verify(req.headers()) {
         return Err(ApiError::unauthorized());
@@ -166,7 +175,11 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<Full<B
             let actor = actor(&req);
             match blocking(catalog, move |c| c.delete(id, tombstone, &actor)).await? {
                 Some(rule) => Ok(json(StatusCode::OK, &rule)),
-                None => Ok(reply::raw(StatusCode::NO_CONTENT, "text/plain", Bytes::new())),
+                None => Ok(reply::raw(
+                    StatusCode::NO_CONTENT,
+                    "text/plain",
+                    Bytes::new(),
+                )),
             }
         }
         (["rules", _], _) => Err(not_allowed("GET, PUT, DELETE")),
@@ -179,7 +192,10 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<Full<B
                 Ok(c.history(id)?)
             })
             .await?;
-            Ok(json(StatusCode::OK, &serde_json::json!({ "history": history })))
+            Ok(json(
+                StatusCode::OK,
+                &serde_json::json!({ "history": history }),
+            ))
         }
         (["rules", _, "history"], _) => Err(not_allowed("GET")),
         (["import"], &Method::POST) => {
@@ -217,7 +233,10 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<Full<B
         (["unknown"], &Method::GET) => {
             let limit = query.number("limit")?.unwrap_or(100).clamp(1, 10_000) as u32;
             let unknown = blocking(catalog, move |c| Ok(c.store().unknown(limit)?)).await?;
-            Ok(json(StatusCode::OK, &serde_json::json!({ "unknown": unknown })))
+            Ok(json(
+                StatusCode::OK,
+                &serde_json::json!({ "unknown": unknown }),
+            ))
         }
         (["unknown"], _) => Err(not_allowed("GET")),
         _ => Err(ApiError::new(

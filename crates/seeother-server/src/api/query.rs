@@ -11,7 +11,11 @@ pub(super) struct Query(Vec<(String, String)>);
 impl Query {
     /// Parse `query` (`application/x-www-form-urlencoded`: `+` is a space).
     pub(super) fn parse(query: Option<&str>) -> Self {
-        let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+        let decode = |s: &str| {
+            percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         Query(
             query
                 .unwrap_or("")

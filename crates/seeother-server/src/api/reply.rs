@@ -11,7 +11,11 @@ use crate::rules_file::{FileError, FileErrors};
 use crate::store::StoreError;
 
 /// A response with `body` of `content_type`.
-pub(super) fn raw(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
+pub(super) fn raw(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Bytes,
+) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
     r.headers_mut()
@@ -79,7 +83,8 @@ impl ApiError {
         );
         if let Some(allow) = self.allow {
             // RFC 9110 §15.5.6: a 405 lists the allowed methods.
-            r.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
         }
         if self.unauthorized {
             // RFC 9110 §15.5.2, RFC 6750 §3: a 401 names the scheme to use.
@@ -116,13 +121,17 @@ impl From<CatalogError> for ApiError {
                         message: format!("rule {}: {e}", i + 1),
                     })
                     .collect(),
-                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "some rules are not valid; nothing was imported")
+                ..Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "some rules are not valid; nothing was imported",
+                )
             },
-            CatalogError::Store(StoreError::NotFound(id)) => Self::new(
-                StatusCode::NOT_FOUND,
-                StoreError::NotFound(id).to_string(),
-            ),
-            CatalogError::Store(e @ StoreError::Conflict { .. }) => Self::new(StatusCode::CONFLICT, e.to_string()),
+            CatalogError::Store(StoreError::NotFound(id)) => {
+                Self::new(StatusCode::NOT_FOUND, StoreError::NotFound(id).to_string())
+            }
+            CatalogError::Store(e @ StoreError::Conflict { .. }) => {
+                Self::new(StatusCode::CONFLICT, e.to_string())
+            }
             CatalogError::Store(e) => {
                 tracing::error!(error = %e, "store failure");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())

@@ -77,11 +77,12 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, 
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| read_err(cert, &e))?;
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| read_err(key, &e))?;
-    let mut config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -169,13 +170,31 @@ async fn connection(
 ) {
     let activity = Arc::new(Activity::new());
     match tls {
-        None => serve_io(Tracked::new(stream, activity.clone()), app, builder, limits, activity, stop).await,
+        None => {
+            serve_io(
+                Tracked::new(stream, activity.clone()),
+                app,
+                builder,
+                limits,
+                activity,
+                stop,
+            )
+            .await
+        }
         Some(acceptor) => {
-            let handshake = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await;
+            let handshake =
+                tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await;
             match handshake {
                 Ok(Ok(tls_stream)) => {
-                    serve_io(Tracked::new(tls_stream, activity.clone()), app, builder, limits, activity, stop)
-                        .await
+                    serve_io(
+                        Tracked::new(tls_stream, activity.clone()),
+                        app,
+                        builder,
+                        limits,
+                        activity,
+                        stop,
+                    )
+                    .await
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),

@@ -114,7 +114,11 @@ async fn operations(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Byt
                 app.catalog.reloads(),
                 app.unknown.overflow(),
             );
-            text(StatusCode::OK, "text/plain; version=0.0.4; charset=utf-8", body)
+            text(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                body,
+            )
         }
         p if p == "/-/api" || p.starts_with("/-/api/") => api::handle(app, req).await,
         _ => resolve::page(

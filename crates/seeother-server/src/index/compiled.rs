@@ -1,7 +1,7 @@
 //! A rule compiled for answering: templates parsed, header values built, counters attached.
 
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use http::HeaderValue;
 use seeother_core::respond::{Redirect, RedirectStatus};
@@ -58,12 +58,7 @@ impl CompiledRule {
         };
         let mut offered = Vec::with_capacity(1 + spec.variants.len());
         let mut targets = Vec::with_capacity(1 + spec.variants.len());
-        offered.push(
-            spec.default_type
-                .as_deref()
-                .unwrap_or(DEFAULT_TYPE)
-                .into(),
-        );
+        offered.push(spec.default_type.as_deref().unwrap_or(DEFAULT_TYPE).into());
         targets.push(template("to", &spec.to)?);
         for v in &spec.variants {
             offered.push(v.media_type.as_str().into());

@@ -139,7 +139,11 @@ impl Scope {
             .and_then(|l| first_match(l));
         let wild = first_match(&self.patterns_wild);
         match (bucket, wild) {
-            (Some(a), Some(b)) => Some(if pattern_rank(b.rule) < pattern_rank(a.rule) { b } else { a }),
+            (Some(a), Some(b)) => Some(if pattern_rank(b.rule) < pattern_rank(a.rule) {
+                b
+            } else {
+                a
+            }),
             (a, b) => a.or(b),
         }
     }
@@ -303,7 +307,10 @@ impl Index {
 
     /// Every rule (in no particular order).
     pub fn rules(&self) -> impl Iterator<Item = &Arc<CompiledRule>> {
-        self.hosts.values().flat_map(Scope::rules).chain(self.any.rules())
+        self.hosts
+            .values()
+            .flat_map(Scope::rules)
+            .chain(self.any.rules())
     }
 
     /// The rule that answers a request for `path` on `host` (already normalised with

@@ -69,7 +69,9 @@ pub enum PatternError {
 impl fmt::Display for PatternError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PatternError::Unbalanced => f.write_str("a `{` or `}` has no partner; write captures as `{name}`"),
+            PatternError::Unbalanced => {
+                f.write_str("a `{` or `}` has no partner; write captures as `{name}`")
+            }
             PatternError::PartialSegment(s) => write!(
                 f,
                 "segment `{s}` mixes text and a capture; a capture must be a whole segment such as `/{{name}}`"
@@ -78,10 +80,13 @@ impl fmt::Display for PatternError {
                 f,
                 "capture name `{s}` is not valid; use letters, digits and `_` (e.g. `{{name}}`)"
             ),
-            PatternError::Duplicate(s) => write!(f, "capture `{s}` appears twice; give each capture its own name"),
-            PatternError::RestNotLast => {
-                f.write_str("`{*name}` captures the rest of the path, so it must be the last segment")
-            }
+            PatternError::Duplicate(s) => write!(
+                f,
+                "capture `{s}` appears twice; give each capture its own name"
+            ),
+            PatternError::RestNotLast => f.write_str(
+                "`{*name}` captures the rest of the path, so it must be the last segment",
+            ),
             PatternError::Unknown(s) => write!(
                 f,
                 "the target uses `{{{s}}}` but the pattern captures no `{s}`; use one of the pattern's names"
@@ -134,7 +139,11 @@ impl Pattern {
                 return Err(PatternError::RestNotLast);
             }
             names.push(name.into());
-            segments.push(if rest { Segment::Rest } else { Segment::Capture });
+            segments.push(if rest {
+                Segment::Rest
+            } else {
+                Segment::Capture
+            });
         }
         Ok(Pattern {
             segments: segments.into(),

@@ -126,7 +126,11 @@ fn canonical_host(host: &str) -> Result<String, RuleError> {
             && h.split('.')
                 .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
     };
-    if ok { Ok(h) } else { Err(RuleError::Host(host.to_owned())) }
+    if ok {
+        Ok(h)
+    } else {
+        Err(RuleError::Host(host.to_owned()))
+    }
 }
 
 fn canonical_path(field: &'static str, value: &str) -> Result<String, RuleError> {
@@ -186,10 +190,14 @@ impl RuleSpec {
         let field = kind.as_str();
         let matcher = canonical_path(field, self.matcher())?;
         let pattern = match kind {
-            Kind::Pattern => Some(Pattern::parse(&matcher).map_err(|error| RuleError::Pattern {
-                field: field.to_owned(),
-                error,
-            })?),
+            Kind::Pattern => {
+                Some(
+                    Pattern::parse(&matcher).map_err(|error| RuleError::Pattern {
+                        field: field.to_owned(),
+                        error,
+                    })?,
+                )
+            }
             _ => None,
         };
         *self.matcher_slot(kind) = Some(matcher);

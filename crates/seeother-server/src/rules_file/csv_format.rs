@@ -110,7 +110,11 @@ pub(super) fn read(text: &str) -> Located {
                 } else {
                     format!(
                         "; unknown: {}",
-                        unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+                        unknown
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
                     )
                 }
             ),

@@ -43,7 +43,12 @@ impl Format {
     /// The format for a `Content-Type` value (`application/toml`, `application/json`,
     /// `text/csv`).
     pub fn from_media_type(value: &str) -> Option<Self> {
-        let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match essence.as_str() {
             "application/toml" | "text/toml" => Some(Format::Toml),
             "application/json" => Some(Format::Json),
@@ -261,7 +266,9 @@ pub enum ReadError {
         source: std::io::Error,
     },
     /// The notation cannot be told from the name.
-    #[error("cannot tell the format of {0} from its name; name it .toml, .json or .csv, or give the format")]
+    #[error(
+        "cannot tell the format of {0} from its name; name it .toml, .json or .csv, or give the format"
+    )]
     UnknownFormat(std::path::PathBuf),
     /// The file has problems.
     #[error("{0}")]

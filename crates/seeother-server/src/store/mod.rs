@@ -26,7 +26,9 @@ const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
 #[non_exhaustive]
 pub enum StoreError {
     /// The database could not be opened or used.
-    #[error("database {path}: {source}; check that the file is a seeother database and the directory is writable")]
+    #[error(
+        "database {path}: {source}; check that the file is a seeother database and the directory is writable"
+    )]
     Open {
         /// The database file.
         path: PathBuf,
@@ -34,7 +36,9 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     /// The database was written by a newer seeother.
-    #[error("database schema version {found} is newer than this seeother understands ({known}); upgrade seeother")]
+    #[error(
+        "database schema version {found} is newer than this seeother understands ({known}); upgrade seeother"
+    )]
     TooNew {
         /// The database's version.
         found: i64,
@@ -45,7 +49,9 @@ pub enum StoreError {
     #[error("no rule has id {0}; list the rules to find its id")]
     NotFound(i64),
     /// Another rule already has the same host, kind and matcher.
-    #[error("rule {existing} already matches {kind} {matcher:?} on {host}; update that rule instead")]
+    #[error(
+        "rule {existing} already matches {kind} {matcher:?} on {host}; update that rule instead"
+    )]
     Conflict {
         /// The id of the rule in the way.
         existing: i64,

@@ -143,7 +143,10 @@ fn conflict(existing: &RuleSpec) -> StoreError {
         existing: existing.id.unwrap_or_default(),
         kind: existing.kind().unwrap_or(Kind::Path).as_str().to_owned(),
         matcher: existing.matcher().to_owned(),
-        host: existing.host.clone().unwrap_or_else(|| "any host".to_owned()),
+        host: existing
+            .host
+            .clone()
+            .unwrap_or_else(|| "any host".to_owned()),
     }
 }
 
@@ -200,7 +203,14 @@ fn insert(tx: &Transaction<'_>, rule: &RuleSpec, actor: &str) -> Result<RuleSpec
     let mut stored = rule.clone().without_server_fields();
     stored.id = Some(tx.last_insert_rowid());
     stored.hits = Some(0);
-    record(tx, tx.last_insert_rowid(), actor, "create", None, Some(&stored))?;
+    record(
+        tx,
+        tx.last_insert_rowid(),
+        actor,
+        "create",
+        None,
+        Some(&stored),
+    )?;
     Ok(stored)
 }
 
@@ -274,7 +284,10 @@ impl Store {
     pub fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let limit = query.limit.clamp(1, 1000);
         let pattern = query.search.as_deref().map(|s| {
-            let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = s
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             format!("%{escaped}%")
         });
         let conn = self.conn();

@@ -185,7 +185,13 @@ impl Server {
     }
 
     /// A request with `Connection: close`.
-    pub fn request(&self, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+    pub fn request(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Resp {
         let mut req = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
         if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
             req.push_str(&format!("Host: {}\r\n", self.addr));

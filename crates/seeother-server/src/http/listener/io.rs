@@ -57,7 +57,12 @@ impl Activity {
             if now >= deadline && self.in_flight.load(Ordering::Relaxed) == 0 {
                 return;
             }
-            tokio::time::sleep_until(if now >= deadline { now + limit } else { deadline }).await;
+            tokio::time::sleep_until(if now >= deadline {
+                now + limit
+            } else {
+                deadline
+            })
+            .await;
         }
     }
 }
