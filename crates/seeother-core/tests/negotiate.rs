@@ -1,8 +1,43 @@
 //! `Accept` parsing and variant choice (RFC 9110 §12.5.1), edge cases as tables.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
 use http::header::ACCEPT;
 use http::{HeaderMap, HeaderValue};
 use seeother_core::negotiate::{Quality, choose, quality};
+
+/// Counts the allocations of the current thread, so a test can tell that a call made none.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
 
 fn accept(fields: &[&[u8]]) -> HeaderMap {
     let mut headers = HeaderMap::new();
@@ -268,6 +303,20 @@ fn choose_table() {
 }
 
 #[test]
+fn many_offers_are_all_considered() {
+    let mut offered: Vec<String> = (0..40).map(|i| format!("application/x-{i}")).collect();
+    let headers = accept(&[b"application/x-37;q=0.9, application/x-3;q=0.2, application/x-20"]);
+    assert_eq!(choose(&headers, &offered), Some(20));
+    offered[20] = "text/plain".into();
+    assert_eq!(choose(&headers, &offered), Some(37));
+    let headers = accept(&[b"application/x-39;q=0.1, application/x-16;q=0.1"]);
+    assert_eq!(choose(&headers, &offered), Some(16));
+    let headers = accept(&[b"application/x-39"]);
+    assert_eq!(choose(&headers, &offered), Some(39));
+    assert_eq!(choose(&HeaderMap::new(), &offered), Some(0));
+}
+
+#[test]
 fn choose_takes_owned_strings_too() {
     let offered = vec![String::from("text/html"), String::from("text/turtle")];
     let headers = accept(&[b"text/turtle"]);
@@ -283,4 +332,27 @@ fn other_fields_do_not_count() {
     );
     assert_eq!(choose(&headers, &PAGE_OR_DATA), Some(0));
     assert!(Quality(1).is_acceptable() && !Quality::ZERO.is_acceptable());
+}
+
+#[test]
+fn negotiation_does_not_allocate() {
+    let headers = accept(&[
+        b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        b"text/turtle;profile=\"x,y\";q=0.95, application/ld+json;q=0.5, text/, *;q=abc",
+    ]);
+    let offered = [
+        "text/html;level=1",
+        "text/turtle;profile=\"x,y\"",
+        "application/ld+json",
+    ];
+    let before = allocations();
+    let choice = choose(&headers, &offered);
+    let q = quality(&headers, "TEXT/Turtle; profile=\"x,y\"");
+    let none = choose(&HeaderMap::new(), &offered);
+    let after = allocations();
+    assert_eq!((choice, q, none), (Some(0), Quality(950), Some(0)));
+    assert_eq!(after - before, 0, "allocations during negotiation");
+    // The counter does count: a Vec allocates.
+    let v = std::hint::black_box(vec![1u8; 16]);
+    assert!(allocations() > after && v.len() == 16);
 }

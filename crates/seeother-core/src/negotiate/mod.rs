@@ -59,12 +59,9 @@ impl Quality {
 /// assert_eq!(quality(&headers, "image/png"), Quality(500));
 /// ```
 pub fn quality(headers: &HeaderMap, media_type: &str) -> Quality {
-    match MediaRange::parse(media_type.trim_ascii().as_bytes()) {
-        Some(offered) if offered.kind != b"*" && offered.subtype != b"*" => {
-            quality_of(headers, &offered)
-        }
-        _ => Quality::ZERO,
-    }
+    let mut out = [Quality::ZERO];
+    rate(headers, &[offered_type(media_type)], &mut out);
+    out[0]
 }
 
 /// The index of the best of `offered` media types for the request's `Accept` fields, highest
@@ -96,19 +93,36 @@ pub fn quality(headers: &HeaderMap, media_type: &str) -> Quality {
 /// assert_eq!(choose(&headers, &offered), None);
 /// ```
 pub fn choose<S: AsRef<str>>(headers: &HeaderMap, offered: &[S]) -> Option<usize> {
+    if !headers.contains_key(ACCEPT) {
+        // RFC 9110 §12.5.1: no Accept field, any media type is acceptable: the first offer.
+        return offered
+            .iter()
+            .position(|t| offered_type(t.as_ref()).is_some());
+    }
     let mut best: Option<(usize, Quality)> = None;
-    for (index, media_type) in offered.iter().enumerate() {
-        let q = quality(headers, media_type.as_ref());
-        // Ties keep the earlier offer: the server's order of preference.
-        if q.is_acceptable() && best.is_none_or(|(_, best_q)| q > best_q) {
-            best = Some((index, q));
-            if q == Quality::ONE {
-                break;
+    // The Accept fields are walked once per batch of offers, with no allocation.
+    for (batch, chunk) in offered.chunks(BATCH).enumerate() {
+        let mut types = [None; BATCH];
+        for (slot, media_type) in types.iter_mut().zip(chunk) {
+            *slot = offered_type(media_type.as_ref());
+        }
+        let mut qualities = [Quality::ZERO; BATCH];
+        rate(headers, &types[..chunk.len()], &mut qualities);
+        for (i, &q) in qualities[..chunk.len()].iter().enumerate() {
+            // Ties keep the earlier offer: the server's order of preference.
+            if q.is_acceptable() && best.is_none_or(|(_, best_q)| q > best_q) {
+                best = Some((batch * BATCH + i, q));
             }
+        }
+        if best.is_some_and(|(_, q)| q == Quality::ONE) {
+            break;
         }
     }
     best.map(|(index, _)| index)
 }
+
+/// How many offered types are rated in one walk over the `Accept` fields.
+const BATCH: usize = 8;
 
 /// How specific a matching range is: concrete type and subtype first, then more parameters
 /// (RFC 9110 §12.5.1: "the most specific reference has precedence"). Field order is the
@@ -120,30 +134,45 @@ struct Specificity {
     params: u16,
 }
 
-/// The quality the `Accept` fields give the well-formed, concrete `offered` type.
-fn quality_of(headers: &HeaderMap, offered: &MediaRange<'_>) -> Quality {
+/// An offered media type, if it is a well-formed concrete `type/subtype`.
+fn offered_type(media_type: &str) -> Option<MediaRange<'_>> {
+    MediaRange::parse(media_type.trim_ascii().as_bytes())
+        .filter(|t| t.kind != b"*" && t.subtype != b"*")
+}
+
+/// Write into `out[i]` the quality the `Accept` fields give `types[i]` (0 for `None`), in one
+/// walk over the fields.
+fn rate(headers: &HeaderMap, types: &[Option<MediaRange<'_>>], out: &mut [Quality]) {
+    debug_assert!(types.len() <= BATCH && out.len() >= types.len());
     let mut any_member = false;
-    let mut best: Option<(Specificity, Quality)> = None;
+    let mut best: [Option<(Specificity, Quality)>; BATCH] = [None; BATCH];
     // RFC 9110 §5.3: several Accept fields are one comma-separated list.
     for field in headers.get_all(ACCEPT) {
         // RFC 9110 §12.5.1: malformed members are ignored.
         for range in Members::new(field.as_bytes()).filter_map(MediaRange::parse) {
             any_member = true;
-            let Some(specificity) = specificity(&range, offered) else {
-                continue;
-            };
-            // Strictly more specific only: among equals, the first listed decides.
-            if best.is_none_or(|(s, _)| specificity > s) {
-                best = Some((specificity, range.q));
+            for (offered, best) in types.iter().zip(&mut best) {
+                let Some(specificity) = offered.as_ref().and_then(|t| specificity(&range, t))
+                else {
+                    continue;
+                };
+                // Strictly more specific only: among equals, the first listed decides.
+                if best.is_none_or(|(s, _)| specificity > s) {
+                    *best = Some((specificity, range.q));
+                }
             }
         }
     }
-    if !any_member {
-        // RFC 9110 §12.5.1: no Accept field (or one that lists nothing we can read) means
-        // any media type is acceptable.
-        return Quality::ONE;
+    for ((offered, best), out) in types.iter().zip(&best).zip(out) {
+        *out = match (offered, best) {
+            (None, _) => Quality::ZERO,
+            // RFC 9110 §12.5.1: no Accept field (or one that lists nothing we can read) means
+            // any media type is acceptable.
+            (Some(_), _) if !any_member => Quality::ONE,
+            (Some(_), Some((_, q))) => *q,
+            (Some(_), None) => Quality::ZERO,
+        };
     }
-    best.map_or(Quality::ZERO, |(_, q)| q)
 }
 
 /// How specifically `range` matches `offered`, or `None` when it does not.

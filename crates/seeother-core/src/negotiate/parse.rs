@@ -248,8 +248,25 @@ fn is_token(bytes: &[u8]) -> bool {
 
 /// `tchar` (RFC 9110 §5.6.2).
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
+
+/// `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" /
+/// "~" / DIGIT / ALPHA` (RFC 9110 §5.6.2), as a table: this runs once per byte of the field.
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -290,6 +307,17 @@ mod tests {
         // A stray quote outside a parameter value does not swallow the rest of the list.
         let members: Vec<&[u8]> = Members::new(br#"te"xt, */*"#).collect();
         assert_eq!(members, [&br#"te"xt"#[..], b"*/*"]);
+    }
+
+    #[test]
+    fn tchars() {
+        let tchars: Vec<u8> = (0..=255u8).filter(|&b| is_tchar(b)).collect();
+        let mut expected: Vec<u8> = b"!#$%&'*+-.^_`|~".to_vec();
+        expected.extend(b'0'..=b'9');
+        expected.extend(b'A'..=b'Z');
+        expected.extend(b'a'..=b'z');
+        expected.sort();
+        assert_eq!(tchars, expected);
     }
 
     #[test]
