@@ -4,7 +4,7 @@
 //! links the same URI reference.
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION, VARY};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION, TRANSFER_ENCODING, VARY};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 
 use crate::location::Location;
@@ -128,12 +128,12 @@ impl Redirect {
 
     /// Add a header to every response (e.g. `Cache-Control`).
     ///
-    /// `Location` and `Content-Length` belong to the redirect itself: a value given for them
-    /// here is ignored, so the framing always matches the note and the target stays the
-    /// validated one. A `Content-Type` given here replaces the note's (one field only,
+    /// `Location`, `Content-Length` and `Transfer-Encoding` belong to the redirect itself: a
+    /// value given for them here is ignored, so the framing always matches the note
+    /// (RFC 9112 §6.2: never both framings) and the target stays the validated one. A `Content-Type` given here replaces the note's (one field only,
     /// RFC 9110 §8.3); any other field is appended.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        if name == LOCATION || name == CONTENT_LENGTH {
+        if name == LOCATION || name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             return self;
         }
         if name == CONTENT_TYPE {

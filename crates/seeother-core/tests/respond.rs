@@ -1,6 +1,8 @@
 //! Redirect responses: every status × every method, HEAD framing, extra fields, the note.
 
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION, VARY};
+use http::header::{
+    CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION, TRANSFER_ENCODING, VARY,
+};
 use http::{HeaderValue, Method, StatusCode};
 use seeother_core::note;
 use seeother_core::{Location, Redirect, RedirectStatus};
@@ -171,6 +173,7 @@ fn extra_headers_are_appended_but_framing_stays_the_redirects() {
         .header(CACHE_CONTROL, HeaderValue::from_static("private"))
         .header(LOCATION, HeaderValue::from_static("https://evil.example/"))
         .header(CONTENT_LENGTH, HeaderValue::from_static("0"))
+        .header(TRANSFER_ENCODING, HeaderValue::from_static("chunked"))
         .header(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     let response = redirect.to_response(&Method::GET);
     let cache: Vec<_> = response.headers().get_all(CACHE_CONTROL).iter().collect();
@@ -179,6 +182,7 @@ fn extra_headers_are_appended_but_framing_stays_the_redirects() {
     assert_eq!(locations, ["/new"]);
     let lengths: Vec<_> = response.headers().get_all(CONTENT_LENGTH).iter().collect();
     assert_eq!(lengths, [response.body().len().to_string().as_str()]);
+    assert!(!response.headers().contains_key(TRANSFER_ENCODING));
     let types: Vec<_> = response.headers().get_all(CONTENT_TYPE).iter().collect();
     assert_eq!(types, ["text/plain"]);
 }
