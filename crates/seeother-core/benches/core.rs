@@ -65,7 +65,7 @@ fn negotiate(c: &mut Criterion) {
     });
 }
 
-fn agent(c: &mut Criterion) {
+fn user_agent(c: &mut Criterion) {
     let current = Url::parse("https://shop.example/orders/new?step=2").unwrap();
     for (name, location) in [
         ("absolute", &b"https://shop.example/orders/42"[..]),
@@ -101,5 +101,5 @@ fn agent(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, respond, negotiate, agent);
+criterion_group!(benches, respond, negotiate, user_agent);
 criterion_main!(benches);
