@@ -1,0 +1,155 @@
+"""What the benchmark measures: answers checked before timing, wrk runs, the admin API's
+change-to-visible latency and h2load runs."""
+
+import http.client
+import json
+import os
+import re
+import statistics
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WRK_SLACK = 30  # seconds beyond -d before a wrk or h2load run is killed
+
+
+def version(argv):
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "absent"
+    text = (p.stdout + p.stderr).strip().splitlines()
+    return text[0] if text else "unknown"
+
+
+def verify(servers, table, samples):
+    """Every contestant answers the first `samples` request paths with the expected status
+    and Location; a disagreement stops the benchmark (its figures would mean nothing)."""
+    expected = []
+    with open(os.path.join(table, "requests.tsv")) as f:
+        for line in f:
+            path, status, to = line.rstrip("\n").split("\t")
+            expected.append((path, int(status), to))
+            if len(expected) >= samples:
+                break
+    for s in servers:
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        bad = []
+        for path, status, to in expected:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            r.read()
+            location = r.getheader("Location") or ""
+            if r.status != status or (status == 303 and location != to):
+                bad.append(f"{path}: {r.status} {location!r}, expected {status} {to!r}")
+        conn.close()
+        if bad:
+            raise SystemExit(f"{s.name} answers differently from the table "
+                             f"({len(bad)} of {len(expected)}):\n  " + "\n  ".join(bad[:5]))
+    print(f"  checked {len(expected)} answers on {', '.join(s.name for s in servers)}", flush=True)
+
+
+def wrk(a, server, paths, duration, mix="GET:100"):
+    argv = [
+        "taskset", "-c", a.load_cpu, "wrk", "-t1", f"-c{a.connections}", f"-d{duration}s",
+        "--timeout", "5s", "--latency", "-s", os.path.join(HERE, "requests.lua"),
+        server.url, "--", paths, mix,
+    ]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=duration + WRK_SLACK)
+    m = re.search(r"^BENCH (\{.*\})$", p.stdout, re.M)
+    if p.returncode != 0 or not m:
+        raise SystemExit(f"wrk failed against {server.name}:\n{p.stdout}\n{p.stderr}")
+    r = json.loads(m.group(1))
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    r["mix"] = mix
+    return r
+
+
+def _api(server, method, path, body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    headers = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"}
+    conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                 headers=headers)
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    if r.status >= 300:
+        raise SystemExit(f"admin API {method} {path}: {r.status} {data[:300]!r}")
+    return json.loads(data) if data else None
+
+
+def _until_visible(conn, path, to, deadline):
+    """Poll GET path on a kept-alive connection until it redirects to `to`; seconds waited."""
+    polls = 0
+    while time.monotonic() < deadline:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        r.read()
+        polls += 1
+        if r.status == 303 and r.getheader("Location") == to:
+            return polls
+    raise SystemExit(f"{path} did not redirect to {to} within the deadline")
+
+
+def admin_latency(server, count):
+    """Create `count` rules, then change each one's target, through the admin API; time from
+    sending the request until a GET on another connection sees the change."""
+    probe = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    created, updated, acked = [], [], []
+    stamp = int(time.time())
+    ids = []
+    for i in range(count):
+        path = f"/id/bench-admin/{stamp}-{i}"
+        to = f"https://catalogue.example.org/admin-made/{stamp}-{i}"
+        t0 = time.monotonic()
+        rule = _api(server, "POST", "/-/api/rules", {"path": path, "to": to})
+        acked.append(time.monotonic() - t0)
+        _until_visible(probe, path, to, t0 + 10)
+        created.append(time.monotonic() - t0)
+        ids.append((rule["id"], path))
+    for rule_id, path in ids:
+        to = f"https://catalogue.example.org/admin-changed/{rule_id}"
+        t0 = time.monotonic()
+        _api(server, "PUT", f"/-/api/rules/{rule_id}", {"path": path, "to": to})
+        _until_visible(probe, path, to, t0 + 10)
+        updated.append(time.monotonic() - t0)
+    probe.close()
+    ms = lambda xs: {  # noqa: E731
+        "median_ms": statistics.median(xs) * 1e3,
+        "max_ms": max(xs) * 1e3,
+    }
+    return {"count": count, "create": ms(created), "update": ms(updated), "ack": ms(acked)}
+
+
+def h2load(a, server, table, streams, duration=None):
+    """HTTP/2 over cleartext with prior knowledge, the request paths cycled from a URI list."""
+    duration = duration or a.duration
+    uris = os.path.join(table, f"uris-{server.port}.txt")
+    with open(os.path.join(table, "paths.txt")) as src, open(uris, "w") as dst:
+        for path in src:
+            dst.write(server.url + path)
+    argv = [
+        "taskset", "-c", a.load_cpu, "h2load", "-t1", f"-c{a.connections}", f"-m{streams}",
+        f"-D{duration}", "-i", uris,
+    ]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=duration + WRK_SLACK)
+    out = p.stdout
+    rps = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out)
+    status = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+    req = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                    r"(\d+) failed, (\d+) errored", out)
+    lat = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", out)
+    if p.returncode != 0 or not (rps and status and req and lat):
+        raise SystemExit(f"h2load failed against {server.name}:\n{out}\n{p.stderr}")
+    return {
+        "streams": streams,
+        "connections": a.connections,
+        "rps": float(rps.group(1)),
+        "done": int(req.group(3)),
+        "failed": int(req.group(5)) + int(req.group(6)),
+        "status_3xx": int(status.group(2)),
+        "status_4xx": int(status.group(3)),
+        "status_5xx": int(status.group(4)),
+        "mean": lat.group(3),
+        "max": lat.group(2),
+    }
