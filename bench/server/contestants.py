@@ -71,10 +71,15 @@ class Server:
         self.log = log
         self.start_times = {}
         self.token = None
+        self.h2_port = port  # seeother and axum speak h2c on their one port; nginx has two
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def h2_url(self):
+        return f"http://127.0.0.1:{self.h2_port}"
 
     def serving_pid(self):
         """The process that answers requests (nginx: its worker)."""
@@ -185,11 +190,12 @@ def start_seeother(a, binary, table, run_dir, probe):
 
 
 def start_nginx(a, table, run_dir, probe, n):
-    port = free_port()
+    port, h2_port = free_port(), free_port()
     with open(os.path.join(HERE, "nginx.conf.in")) as f:
         conf = f.read()
     hash_max = 1 << max(10, (2 * n - 1).bit_length())
     conf = (conf.replace("@WORK@", run_dir).replace("@PORT@", str(port))
+            .replace("@H2PORT@", str(h2_port))
             .replace("@TABLE@", table).replace("@HASH_MAX@", str(hash_max)))
     path = os.path.join(run_dir, "nginx.conf")
     with open(path, "w") as f:
@@ -198,6 +204,7 @@ def start_nginx(a, table, run_dir, probe, n):
     proc, log = launch("nginx", ["nginx", "-c", path, "-p", run_dir], a.server_cpu,
                        os.path.join(run_dir, "nginx.log"))
     server = Server("nginx", port, proc, log)
+    server.h2_port = h2_port
     server.start_times = {"start": wait_first(server, probe, t0, "start")}
     print(f"  nginx start: first 303 after {server.start_times['start']:.3f} s", flush=True)
     return server

@@ -121,32 +121,37 @@ def admin_latency(server, count):
     return {"count": count, "create": ms(created), "update": ms(updated), "ack": ms(acked)}
 
 
-def h2load(a, server, table, streams, duration=None):
-    """HTTP/2 over cleartext with prior knowledge, the request paths cycled from a URI list."""
+def h2load(a, server, table, streams, method="GET", duration=None):
+    """HTTP/2 over cleartext with prior knowledge, the request paths cycled from a URI list.
+    `method` HEAD overrides the `:method` pseudo-header (h2load sends GET otherwise)."""
     duration = duration or a.duration
-    uris = os.path.join(table, f"uris-{server.port}.txt")
+    uris = os.path.join(table, f"uris-{server.h2_port}.txt")
     with open(os.path.join(table, "paths.txt")) as src, open(uris, "w") as dst:
         for path in src:
-            dst.write(server.url + path)
+            dst.write(server.h2_url + path)
     argv = [
         "taskset", "-c", a.load_cpu, "h2load", "-t1", f"-c{a.connections}", f"-m{streams}",
         f"-D{duration}", "-i", uris,
     ]
+    if method != "GET":
+        argv += ["-H", f":method: {method}"]
     p = subprocess.run(argv, capture_output=True, text=True, timeout=duration + WRK_SLACK)
     out = p.stdout
     rps = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out)
     status = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
     req = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
-                    r"(\d+) failed, (\d+) errored", out)
+                    r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
     lat = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", out)
     if p.returncode != 0 or not (rps and status and req and lat):
         raise SystemExit(f"h2load failed against {server.name}:\n{out}\n{p.stderr}")
     return {
+        "server": server.name,
+        "method": method,
         "streams": streams,
         "connections": a.connections,
         "rps": float(rps.group(1)),
         "done": int(req.group(3)),
-        "failed": int(req.group(5)) + int(req.group(6)),
+        "errored": int(req.group(6)) + int(req.group(7)),
         "status_3xx": int(status.group(2)),
         "status_4xx": int(status.group(3)),
         "status_5xx": int(status.group(4)),

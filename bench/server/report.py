@@ -29,8 +29,9 @@ def admin_line(a):
 
 
 def h2_line(h):
-    return (f"{h['connections']} connections × {h['streams']} streams: {h['rps']:,.0f} req/s, "
-            f"mean {h['mean']}, max {h['max']}, {h['failed']} failed")
+    return (f"{h['method']} {h['connections']} connections × {h['streams']} streams: "
+            f"{h['rps']:,.0f} req/s, mean {h['mean']}, max {h['max']}, "
+            f"{h['status_4xx']} 404s, {h['errored']} errors")
 
 
 def _contestants(result):
@@ -91,7 +92,8 @@ def size_section(result):
         out.append("| **median** | "
                    + " | ".join(f"**{statistics.median(ratios[c]):.2f}×**" for c in others) + " |")
     if result["mixes"]:
-        out += ["", "Method mixes (one run each; POST carries a 37-byte form body):", "",
+        out += ["", "POST mixes over HTTP/1.1 (wrk, one run each; POST carries a 37-byte form "
+                "body; a POST answered 303 is followed by a GET, RFC 9110 §15.4.4):", "",
                 "| mix | " + " | ".join(f"{c} req/s, p99" for c in names) + " |",
                 "| --- |" + " ---: |" * len(names)]
         for m in result["mixes"]:
@@ -101,8 +103,14 @@ def size_section(result):
         out += ["", f"Rule change through the admin API until a GET on another connection "
                 f"sees it: {admin_line(result['admin'])}."]
     if "h2" in result:
-        out += ["", "HTTP/2 (h2c, prior knowledge), seeother alone, h2load on the load core:", ""]
-        out += [f"- {h2_line(h)}" for h in result["h2"]]
+        h2 = result["h2"]
+        out += ["", "HTTP/2 with prior knowledge (h2c), h2load on the load core, "
+                f"{h2[0]['connections']} connections, mean latency:", "",
+                "| server | method | streams per connection | requests/s | mean |",
+                "| --- | --- | ---: | ---: | ---: |"]
+        for h in h2:
+            out.append(f"| {h['server']} | {h['method']} | {h['streams']} | {h['rps']:,.0f} | "
+                       f"{h['mean']} |")
     return "\n".join(out)
 
 

@@ -1,5 +1,6 @@
 //! A minimal axum redirector, the benchmark's baseline: exact paths in a `HashMap`,
-//! prefix rules in a second `HashMap` keyed by the prefix, `Redirect::to` (303, no body).
+//! prefix rules in a second `HashMap` keyed by the prefix, `Redirect::to` (303, no body);
+//! HTTP/1.1, and HTTP/2 with prior knowledge (h2c).
 //!
 //! Usage: `baseline-axum ADDR RULES.csv` where the CSV has a header row naming the columns
 //! `path`, `prefix` and `to` (the subset of seeother's CSV rule format the benchmark writes).
