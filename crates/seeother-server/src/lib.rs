@@ -25,6 +25,7 @@
 //! assert_eq!(hit.rule.matcher(), "/id/berlin");
 //! ```
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod catalog;

@@ -11,7 +11,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
-use crate::api;
+use crate::{admin, api};
 use crate::auth::AdminToken;
 use crate::catalog::Catalog;
 use crate::index::normalize_host;
@@ -121,6 +121,7 @@ async fn operations(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Byt
             )
         }
         p if p == "/-/api" || p.starts_with("/-/api/") => api::handle(app, req).await,
+        p if p == "/-/admin" || p.starts_with("/-/admin/") => admin::handle(app, req).await,
         _ => resolve::page(
             req.method(),
             StatusCode::NOT_FOUND,
