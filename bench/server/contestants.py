@@ -72,6 +72,7 @@ class Server:
         self.start_times = {}
         self.token = None
         self.h2_port = port  # seeother and axum speak h2c on their one port; nginx has two
+        self.start_rss = None  # VmHWM (MiB) when the first 303 was answered
 
     @property
     def url(self):
@@ -89,7 +90,8 @@ class Server:
         return self.proc.pid
 
     def peak_rss(self):
-        out = {"serving": vm(self.serving_pid(), "VmHWM")}
+        pid = self.serving_pid()
+        out = {"serving": vm(pid, "VmHWM"), "now": vm(pid, "VmRSS"), "at_start": self.start_rss}
         if self.name == "nginx":
             out["master"] = vm(self.proc.pid, "VmHWM")
         return out
@@ -118,7 +120,9 @@ def wait_first(server, path, t0, label):
                              f"({label}); see {server.log.name}")
         status = status_of(server.port, path, timeout=2.0)
         if status == 303:
-            return time.monotonic() - t0
+            elapsed = time.monotonic() - t0
+            server.start_rss = vm(server.serving_pid(), "VmHWM")
+            return elapsed
         if status is not None:
             raise SystemExit(f"{server.name} answered {status} for {path}, not 303 ({label})")
         time.sleep(0.005)
@@ -180,7 +184,7 @@ def start_seeother(a, binary, table, run_dir, probe):
         proc, log = launch("seeother", argv, a.server_cpu, os.path.join(run_dir, "seeother.log"), env)
         server = Server("seeother", port, proc, log)
         times[label] = wait_first(server, probe, t0, label)
-        times[label + " peak RSS MiB"] = vm(proc.pid, "VmHWM")
+        times[label + " peak RSS MiB"] = server.start_rss
         print(f"  seeother {label}: first 303 after {times[label]:.3f} s", flush=True)
         if i < len(steps) - 1:
             stop(server)

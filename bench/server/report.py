@@ -45,10 +45,12 @@ def _med(rounds, name, key):
 
 def _rss(result, name):
     rss = result["rss"].get(name, {})
-    v = rss.get("serving")
-    text = f"{v:,.0f} MiB" if v is not None else "?"
+    mib = lambda v: f"{v:,.0f} MiB" if v is not None else "?"  # noqa: E731
+    text = mib(rss.get("serving"))
+    if rss.get("at_start") is not None:
+        text += f" ({mib(rss['at_start'])} at first 303)"
     if name == "nginx" and rss.get("master") is not None:
-        text += f" (master {rss['master']:,.0f} MiB)"
+        text += f"; master {mib(rss['master'])}"
     return text
 
 
@@ -73,7 +75,7 @@ def size_section(result):
         f"{s['requests']:,} request paths (90 % exact hits, 9 % prefix hits, 1 % misses "
         f"answered 404). Median of {len(rounds)} rounds.",
         "",
-        "| server | requests/s | p50 | p99 | peak RSS (VmHWM) | start → first 303 |",
+        "| server | requests/s | p50 | p99 | peak RSS (VmHWM) after the run | start → first 303 |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for name in names:
