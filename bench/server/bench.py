@@ -120,6 +120,13 @@ def run_size(a, n, bins, workdir):
                 row[s.name] = measure.wrk(a, s, paths, duration=a.duration, mix=mix)
                 print(f"  mix {mix:18} {s.name:8} {report.wrk_line(row[s.name])}", flush=True)
             result["mixes"].append(row)
+        if a.pipeline > 1:
+            row = {"mix": f"GET, pipelined ×{a.pipeline}"}
+            for s in servers:
+                row[s.name] = measure.wrk(a, s, paths, duration=a.duration, depth=a.pipeline)
+                print(f"  pipelined ×{a.pipeline:<8} {s.name:8} {report.wrk_line(row[s.name])}",
+                      flush=True)
+            result["mixes"].append(row)
         seeother = next(s for s in servers if s.name == "seeother")
         if a.admin:
             result["admin"] = measure.admin_latency(seeother, count=a.admin)
@@ -153,11 +160,16 @@ def main():
     ap.add_argument("--load-cpu", default="1", help="CPU list for wrk and h2load (taskset)")
     ap.add_argument("--mix", dest="mixes", action="append",
                     help="wrk method mixes besides GET (default GET:50,POST:50 and POST:100)")
+    ap.add_argument("--pipeline", type=int, default=16,
+                    help="one extra GET run with this HTTP/1.1 pipelining depth (1: skip)")
     ap.add_argument("--admin", type=int, default=20, help="admin changes to time (0: skip)")
     ap.add_argument("--no-h2", dest="h2", action="store_false", help="skip h2load")
     ap.add_argument("--verify", type=int, default=300, help="request paths checked first")
     ap.add_argument("--skip", action="append", default=[], choices=["nginx", "axum"],
                     help="leave a contestant out")
+    ap.add_argument("--seeother-arg", dest="seeother_args", action="append", default=[],
+                    metavar="ARG", help="extra argument to `seeother serve` (e.g. "
+                    "--seeother-arg=--flush-interval=3600); repeatable; shown in the results")
     ap.add_argument("--workdir", help="where tables, databases and logs go (kept)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--no-install", action="store_true")

@@ -179,7 +179,8 @@ def start_seeother(a, binary, table, run_dir, probe):
     ]
     for i, (label, extra) in enumerate(steps):
         port = free_port()
-        argv = [binary, "serve", "--listen", f"127.0.0.1:{port}", "--db", db, *extra]
+        argv = [binary, "serve", "--listen", f"127.0.0.1:{port}", "--db", db, *extra,
+                *a.seeother_args]
         t0 = time.monotonic()
         proc, log = launch("seeother", argv, a.server_cpu, os.path.join(run_dir, "seeother.log"), env)
         server = Server("seeother", port, proc, log)

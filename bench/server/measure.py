@@ -49,11 +49,11 @@ def verify(servers, table, samples):
     print(f"  checked {len(expected)} answers on {', '.join(s.name for s in servers)}", flush=True)
 
 
-def wrk(a, server, paths, duration, mix="GET:100"):
+def wrk(a, server, paths, duration, mix="GET:100", depth=1):
     argv = [
         "taskset", "-c", a.load_cpu, "wrk", "-t1", f"-c{a.connections}", f"-d{duration}s",
         "--timeout", "5s", "--latency", "-s", os.path.join(HERE, "requests.lua"),
-        server.url, "--", paths, mix,
+        server.url, "--", paths, mix, str(depth),
     ]
     p = subprocess.run(argv, capture_output=True, text=True, timeout=duration + WRK_SLACK)
     m = re.search(r"^BENCH (\{.*\})$", p.stdout, re.M)
@@ -62,6 +62,7 @@ def wrk(a, server, paths, duration, mix="GET:100"):
     r = json.loads(m.group(1))
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
     r["mix"] = mix
+    r["depth"] = depth
     return r
 
 

@@ -50,6 +50,8 @@ def main():
     ap.add_argument("--load-cpu", default="1")
     ap.add_argument("--call-graph", choices=["none", "fp", "dwarf"], default="none")
     ap.add_argument("--mix", default="GET:100", help="wrk method mix")
+    ap.add_argument("--seeother-arg", dest="seeother_args", action="append", default=[],
+                    metavar="ARG", help="extra argument to `seeother serve`; repeatable")
     ap.add_argument("--out", help="perf data file (default: a temporary directory)")
     a = ap.parse_args()
 
@@ -62,7 +64,7 @@ def main():
     probe = contestants.first_redirect(a.table)
 
     port = contestants.free_port()
-    argv = [a.binary, "serve", "--listen", f"127.0.0.1:{port}", "--db", a.db]
+    argv = [a.binary, "serve", "--listen", f"127.0.0.1:{port}", "--db", a.db, *a.seeother_args]
     env = dict(os.environ, SEEOTHER_ADMIN_TOKEN="profile", RUST_LOG="warn")
     t0 = time.monotonic()
     proc, log = contestants.launch("seeother", argv, a.server_cpu,

@@ -69,7 +69,7 @@ def size_section(result):
     n = result["rules"]
     s = result["summary"]
     out = [
-        f"### {n:,} rules",
+        f"#### {n:,} rules",
         "",
         f"{s['exact']:,} exact identifiers and {s['prefix']:,} prefix rules; wrk cycles over "
         f"{s['requests']:,} request paths (90 % exact hits, 9 % prefix hits, 1 % misses "
@@ -94,9 +94,11 @@ def size_section(result):
         out.append("| **median** | "
                    + " | ".join(f"**{statistics.median(ratios[c]):.2f}×**" for c in others) + " |")
     if result["mixes"]:
-        out += ["", "POST mixes over HTTP/1.1 (wrk, one run each; POST carries a 37-byte form "
-                "body; a POST answered 303 is followed by a GET, RFC 9110 §15.4.4):", "",
-                "| mix | " + " | ".join(f"{c} req/s, p99" for c in names) + " |",
+        out += ["", "Other HTTP/1.1 loads (wrk, one run each): POST carries a 37-byte form body "
+                "(a POST answered 303 is followed by a GET, RFC 9110 §15.4.4); pipelined runs "
+                "send that many requests per write, so the kernel's per-request cost is "
+                "shared and the server's own cost shows.", "",
+                "| load | " + " | ".join(f"{c} req/s, p99" for c in names) + " |",
                 "| --- |" + " ---: |" * len(names)]
         for m in result["mixes"]:
             cells = [f"{m[c]['rps']:,.0f}, {ms(m[c]['p99_us'])}" for c in names]
@@ -119,7 +121,7 @@ def size_section(result):
 def markdown(env, results):
     lb, la = env["load_before"], env["load_after"]
     head = [
-        "## Server",
+        "### Results",
         "",
         "`seeother serve` against nginx (`map $uri $target` + `return 303 $target`) and a "
         "minimal axum server (`HashMap` + `Redirect::to`, no note body), on one table, one "
@@ -144,16 +146,22 @@ def markdown(env, results):
     return "\n".join(head) + "\n\n" + "\n\n".join(body) + "\n"
 
 
-def write_doc(path, section):
-    """Replace the `## Server` section of `path` (up to the next `## ` heading), or append it;
-    every other section is left as it is."""
+BEGIN = "<!-- server results: written by bench/server/bench.py --write-doc -->"
+END = "<!-- end of server results -->"
+
+
+def write_doc(path, results_md):
+    """Put `results_md` between the BEGIN and END markers inside the `## Server` section of
+    `path`; without markers, append a `## Server` section holding them. Text outside the
+    markers (other sections, the hand-written analysis) is left as it is."""
     with open(path) as f:
         text = f.read()
-    m = re.search(r"^## Server\n.*?(?=^## |\Z)", text, re.M | re.S)
-    if m:
-        end = text[m.end():]
-        text = text[: m.start()] + section + ("\n" + end if end else "")
+    block = f"{BEGIN}\n{results_md.rstrip()}\n{END}"
+    if BEGIN in text and END in text:
+        start = text.index(BEGIN)
+        end = text.index(END, start) + len(END)
+        text = text[:start] + block + text[end:]
     else:
-        text = text.rstrip("\n") + "\n\n" + section
+        text = text.rstrip("\n") + "\n\n## Server\n\n" + block + "\n"
     with open(path, "w") as f:
         f.write(text)
