@@ -95,7 +95,7 @@ pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
     let variant = if rule.has_variants() {
         // RFC 9110 §12.5.1: the core picks; ties go to the first offered (the default), and a
         // request that accepts none of them gets the default.
-        negotiate::choose(req.headers, &rule.offered).unwrap_or(0)
+        negotiate::choose(req.headers, rule.offered()).unwrap_or(0)
     } else {
         0
     };
@@ -105,19 +105,19 @@ pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
     };
     let built = if rule.kind == Kind::Path && query.is_none() {
         let prebuilt = rule.prebuilt.get_or_init(|| {
-            rule.targets
-                .iter()
-                .map(|t| build(rule, t.as_literal().unwrap_or_default()).ok())
+            (0..rule.target_count())
+                .map(|i| build(rule, rule.target(i).as_literal().unwrap_or_default()).ok())
                 .collect()
         });
         match &prebuilt[variant] {
             Some(redirect) => Ok(redirect.to_response(req.method)),
-            None => build(rule, rule.targets[variant].as_literal().unwrap_or_default())
+            None => build(rule, rule.target(variant).as_literal().unwrap_or_default())
                 .map(|r| r.to_response(req.method)),
         }
     } else {
         let mut target = String::with_capacity(128);
-        rule.targets[variant].render_into(hit.captures.values(), &mut target);
+        rule.target(variant)
+            .render_into(hit.captures.values(), &mut target);
         target.push_str(hit.remainder);
         if let Some(q) = query {
             append_query(&mut target, q);
@@ -149,7 +149,7 @@ pub fn append_query(target: &mut String, query: &str) {
 /// The redirect of `rule` to `target`, built by the core.
 fn build(rule: &CompiledRule, target: &str) -> Result<Redirect, LocationError> {
     let mut redirect = Redirect::new(rule.status, Location::parse(target)?);
-    if let Some(cc) = &rule.cache_control {
+    if let Some(cc) = rule.cache_control() {
         // RFC 9111 §4.2.1: a 303 is reused only with explicit freshness, which the rule gives.
         redirect = redirect.header(CACHE_CONTROL, cc.clone());
     }

@@ -11,7 +11,6 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
-use crate::{admin, api};
 use crate::auth::AdminToken;
 use crate::catalog::Catalog;
 use crate::index::normalize_host;
@@ -19,6 +18,7 @@ use crate::metrics::{Handler, Metrics};
 use crate::resolve::{self, Outcome};
 use crate::rule::Kind;
 use crate::stats::Unknown;
+use crate::{admin, api};
 
 /// The path prefix reserved for the server's own pages and API; rules never answer under it.
 pub const RESERVED_PREFIX: &str = "/-/";

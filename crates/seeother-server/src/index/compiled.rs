@@ -1,88 +1,180 @@
 //! A rule compiled for answering: templates parsed, header values built, counters attached.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use http::HeaderValue;
 use seeother_core::respond::{Redirect, RedirectStatus};
 
-use crate::rule::{Kind, Pattern, QueryMode, RuleSpec, Template};
+use crate::rule::{Kind, Pattern, QueryMode, RuleError, RuleSpec, Template, Variant};
+use crate::store::RuleRow;
 
 /// The media type offered for a rule's default target when it names none.
 pub const DEFAULT_TYPE: &str = "text/html";
 
 /// A rule ready to answer requests. Shared (`Arc`) between successive versions of the index,
-/// so its hit counter survives index swaps.
+/// so its hit counter survives index swaps. Kept small (the common exact rule is one
+/// allocation for itself plus one each for its path and target); what few rules use lives
+/// in [`Extra`].
 #[derive(Debug)]
 pub struct CompiledRule {
     pub(crate) id: i64,
-    pub(crate) kind: Kind,
+    pub(crate) hits: AtomicU64,
+    pub(crate) matcher: Box<str>,
     pub(crate) host: Option<Box<str>>,
-    pub(crate) matcher: Arc<str>,
-    pub(crate) pattern: Option<Box<Pattern>>,
+    /// The default target.
+    pub(crate) target: Template,
+    pub(crate) kind: Kind,
     pub(crate) status: RedirectStatus,
     pub(crate) query: QueryMode,
-    /// Offered media types: the default's first, then each variant's.
-    pub(crate) offered: Box<[Box<str>]>,
-    /// Targets, in the order of `offered`.
-    pub(crate) targets: Box<[Template]>,
-    pub(crate) cache_control: Option<HeaderValue>,
     pub(crate) described_by: bool,
     pub(crate) gone: bool,
-    pub(crate) hits: AtomicU64,
-    /// For exact rules: one prebuilt redirect per offered target, built on first use.
+    pub(crate) extra: Option<Box<Extra>>,
+    /// For exact rules: one prebuilt redirect per target (default first), built on first use.
     pub(crate) prebuilt: OnceLock<Box<[Option<Redirect>]>>,
+}
+
+/// The fields a rule is compiled from, borrowed.
+struct Parts<'a> {
+    id: i64,
+    kind: Kind,
+    host: Option<&'a str>,
+    matcher: &'a str,
+    to: &'a str,
+    status: u16,
+    query: QueryMode,
+    default_type: Option<&'a str>,
+    variants: &'a [Variant],
+    cache_control: Option<&'a str>,
+    described_by: bool,
+    gone: bool,
+}
+
+/// The parts of a rule that most rules do not have.
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
+    pub(crate) pattern: Option<Pattern>,
+    /// Offered media types, the default's first, when the rule has variants.
+    pub(crate) offered: Box<[Box<str>]>,
+    /// The variants' targets, in the order of `offered[1..]`.
+    pub(crate) variants: Box<[Template]>,
+    pub(crate) cache_control: Option<HeaderValue>,
 }
 
 impl CompiledRule {
     /// Compile a stored (already validated) rule. Fails only on a rule that never passed
     /// validation.
-    pub fn new(id: i64, spec: &RuleSpec) -> Result<Self, crate::rule::RuleError> {
-        let kind = spec.kind().ok_or(crate::rule::RuleError::NoMatcher)?;
-        let matcher = spec.matcher();
-        let pattern = match kind {
-            Kind::Pattern => Some(Box::new(Pattern::parse(matcher).map_err(|error| {
-                crate::rule::RuleError::Pattern {
-                    field: "pattern".to_owned(),
-                    error,
-                }
-            })?)),
+    pub fn new(id: i64, spec: &RuleSpec) -> Result<Self, RuleError> {
+        Self::build(Parts {
+            id,
+            kind: spec.kind().ok_or(RuleError::NoMatcher)?,
+            host: spec.host.as_deref(),
+            matcher: spec.matcher(),
+            to: &spec.to,
+            status: spec.status,
+            query: spec.query,
+            default_type: spec.default_type.as_deref(),
+            variants: &spec.variants,
+            cache_control: spec.cache_control.as_deref(),
+            described_by: spec.described_by,
+            gone: spec.gone,
+        })
+    }
+
+    /// Compile a rule straight from its database row (how the index is loaded at start).
+    pub fn from_row(row: &RuleRow<'_>) -> Result<Self, RuleError> {
+        let variants: Vec<Variant> = match row.variants {
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| RuleError::Damaged(format!("variants: {e}")))?,
+            None => Vec::new(),
+        };
+        Self::build(Parts {
+            id: row.id,
+            kind: row.kind,
+            host: (!row.host.is_empty()).then_some(row.host),
+            matcher: row.matcher,
+            to: row.to,
+            status: row.status,
+            query: row.query,
+            default_type: row.default_type,
+            variants: &variants,
+            cache_control: row.cache_control,
+            described_by: row.described_by,
+            gone: row.gone,
+        })
+    }
+
+    fn build(p: Parts<'_>) -> Result<Self, RuleError> {
+        let pattern = match p.kind {
+            Kind::Pattern => {
+                Some(
+                    Pattern::parse(p.matcher).map_err(|error| RuleError::Pattern {
+                        field: "pattern".to_owned(),
+                        error,
+                    })?,
+                )
+            }
             _ => None,
         };
         let template = |field: &str, text: &str| match &pattern {
-            Some(p) => Template::parse(text, p).map_err(|error| crate::rule::RuleError::Pattern {
+            Some(pat) => Template::parse(text, pat).map_err(|error| RuleError::Pattern {
                 field: field.to_owned(),
                 error,
             }),
             None => Ok(Template::literal(text)),
         };
-        let mut offered = Vec::with_capacity(1 + spec.variants.len());
-        let mut targets = Vec::with_capacity(1 + spec.variants.len());
-        offered.push(spec.default_type.as_deref().unwrap_or(DEFAULT_TYPE).into());
-        targets.push(template("to", &spec.to)?);
-        for v in &spec.variants {
-            offered.push(v.media_type.as_str().into());
-            targets.push(template("variants.to", &v.to)?);
+        let target = template("to", p.to)?;
+        let mut offered = Vec::new();
+        let mut variants = Vec::with_capacity(p.variants.len());
+        if !p.variants.is_empty() {
+            offered.push(p.default_type.unwrap_or(DEFAULT_TYPE).into());
+            for v in p.variants {
+                offered.push(v.media_type.as_str().into());
+                variants.push(template("variants.to", &v.to)?);
+            }
         }
+        let cache_control = p.cache_control.and_then(|v| HeaderValue::from_str(v).ok());
+        let extra =
+            (pattern.is_some() || !variants.is_empty() || cache_control.is_some()).then(|| {
+                Box::new(Extra {
+                    pattern,
+                    offered: offered.into(),
+                    variants: variants.into(),
+                    cache_control,
+                })
+            });
         Ok(CompiledRule {
-            id,
-            kind,
-            host: spec.host.as_deref().map(Into::into),
-            matcher: matcher.into(),
-            pattern,
-            status: RedirectStatus::from_code(spec.status).unwrap_or_default(),
-            query: spec.query,
-            offered: offered.into(),
-            targets: targets.into(),
-            cache_control: spec
-                .cache_control
-                .as_deref()
-                .and_then(|v| HeaderValue::from_str(v).ok()),
-            described_by: spec.described_by,
-            gone: spec.gone,
+            id: p.id,
             hits: AtomicU64::new(0),
+            matcher: p.matcher.into(),
+            host: p.host.map(Into::into),
+            target,
+            kind: p.kind,
+            status: RedirectStatus::from_code(p.status).unwrap_or_default(),
+            query: p.query,
+            described_by: p.described_by,
+            gone: p.gone,
+            extra,
             prebuilt: OnceLock::new(),
         })
+    }
+
+    /// The target for offered type `i` (0 is the default).
+    pub(crate) fn target(&self, i: usize) -> &Template {
+        match (i, &self.extra) {
+            (0, _) | (_, None) => &self.target,
+            (i, Some(extra)) => extra.variants.get(i - 1).unwrap_or(&self.target),
+        }
+    }
+
+    /// How many targets (1 + variants).
+    pub(crate) fn target_count(&self) -> usize {
+        1 + self.extra.as_ref().map_or(0, |e| e.variants.len())
+    }
+
+    /// The `Cache-Control` value, if the rule sets one.
+    pub(crate) fn cache_control(&self) -> Option<&HeaderValue> {
+        self.extra.as_ref()?.cache_control.as_ref()
     }
 
     /// The rule's id in the store.
@@ -117,12 +209,12 @@ impl CompiledRule {
 
     /// Whether the rule has content-negotiation variants.
     pub fn has_variants(&self) -> bool {
-        self.offered.len() > 1
+        self.extra.as_ref().is_some_and(|e| !e.variants.is_empty())
     }
 
-    /// The media types offered, default first.
+    /// The media types offered, default first (empty without variants).
     pub fn offered(&self) -> &[Box<str>] {
-        &self.offered
+        self.extra.as_ref().map_or(&[], |e| &e.offered)
     }
 
     /// Count one answered request.
@@ -143,6 +235,6 @@ impl CompiledRule {
 
     /// The pattern, for pattern rules.
     pub(crate) fn pattern(&self) -> Option<&Pattern> {
-        self.pattern.as_deref()
+        self.extra.as_ref()?.pattern.as_ref()
     }
 }

@@ -8,9 +8,11 @@
 
 mod compiled;
 
+use std::borrow::Borrow;
 use std::borrow::Cow;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 pub use compiled::{CompiledRule, DEFAULT_TYPE};
@@ -20,11 +22,41 @@ use crate::rule::{Captures, Kind};
 /// Where a rule is filed: host (`None` for any), kind and matcher.
 pub type RuleKey = (Option<String>, Kind, String);
 
+/// A rule filed in a hash set under its path or prefix: the set's entry is one pointer, and
+/// lookups by `&str` need no key of their own.
+#[derive(Clone, Debug)]
+struct ByMatcher(Arc<CompiledRule>);
+
+impl Hash for ByMatcher {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Must hash exactly as `str` does, for `Borrow<str>`.
+        (*self.0.matcher).hash(state)
+    }
+}
+
+impl PartialEq for ByMatcher {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.matcher == other.0.matcher
+    }
+}
+
+impl Eq for ByMatcher {}
+
+impl Borrow<str> for ByMatcher {
+    fn borrow(&self) -> &str {
+        &self.0.matcher
+    }
+}
+
+/// The hasher of the index's sets: fast, seeded per process. Only rules (written by the
+/// operator) are ever inserted; requests only look up, so there is no flooding to resist.
+type Fast = foldhash::fast::RandomState;
+
 /// The rules of one host (or of any host), ready for lookup.
 #[derive(Clone, Debug, Default)]
 struct Scope {
-    exact: HashMap<Arc<str>, Arc<CompiledRule>>,
-    prefixes: HashMap<Arc<str>, Arc<CompiledRule>>,
+    exact: HashSet<ByMatcher, Fast>,
+    prefixes: HashSet<ByMatcher, Fast>,
     /// Distinct prefix lengths and how many prefixes have each.
     prefix_lens: BTreeMap<usize, u32>,
     /// Patterns whose first segment is a literal, by that literal, in precedence order.
@@ -60,11 +92,11 @@ impl Scope {
     fn insert(&mut self, rule: Arc<CompiledRule>) {
         match rule.kind {
             Kind::Path => {
-                self.exact.insert(rule.matcher.clone(), rule);
+                self.exact.replace(ByMatcher(rule));
             }
             Kind::Prefix => {
                 let len = rule.matcher.len();
-                if self.prefixes.insert(rule.matcher.clone(), rule).is_none() {
+                if self.prefixes.replace(ByMatcher(rule)).is_none() {
                     *self.prefix_lens.entry(len).or_default() += 1;
                 }
             }
@@ -86,7 +118,7 @@ impl Scope {
                 self.exact.remove(matcher);
             }
             Kind::Prefix => {
-                if self.prefixes.remove(matcher).is_some() {
+                if self.prefixes.remove(matcher) {
                     let len = matcher.len();
                     if let Some(n) = self.prefix_lens.get_mut(&len) {
                         *n -= 1;
@@ -110,7 +142,7 @@ impl Scope {
     }
 
     fn lookup<'i, 'p>(&'i self, path: &'p str) -> Option<Hit<'i, 'p>> {
-        if let Some(rule) = self.exact.get(path) {
+        if let Some(ByMatcher(rule)) = self.exact.get(path) {
             return Some(Hit::new(rule, Captures::default(), ""));
         }
         if let Some(hit) = self.lookup_pattern(path) {
@@ -118,7 +150,7 @@ impl Scope {
         }
         for &len in self.prefix_lens.keys().rev() {
             if let Some(head) = path.get(..len)
-                && let Some(rule) = self.prefixes.get(head)
+                && let Some(ByMatcher(rule)) = self.prefixes.get(head)
             {
                 return Some(Hit::new(rule, Captures::default(), &path[len..]));
             }
@@ -150,8 +182,8 @@ impl Scope {
 
     fn get(&self, kind: Kind, matcher: &str) -> Option<&Arc<CompiledRule>> {
         match kind {
-            Kind::Path => self.exact.get(matcher),
-            Kind::Prefix => self.prefixes.get(matcher),
+            Kind::Path => self.exact.get(matcher).map(|b| &b.0),
+            Kind::Prefix => self.prefixes.get(matcher).map(|b| &b.0),
             Kind::Pattern => self
                 .patterns_by_first
                 .get(first_segment(matcher))
@@ -164,15 +196,16 @@ impl Scope {
 
     fn rules(&self) -> impl Iterator<Item = &Arc<CompiledRule>> {
         self.exact
-            .values()
-            .chain(self.prefixes.values())
+            .iter()
+            .chain(self.prefixes.iter())
+            .map(|b| &b.0)
             .chain(self.patterns_by_first.values().flatten())
             .chain(self.patterns_wild.iter())
     }
 
     /// Every rule of this scope that matches `path`, in precedence order.
     fn all_matches<'i, 'p>(&'i self, path: &'p str, out: &mut Vec<Hit<'i, 'p>>) {
-        if let Some(rule) = self.exact.get(path) {
+        if let Some(ByMatcher(rule)) = self.exact.get(path) {
             out.push(Hit::new(rule, Captures::default(), ""));
         }
         let mut patterns: Vec<&Arc<CompiledRule>> = self
@@ -189,7 +222,7 @@ impl Scope {
         }
         for &len in self.prefix_lens.keys().rev() {
             if let Some(head) = path.get(..len)
-                && let Some(rule) = self.prefixes.get(head)
+                && let Some(ByMatcher(rule)) = self.prefixes.get(head)
             {
                 out.push(Hit::new(rule, Captures::default(), &path[len..]));
             }
@@ -249,12 +282,33 @@ impl Index {
     /// An index of `rules` (a later rule with the same host, kind and matcher replaces an
     /// earlier one).
     pub fn build(rules: impl IntoIterator<Item = Arc<CompiledRule>>) -> Self {
+        let rules = rules.into_iter();
+        let mut index = Index::with_capacity(rules.size_hint().0);
+        index.extend(rules);
+        index.finish()
+    }
+
+    /// An empty index sized for `n` rules, to fill with [`Index::extend`] and close with
+    /// [`Index::finish`].
+    pub fn with_capacity(n: usize) -> Self {
         let mut index = Index::default();
-        for rule in rules {
-            index.insert(rule);
-        }
-        index.recount();
+        // Most rules are exact paths for any host: size that set once.
+        index.any.exact.reserve(n);
         index
+    }
+
+    /// Add `rules` (a rule with the same host, kind and matcher as an earlier one replaces it).
+    pub fn extend(&mut self, rules: impl IntoIterator<Item = Arc<CompiledRule>>) {
+        for rule in rules {
+            self.insert(rule);
+        }
+    }
+
+    /// Close a filled index: give back spare room and count the rules.
+    pub fn finish(mut self) -> Self {
+        self.any.exact.shrink_to_fit();
+        self.recount();
+        self
     }
 
     fn scope_mut(&mut self, host: Option<&str>) -> &mut Scope {

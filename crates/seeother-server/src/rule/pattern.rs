@@ -213,8 +213,13 @@ impl Pattern {
 
 /// A target with `{name}` placeholders filled from a pattern's captures.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Template {
-    parts: Box<[Part]>,
+pub struct Template(Repr);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Repr {
+    /// No placeholders (every rule but patterns): one allocation.
+    Literal(Box<str>),
+    Parts(Box<[Part]>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -226,9 +231,7 @@ enum Part {
 impl Template {
     /// A template without placeholders: `text` verbatim.
     pub fn literal(text: &str) -> Self {
-        Template {
-            parts: Box::new([Part::Text(text.into())]),
-        }
+        Template(Repr::Literal(text.into()))
     }
 
     /// Parse `text`, whose `{name}` (or `{*name}`) placeholders must be names of `pattern`.
@@ -255,23 +258,28 @@ impl Template {
         if !rest.is_empty() {
             parts.push(Part::Text(rest.into()));
         }
-        Ok(Template {
-            parts: parts.into(),
+        Ok(match parts.as_slice() {
+            [] => Template::literal(""),
+            [Part::Text(t)] => Template::literal(t),
+            _ => Template(Repr::Parts(parts.into())),
         })
     }
 
     /// The literal text when the template has no placeholder.
     pub fn as_literal(&self) -> Option<&str> {
-        match &*self.parts {
-            [Part::Text(t)] => Some(t),
-            [] => Some(""),
-            _ => None,
+        match &self.0 {
+            Repr::Literal(t) => Some(t),
+            Repr::Parts(_) => None,
         }
     }
 
     /// Append the template filled with `captures` to `out`.
     pub fn render_into(&self, captures: &[&str], out: &mut String) {
-        for part in self.parts.iter() {
+        let parts = match &self.0 {
+            Repr::Literal(t) => return out.push_str(t),
+            Repr::Parts(parts) => parts,
+        };
+        for part in parts.iter() {
             match part {
                 Part::Text(t) => out.push_str(t),
                 Part::Capture(i) => out.push_str(captures.get(*i).copied().unwrap_or("")),

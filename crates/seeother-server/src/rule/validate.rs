@@ -59,6 +59,8 @@ pub enum RuleError {
     DuplicateVariant(String),
     /// A `Cache-Control` value that cannot be a header field value.
     CacheControl(String),
+    /// A rule in the store that cannot be read back (damaged by hand).
+    Damaged(String),
 }
 
 impl fmt::Display for RuleError {
@@ -90,6 +92,10 @@ impl fmt::Display for RuleError {
             RuleError::DuplicateVariant(t) => {
                 write!(f, "two variants have the type {t:?}; keep one target per media type")
             }
+            RuleError::Damaged(why) => write!(
+                f,
+                "the stored rule is damaged ({why}); update it through the API or import it again"
+            ),
             RuleError::CacheControl(v) => write!(
                 f,
                 "`cache_control` {v:?} cannot be a header value; write directives such as `max-age=3600`"

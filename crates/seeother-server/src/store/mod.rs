@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
-pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page};
+pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow};
 pub use stats::UnknownPath;
 
 /// The migrations, in order; the database's `user_version` is the number of those applied.
