@@ -103,12 +103,16 @@ pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
         QueryMode::Append => req.query.filter(|q| !q.is_empty()),
         QueryMode::Drop => None,
     };
-    let built = if rule.kind == Kind::Path && query.is_none() {
-        let prebuilt = rule.prebuilt.get_or_init(|| {
+    let prebuilt = if rule.kind == Kind::Path && query.is_none() {
+        rule.prebuilt(|| {
             (0..rule.target_count())
                 .map(|i| build(rule, rule.target(i).as_literal().unwrap_or_default()).ok())
                 .collect()
-        });
+        })
+    } else {
+        None
+    };
+    let built = if let Some(prebuilt) = prebuilt {
         match &prebuilt[variant] {
             Some(redirect) => Ok(redirect.to_response(req.method)),
             None => build(rule, rule.target(variant).as_literal().unwrap_or_default())

@@ -265,3 +265,24 @@ fn captures_fill_targets_and_stay_encoded() {
         "/page/caf%C3%A9"
     );
 }
+
+#[test]
+fn rules_past_the_prebuilt_limit_answer_the_same() {
+    let n = seeother_server::index::PREBUILT_LIMIT + 500;
+    let rules: Vec<RuleSpec> = (0..n)
+        .map(|i| RuleSpec::path(&format!("/r{i}"), &format!("https://example.org/{i}")))
+        .collect();
+    let index = compile(&rules);
+    for round in 0..2 {
+        for i in (0..n).rev() {
+            let got = get(&index, Method::GET, &format!("/r{i}"), None);
+            assert_eq!(got.status, 303);
+            assert_eq!(
+                got.location.as_deref(),
+                Some(format!("https://example.org/{i}").as_str()),
+                "rule {i}, round {round}"
+            );
+            assert!(!got.body.is_empty());
+        }
+    }
+}

@@ -1,13 +1,22 @@
 //! A rule compiled for answering: templates parsed, header values built, counters attached.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use http::HeaderValue;
 use seeother_core::respond::{Redirect, RedirectStatus};
 
 use crate::rule::{Kind, Pattern, QueryMode, RuleError, RuleSpec, Template, Variant};
 use crate::store::RuleRow;
+
+/// How many rules may hold prebuilt responses at once. A prebuilt response (header block and
+/// note) takes about 2 KiB, so prebuilding every rule of a large table would take more memory
+/// than the table itself; the first rules asked for (the popular ones, in practice) get one,
+/// and the others build their response per request.
+pub const PREBUILT_LIMIT: usize = 8 * 1024;
+
+/// Rules holding prebuilt responses now.
+static PREBUILT: AtomicUsize = AtomicUsize::new(0);
 
 /// The media type offered for a rule's default target when it names none.
 pub const DEFAULT_TYPE: &str = "text/html";
@@ -159,6 +168,31 @@ impl CompiledRule {
         })
     }
 
+    /// The prebuilt responses (one per target), made with `make` on first use while fewer
+    /// than [`PREBUILT_LIMIT`] rules hold some; `None` past that limit.
+    pub(crate) fn prebuilt(
+        &self,
+        make: impl FnOnce() -> Box<[Option<Redirect>]>,
+    ) -> Option<&[Option<Redirect>]> {
+        if let Some(p) = self.prebuilt.get() {
+            return Some(p);
+        }
+        if PREBUILT.fetch_add(1, Ordering::Relaxed) >= PREBUILT_LIMIT {
+            PREBUILT.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        let mut made = false;
+        let p = self.prebuilt.get_or_init(|| {
+            made = true;
+            make()
+        });
+        if !made {
+            // Another request built it first and counted it.
+            PREBUILT.fetch_sub(1, Ordering::Relaxed);
+        }
+        Some(p)
+    }
+
     /// The target for offered type `i` (0 is the default).
     pub(crate) fn target(&self, i: usize) -> &Template {
         match (i, &self.extra) {
@@ -236,5 +270,13 @@ impl CompiledRule {
     /// The pattern, for pattern rules.
     pub(crate) fn pattern(&self) -> Option<&Pattern> {
         self.extra.as_ref()?.pattern.as_ref()
+    }
+}
+
+impl Drop for CompiledRule {
+    fn drop(&mut self) {
+        if self.prebuilt.get().is_some() {
+            PREBUILT.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }

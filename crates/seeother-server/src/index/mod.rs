@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-pub use compiled::{CompiledRule, DEFAULT_TYPE};
+pub use compiled::{CompiledRule, DEFAULT_TYPE, PREBUILT_LIMIT};
 
 use crate::rule::{Captures, Kind};
 
