@@ -72,40 +72,7 @@ impl Catalog {
     }
 
     fn load(store: &Store) -> Result<Index, StoreError> {
-        // Two stages on two threads: one reads and compiles rows, the other files them.
-        const BATCH: usize = 16 * 1024;
-        let started = std::time::Instant::now();
-        let mut index = Index::with_capacity(store.count()? as usize);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Arc<CompiledRule>>>(8);
-        let read = std::thread::scope(|scope| {
-            let reader = scope.spawn(move || {
-                let mut batch = Vec::with_capacity(BATCH);
-                store.for_each_row(|row| {
-                    match CompiledRule::from_row(row) {
-                        Ok(c) => batch.push(Arc::new(c)),
-                        Err(e) => {
-                            tracing::warn!(rule = row.id, error = %e, "stored rule cannot be compiled; skipped")
-                        }
-                    }
-                    if batch.len() == BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        let _ = tx.send(full);
-                    }
-                })?;
-                let _ = tx.send(batch);
-                Ok::<_, StoreError>(())
-            });
-            for batch in rx {
-                index.extend(batch);
-            }
-            reader
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))
-        });
-        read?;
-        let index = index.finish();
-        tracing::info!(rules = index.len(), took = ?started.elapsed(), "rules loaded");
-        Ok(index)
+        crate::load::load(store)
     }
 
     /// The current index (cheap; hold it only for one request).

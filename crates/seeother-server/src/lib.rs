@@ -31,6 +31,7 @@ pub mod auth;
 pub mod catalog;
 pub mod http;
 pub mod index;
+mod load;
 pub mod metrics;
 pub mod resolve;
 pub mod rule;

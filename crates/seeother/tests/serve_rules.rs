@@ -255,3 +255,40 @@ fn oversized_headers_are_refused_without_harm() {
     // The server is still fine.
     assert_eq!(s.get("/id/berlin").status, 303);
 }
+
+#[test]
+fn slow_and_idle_connections_are_closed() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let dir = TempDir::new("timeouts");
+    let s = Server::start(
+        &dir.path().join("s.db"),
+        &["--header-timeout", "0.5", "--idle-timeout", "1"],
+    );
+    // A client that never finishes its header block.
+    let mut slow = std::net::TcpStream::connect(s.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    slow.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed by the header timeout"
+    );
+    // A keep-alive connection left idle after a request.
+    let mut idle = std::net::TcpStream::connect(s.addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    idle.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = idle.read_to_end(&mut buf);
+    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 404"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "closed by the idle timeout"
+    );
+}
