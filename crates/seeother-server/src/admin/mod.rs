@@ -1,22 +1,58 @@
 //! The admin pages under `/-/admin`: server-rendered HTML on Post/Redirect/Get.
+//!
+//! Every successful form submission answers `303 See Other` to the page of what it produced
+//! (built by `seeother_core::respond::Redirect`), so the result can be bookmarked and
+//! reloaded, and reload or back never submits twice. A failed submission re-renders its form
+//! with 422, the input kept and each error beside its field. The pages change rules only
+//! through [`crate::catalog::Catalog`], the same in-process API the JSON API uses.
+//!
+//! - [`session`]: cookie sessions and CSRF tokens.
+//! - [`form`]: reading form bodies; the rule form and its errors.
+//! - [`view`]: the HTML of every page; [`style`]: the stylesheet.
+//! - [`imports`]: import reports as bookmarkable resources; [`try_it`]: the "try it" box.
+
+pub mod form;
+pub mod imports;
+mod reply;
+mod routes;
+pub mod session;
+pub mod style;
+pub mod try_it;
+pub mod view;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
 use crate::http::service::App;
-use crate::resolve;
 
-/// Answer a request under `/-/admin`.
-pub async fn handle(_app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    resolve::page(
-        req.method(),
-        StatusCode::NOT_FOUND,
-        "Not Found",
-        "<p>The admin pages are not built yet. The API is under <code>/-/api/</code>.</p>",
-    )
-    .map(Full::new)
+/// What the admin pages keep between requests: sessions and import reports (in memory).
+#[derive(Debug, Default)]
+pub struct State {
+    /// Signed-in and anonymous sessions.
+    pub sessions: session::Sessions,
+    /// Import reports.
+    pub reports: imports::Reports,
+    tls: AtomicBool,
+}
+
+impl State {
+    /// Say whether the server is served over TLS (session cookies are then `Secure`).
+    pub fn set_tls(&self, on: bool) {
+        self.tls.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether the server is served over TLS.
+    pub fn tls(&self) -> bool {
+        self.tls.load(Ordering::Relaxed)
+    }
+}
+
+/// Answer a request under `/-/admin`. Never panics on input: every request gets a page.
+pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    routes::route(app, req).await.map(Full::new)
 }

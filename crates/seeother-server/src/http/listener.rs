@@ -116,6 +116,7 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let tls = tls.map(tokio_rustls::TlsAcceptor::from);
+    app.admin.set_tls(tls.is_some());
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {

@@ -34,6 +34,8 @@ pub struct App {
     pub metrics: Metrics,
     /// Unknown-path counters.
     pub unknown: Arc<Unknown>,
+    /// The admin pages' sessions and import reports.
+    pub admin: admin::State,
 }
 
 impl App {
@@ -44,6 +46,7 @@ impl App {
             token,
             metrics: Metrics::default(),
             unknown: Arc::new(Unknown::default()),
+            admin: admin::State::default(),
         }
     }
 }

@@ -1,0 +1,53 @@
+//! The admin pages' stylesheet, served at a stable path and cached by browsers. It extends the
+//! small inline style of the core's page shell (the one the 303 note and the 404 page use), so
+//! every page the server sends shares one look.
+
+/// Where the stylesheet is served.
+pub const PATH: &str = "/-/admin/style.css";
+
+/// How long browsers may keep it (one day); the path changes never, the rules rarely.
+pub const CACHE_CONTROL: &str = "public, max-age=86400";
+
+/// The stylesheet.
+pub const CSS: &str = r#"body{max-width:64rem;color:#1d232b;background:#fbfbfa}
+h1{font-size:1.6rem;margin:.2rem 0 1rem}
+h2{font-size:1.2rem;margin:2rem 0 .6rem;border-bottom:1px solid #dde1e6;padding-bottom:.2rem}
+a{color:#0b57a4}
+nav.top{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;padding:.5rem .8rem;margin:0 0 1.2rem;
+ background:#1d3557;border-radius:.4rem}
+nav.top a{color:#fff;text-decoration:none;font-weight:600}
+nav.top a:hover,nav.top a:focus{text-decoration:underline}
+nav.top .brand{margin-right:auto;color:#ffd166}
+nav.top form{margin:0}
+nav.top button{background:transparent;color:#fff;border:1px solid #9fb3c8;padding:.15rem .6rem}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ea;vertical-align:top}
+th{background:#f0f2f4;font-weight:600}
+td code,dd code{overflow-wrap:anywhere}
+dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1.2rem}
+dl.fields dt{font-weight:600;color:#4a5562}
+dl.fields dd{margin:0}
+form.stack{display:grid;gap:.9rem;max-width:40rem}
+form.inline{display:flex;gap:.6rem;flex-wrap:wrap;align-items:end}
+.field{display:grid;gap:.2rem}
+label{font-weight:600}
+.hint{color:#5b6673;font-size:.9rem;margin:0}
+input[type=text],input[type=password],input[type=url],input[type=search],select,textarea{
+ font:inherit;padding:.35rem .5rem;border:1px solid #a8b1bb;border-radius:.3rem;background:#fff}
+textarea{font-family:ui-monospace,monospace;font-size:.9rem}
+input:focus,select:focus,textarea:focus,button:focus{outline:2px solid #0b57a4;outline-offset:1px}
+button,.button{font:inherit;font-weight:600;padding:.4rem .9rem;border-radius:.3rem;border:1px solid #0b57a4;
+ background:#0b57a4;color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
+.button.secondary,button.secondary{background:#fff;color:#0b57a4}
+button.danger{background:#b3261e;border-color:#b3261e}
+.actions{display:flex;gap:.6rem;flex-wrap:wrap;align-items:center;margin:1rem 0}
+.error{color:#b3261e;font-weight:600;margin:0}
+[aria-invalid=true]{border-color:#b3261e;outline:1px solid #b3261e}
+.summary{border:2px solid #b3261e;border-radius:.4rem;padding:.6rem 1rem;background:#fdf0ef;margin-bottom:1rem}
+.summary h2{border:0;margin:0 0 .3rem;font-size:1.05rem}
+.flash{border-left:4px solid #2b8a3e;background:#edf7ef;padding:.5rem .8rem}
+.badge{display:inline-block;padding:0 .45rem;border-radius:.8rem;background:#e7ecf2;font-size:.85rem}
+.badge.gone{background:#fde2e0;color:#8a1c14}
+.muted{color:#5b6673}
+pre.answer{background:#f0f2f4;padding:.6rem .8rem;border-radius:.3rem;overflow-x:auto;font-size:.9rem}
+"#;
