@@ -127,6 +127,14 @@ def run_size(a, n, bins, workdir):
                 print(f"  pipelined ×{a.pipeline:<8} {s.name:8} {report.wrk_line(row[s.name])}",
                       flush=True)
             result["mixes"].append(row)
+        if a.ceiling:
+            ceiling = contestants.start_ceiling(a, run_dir)
+            try:
+                result["ceiling"] = measure.wrk(a, ceiling, paths, duration=a.duration)
+            finally:
+                contestants.stop(ceiling)
+            print(f"  ceiling (nginx, one fixed 303, no table) "
+                  f"{report.wrk_line(result['ceiling'])}", flush=True)
         seeother = next(s for s in servers if s.name == "seeother")
         if a.admin:
             result["admin"] = measure.admin_latency(seeother, count=a.admin)
@@ -162,6 +170,8 @@ def main():
                     help="wrk method mixes besides GET (default GET:50,POST:50 and POST:100)")
     ap.add_argument("--pipeline", type=int, default=16,
                     help="one extra GET run with this HTTP/1.1 pipelining depth (1: skip)")
+    ap.add_argument("--no-ceiling", dest="ceiling", action="store_false",
+                    help="skip the ceiling run (nginx answering one fixed 303, no table)")
     ap.add_argument("--admin", type=int, default=20, help="admin changes to time (0: skip)")
     ap.add_argument("--no-h2", dest="h2", action="store_false", help="skip h2load")
     ap.add_argument("--verify", type=int, default=300, help="request paths checked first")
@@ -199,6 +209,7 @@ def main():
         "wrk": measure.version(["wrk", "-v"]),
         "h2load": measure.version(["h2load", "--version"]),
         "command": "python3 bench/server/bench.py " + " ".join(sys.argv[1:]),
+        "commit": measure.version(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
         "connections": a.connections,
         "duration": a.duration,
         "rounds": a.rounds,

@@ -84,7 +84,7 @@ class Server:
 
     def serving_pid(self):
         """The process that answers requests (nginx: its worker)."""
-        if self.name == "nginx":
+        if self.name in ("nginx", "ceiling"):
             kids = children(self.proc.pid)
             return kids[0] if kids else self.proc.pid
         return self.proc.pid
@@ -212,6 +212,22 @@ def start_nginx(a, table, run_dir, probe, n):
     server.h2_port = h2_port
     server.start_times = {"start": wait_first(server, probe, t0, "start")}
     print(f"  nginx start: first 303 after {server.start_times['start']:.3f} s", flush=True)
+    return server
+
+
+def start_ceiling(a, run_dir):
+    """nginx with one fixed 303 and no table (nginx-ceiling.conf.in), for the ceiling run."""
+    port = free_port()
+    with open(os.path.join(HERE, "nginx-ceiling.conf.in")) as f:
+        conf = f.read().replace("@WORK@", run_dir).replace("@PORT@", str(port))
+    path = os.path.join(run_dir, "nginx-ceiling.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    t0 = time.monotonic()
+    proc, log = launch("ceiling", ["nginx", "-c", path, "-p", run_dir], a.server_cpu,
+                       os.path.join(run_dir, "nginx-ceiling.log"))
+    server = Server("ceiling", port, proc, log)
+    wait_first(server, "/any", t0, "start")
     return server
 
 

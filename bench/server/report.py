@@ -84,6 +84,11 @@ def size_section(result):
             f"{ms(_med(rounds, name, 'p50_us'))} | {ms(_med(rounds, name, 'p99_us'))} | "
             f"{_rss(result, name)} | {_start(result, name)} |"
         )
+    if "ceiling" in result:
+        c = result["ceiling"]
+        out += ["", f"Ceiling of this set-up (nginx answering one fixed 303 with no table, "
+                f"same pinning and load, one run): {c['rps']:,.0f} requests/s, p99 "
+                f"{ms(c['p99_us'])}. No contestant can be measured above it here."]
     others = [c for c in names if c != "seeother"]
     if others:
         out += ["", "| round | " + " | ".join(f"seeother/{c}" for c in others) + " |",
@@ -138,7 +143,7 @@ def markdown(env, results):
         f"{lb[0]:.2f} before the run and {la[0]:.2f} after (other builds were sharing the "
         f"machine). {env['nginx']}; {env['wrk']}; {env['h2load']}. Servers on CPU "
         f"{env['server_cpu']}, wrk and h2load on CPU {env['load_cpu']}. seeother: release "
-        "build, store on local disk. Peak RSS is the serving process's VmHWM after the "
+        f"build at commit {env.get('commit', '?')}, store on local disk. Peak RSS is the serving process's VmHWM after the "
         "run (nginx: its worker). Start → first 303 is the time from launching the process "
         "until a 303 is answered on its socket.",
     ]
@@ -165,3 +170,23 @@ def write_doc(path, results_md):
         text = text.rstrip("\n") + "\n\n## Server\n\n" + block + "\n"
     with open(path, "w") as f:
         f.write(text)
+
+
+if __name__ == "__main__":
+    # Print (or, with --write-doc, record) the results a run saved in WORKDIR/results.json.
+    import argparse
+    import json
+    import os
+
+    ap = argparse.ArgumentParser(description="Render a saved benchmark run as Markdown.")
+    ap.add_argument("results", help="results.json from a bench.py run")
+    ap.add_argument("--write-doc", action="store_true",
+                    help="write it into the Server section of docs/benchmarks.md")
+    a = ap.parse_args()
+    with open(a.results) as f:
+        saved = json.load(f)
+    md = markdown(saved["env"], saved["results"])
+    print(md)
+    if a.write_doc:
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        write_doc(os.path.join(repo, "docs", "benchmarks.md"), md)
