@@ -3,7 +3,9 @@
 //! RFC 9110 §15.4.4: a 303 carries `Location` and, except for HEAD, a short hypertext note that
 //! links the same URI reference.
 
-use bytes::Bytes;
+use std::sync::OnceLock;
+
+use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION, TRANSFER_ENCODING, VARY};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 
@@ -226,4 +228,132 @@ impl Redirect {
         *response.headers_mut() = self.headers.clone();
         response
     }
+
+    /// The response [`Redirect::new`]`(status, location.clone())` would give to `method`,
+    /// built straight from `location`: for the hot path of a server, where keeping a
+    /// `Redirect` per target would cost too much memory.
+    ///
+    /// The note is [`note::render`]'s, assembled in one buffer from its fixed parts; the
+    /// `Location` value is shared with `location`, `Content-Type` and `Content-Length` are
+    /// shared static values. A GET therefore makes the header map (which the response needs)
+    /// and one body buffer; a HEAD makes only the header map.
+    ///
+    /// ```
+    /// use http::{Method, header};
+    /// use seeother_core::{Location, Redirect, RedirectStatus};
+    ///
+    /// let location = Location::parse("/orders/42?a&b")?;
+    /// let fast = Redirect::respond(RedirectStatus::SeeOther, &location, &Method::GET);
+    /// let slow = Redirect::see_other(location).to_response(&Method::GET);
+    /// assert_eq!(fast.status(), slow.status());
+    /// assert_eq!(fast.headers(), slow.headers());
+    /// assert_eq!(fast.body(), slow.body());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn respond(
+        status: RedirectStatus,
+        location: &Location,
+        method: &Method,
+    ) -> Response<Bytes> {
+        let skeleton = Skeleton::of(status);
+        let target = note::escape(location.as_str());
+        let len = skeleton.len(target.len());
+        // RFC 9110 §9.3.2: HEAD is GET without content; the header block stays identical.
+        let body = if method == Method::HEAD {
+            Bytes::new()
+        } else {
+            skeleton.fill(&target)
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = status.code();
+        let headers = response.headers_mut();
+        headers.reserve(3);
+        // RFC 9110 §10.2.2 and §15.4.4: the validated target, and a note that links it.
+        headers.insert(LOCATION, location.header_value().clone());
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(note::CONTENT_TYPE));
+        // RFC 9110 §8.6: the length of the GET body, which HEAD answers carry too (§9.3.2).
+        headers.insert(CONTENT_LENGTH, content_length(len));
+        response
+    }
+}
+
+/// The note of one status cut around its two copies of the escaped target: `head`, target,
+/// `middle`, target, `tail`. Derived once from [`note::render`] itself, so the note stays
+/// defined in one place.
+struct Skeleton {
+    head: Bytes,
+    middle: Bytes,
+    tail: Bytes,
+}
+
+/// A target whose escaped form appears nowhere else in a note.
+const SENTINEL: &str = "/seeother-note-target-7f3a9c";
+
+impl Skeleton {
+    fn of(status: RedirectStatus) -> &'static Skeleton {
+        static CACHE: [OnceLock<Skeleton>; 5] = [const { OnceLock::new() }; 5];
+        let slot = match status {
+            RedirectStatus::MovedPermanently => 0,
+            RedirectStatus::Found => 1,
+            RedirectStatus::SeeOther => 2,
+            RedirectStatus::TemporaryRedirect => 3,
+            RedirectStatus::PermanentRedirect => 4,
+        };
+        CACHE[slot].get_or_init(|| Skeleton::derive(status))
+    }
+
+    fn derive(status: RedirectStatus) -> Skeleton {
+        // Invariant: the sentinel is a valid relative reference, sent as is.
+        let location = Location::parse(SENTINEL).expect("sentinel is a valid Location");
+        let html = note::render(status.code(), &location);
+        let mut parts = html.split(SENTINEL);
+        let mut next = || Bytes::from(parts.next().unwrap_or_default().to_owned());
+        let skeleton = Skeleton {
+            head: next(),
+            middle: next(),
+            tail: next(),
+        };
+        debug_assert!(
+            parts.next().is_none(),
+            "the note links its target exactly twice"
+        );
+        skeleton
+    }
+
+    fn len(&self, target: usize) -> usize {
+        self.head.len() + self.middle.len() + self.tail.len() + 2 * target
+    }
+
+    fn fill(&self, target: &str) -> Bytes {
+        let mut body = BytesMut::with_capacity(self.len(target.len()));
+        body.put_slice(&self.head);
+        body.put_slice(target.as_bytes());
+        body.put_slice(&self.middle);
+        body.put_slice(target.as_bytes());
+        body.put_slice(&self.tail);
+        body.freeze()
+    }
+}
+
+/// A shared `Content-Length` value for `len`: notes are short, so their lengths come from one
+/// table made once; a longer one is formatted.
+fn content_length(len: usize) -> HeaderValue {
+    const TABLE: usize = 4096;
+    static VALUES: OnceLock<Box<[HeaderValue]>> = OnceLock::new();
+    if len >= TABLE {
+        return HeaderValue::from(len);
+    }
+    // Static values: cloning one is a copy, with no reference count to touch.
+    let values = VALUES.get_or_init(|| {
+        let digits: &'static str = (0..TABLE).map(|n| n.to_string()).collect::<String>().leak();
+        let mut at = 0;
+        (0..TABLE)
+            .map(|n| {
+                let width = n.checked_ilog10().unwrap_or(0) as usize + 1;
+                at += width;
+                HeaderValue::from_static(&digits[at - width..at])
+            })
+            .collect()
+    });
+    values[len].clone()
 }

@@ -262,3 +262,58 @@ fn page_escapes_the_title_but_not_the_body() {
     assert!(html.contains("<title>Not &lt;Found&gt; &amp; &quot;gone&quot;</title>"));
     assert!(html.contains("<p><a href=\"/\">Home</a></p>"));
 }
+
+/// `Redirect::respond` gives exactly what a `Redirect` built for the same target gives.
+fn assert_respond_matches(target: &str) {
+    let location = loc(target);
+    for (status, _) in STATUSES {
+        let redirect = Redirect::new(status, location.clone());
+        for method in methods() {
+            let slow = redirect.to_response(&method);
+            let fast = Redirect::respond(status, &location, &method);
+            assert_eq!(fast.status(), slow.status(), "{target} {method}");
+            assert_eq!(fast.headers(), slow.headers(), "{target} {method}");
+            assert_eq!(fast.body(), slow.body(), "{target} {method}");
+            if method != Method::HEAD {
+                let html = std::str::from_utf8(fast.body()).unwrap();
+                assert_eq!(
+                    html,
+                    note::render(status.code(), &location),
+                    "{target} {method}"
+                );
+                assert_eq!(href(html), location.as_str());
+            }
+        }
+    }
+}
+
+#[test]
+fn respond_equals_a_built_redirect() {
+    for target in [
+        "/orders/42",
+        "",
+        "/",
+        "https://catalogue.example.org/works/k3x9?view=full&lang=en",
+        "/x\"><script>alert(1)</script>",
+        "/x'y&amp;",
+        "/seeother-note-target-7f3a9c",
+        "//example.org/a",
+        "?q=1",
+        "#top",
+        "https://Bücher.example/ä ö",
+        &format!("/{}", "long".repeat(1500)),
+    ] {
+        if Location::parse(target).is_ok() {
+            assert_respond_matches(target);
+        }
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn respond_equals_a_built_redirect_for_any_target(target in "[ -~]{0,80}") {
+        if Location::parse(&target).is_ok() {
+            assert_respond_matches(&target);
+        }
+    }
+}

@@ -103,30 +103,34 @@ pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
         QueryMode::Append => req.query.filter(|q| !q.is_empty()),
         QueryMode::Drop => None,
     };
-    let prebuilt = if rule.kind == Kind::Path && query.is_none() {
-        rule.prebuilt(|| {
-            (0..rule.target_count())
-                .map(|i| build(rule, rule.target(i).as_literal().unwrap_or_default()).ok())
-                .collect()
-        })
+    let exact = rule.kind == Kind::Path && query.is_none();
+    let built = if rule.is_plain() {
+        // No header field of the rule's own: the core answers straight from the target.
+        let respond = |location: &Location| Redirect::respond(rule.status, location, req.method);
+        if exact {
+            rule.location(|| Location::parse(rule.target(0).as_literal().unwrap_or_default()))
+                .map(respond)
+        } else {
+            Location::parse(&render_target(&hit, variant, query)).map(|l| respond(&l))
+        }
     } else {
-        None
-    };
-    let built = if let Some(prebuilt) = prebuilt {
-        match &prebuilt[variant] {
-            Some(redirect) => Ok(redirect.to_response(req.method)),
-            None => build(rule, rule.target(variant).as_literal().unwrap_or_default())
+        let prebuilt = if exact {
+            rule.prebuilt(|| {
+                (0..rule.target_count())
+                    .map(|i| build(rule, rule.target(i).as_literal().unwrap_or_default()).ok())
+                    .collect()
+            })
+        } else {
+            None
+        };
+        match prebuilt.map(|p| &p[variant]) {
+            Some(Some(redirect)) => Ok(redirect.to_response(req.method)),
+            Some(None) => build(rule, rule.target(variant).as_literal().unwrap_or_default())
                 .map(|r| r.to_response(req.method)),
+            None => {
+                build(rule, &render_target(&hit, variant, query)).map(|r| r.to_response(req.method))
+            }
         }
-    } else {
-        let mut target = String::with_capacity(128);
-        rule.target(variant)
-            .render_into(hit.captures.values(), &mut target);
-        target.push_str(hit.remainder);
-        if let Some(q) = query {
-            append_query(&mut target, q);
-        }
-        build(rule, &target).map(|r| r.to_response(req.method))
     };
     match built {
         Ok(response) => Answer {
@@ -138,6 +142,20 @@ pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
             outcome: Outcome::BrokenTarget { hit, error },
         },
     }
+}
+
+/// The target of `hit` for offered type `variant`: template filled in, prefix remainder and
+/// the request's `query` added.
+fn render_target(hit: &Hit<'_, '_>, variant: usize, query: Option<&str>) -> String {
+    let mut target = String::with_capacity(128);
+    hit.rule
+        .target(variant)
+        .render_into(hit.captures.values(), &mut target);
+    target.push_str(hit.remainder);
+    if let Some(q) = query {
+        append_query(&mut target, q);
+    }
+    target
 }
 
 /// The target `target` with the request's query `query` added (before any fragment).

@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use http::HeaderValue;
+use seeother_core::location::{Location, LocationError};
 use seeother_core::respond::{Redirect, RedirectStatus};
 
 use crate::rule::{Kind, Pattern, QueryMode, RuleError, RuleSpec, Template, Variant};
@@ -39,8 +40,19 @@ pub struct CompiledRule {
     pub(crate) described_by: bool,
     pub(crate) gone: bool,
     pub(crate) extra: Option<Box<Extra>>,
-    /// For exact rules: one prebuilt redirect per target (default first), built on first use.
-    pub(crate) prebuilt: OnceLock<Box<[Option<Redirect>]>>,
+    /// For exact rules: what answering needs, made on first use.
+    pub(crate) ready: OnceLock<Ready>,
+}
+
+/// What an exact rule keeps after its first request, so later ones only copy and count.
+#[derive(Debug)]
+pub(crate) enum Ready {
+    /// A rule with no header fields of its own: its validated target (boxed, so that rules
+    /// never asked for pay one pointer).
+    Plain(Box<Location>),
+    /// A rule with variants, `Cache-Control` or `Link`: one prebuilt redirect per target
+    /// (default first); `None` for a target that is not a valid `Location`.
+    Built(Box<[Option<Redirect>]>),
 }
 
 /// The fields a rule is compiled from, borrowed.
@@ -164,8 +176,31 @@ impl CompiledRule {
             described_by: p.described_by,
             gone: p.gone,
             extra,
-            prebuilt: OnceLock::new(),
+            ready: OnceLock::new(),
         })
+    }
+
+    /// Whether the rule's answer carries no header field of its own (no variants, no
+    /// `Cache-Control`, no `Link`): such a rule answers with [`Redirect::respond`].
+    pub(crate) fn is_plain(&self) -> bool {
+        self.extra.is_none() && !self.described_by
+    }
+
+    /// The validated default target of a plain exact rule, parsed with `parse` on first use
+    /// and kept (a target that does not parse is not kept: the error is answered each time).
+    pub(crate) fn location(
+        &self,
+        parse: impl FnOnce() -> Result<Location, LocationError>,
+    ) -> Result<&Location, LocationError> {
+        if let Some(Ready::Plain(location)) = self.ready.get() {
+            return Ok(location);
+        }
+        let location = parse()?;
+        match self.ready.get_or_init(|| Ready::Plain(Box::new(location))) {
+            Ready::Plain(location) => Ok(location),
+            // Only plain rules are asked for a location.
+            Ready::Built(_) => Err(LocationError::Empty),
+        }
     }
 
     /// The prebuilt responses (one per target), made with `make` on first use while fewer
@@ -174,7 +209,7 @@ impl CompiledRule {
         &self,
         make: impl FnOnce() -> Box<[Option<Redirect>]>,
     ) -> Option<&[Option<Redirect>]> {
-        if let Some(p) = self.prebuilt.get() {
+        if let Some(Ready::Built(p)) = self.ready.get() {
             return Some(p);
         }
         if PREBUILT.fetch_add(1, Ordering::Relaxed) >= PREBUILT_LIMIT {
@@ -182,15 +217,18 @@ impl CompiledRule {
             return None;
         }
         let mut made = false;
-        let p = self.prebuilt.get_or_init(|| {
+        let ready = self.ready.get_or_init(|| {
             made = true;
-            make()
+            Ready::Built(make())
         });
         if !made {
             // Another request built it first and counted it.
             PREBUILT.fetch_sub(1, Ordering::Relaxed);
         }
-        Some(p)
+        match ready {
+            Ready::Built(p) => Some(p),
+            Ready::Plain(_) => None,
+        }
     }
 
     /// The target for offered type `i` (0 is the default).
@@ -275,7 +313,7 @@ impl CompiledRule {
 
 impl Drop for CompiledRule {
     fn drop(&mut self) {
-        if self.prebuilt.get().is_some() {
+        if let Some(Ready::Built(_)) = self.ready.get() {
             PREBUILT.fetch_sub(1, Ordering::Relaxed);
         }
     }
