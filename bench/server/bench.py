@@ -181,6 +181,8 @@ def main():
                     metavar="ARG", help="extra argument to `seeother serve` (e.g. "
                     "--seeother-arg=--flush-interval=3600); repeatable; shown in the results")
     ap.add_argument("--workdir", help="where tables, databases and logs go (kept)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the tables and stores of a temporary workdir (for profile.py)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--write-doc", action="store_true",
@@ -227,6 +229,19 @@ def main():
     if a.write_doc:
         report.write_doc(os.path.join(REPO, "docs", "benchmarks.md"), text)
         print("wrote the Server section of docs/benchmarks.md")
+    if a.workdir or a.keep:
+        print(f"kept {workdir} (tables, stores, logs, results.json)")
+    else:
+        # The tables and stores of 1,000,000 rules take about 700 MB; keep only logs and results.
+        for entry in os.listdir(workdir):
+            path = os.path.join(workdir, entry)
+            if entry.startswith("table-"):
+                shutil.rmtree(path, ignore_errors=True)
+            elif entry.startswith("run-"):
+                for f in os.listdir(path):
+                    if f.startswith("seeother.db"):
+                        os.remove(os.path.join(path, f))
+        print(f"results and logs in {workdir} (tables and stores removed; --keep keeps them)")
 
 
 if __name__ == "__main__":
