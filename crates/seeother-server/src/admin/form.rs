@@ -339,13 +339,12 @@ impl RuleForm {
         rule.gone = self.gone;
         // The rule model stops at its first error: set aside each field found wrong and check
         // again, so every wrong field is reported at once.
+        // A pattern's placeholders are part of its targets: with a wrong pattern, its targets
+        // cannot be judged; any other target is judged on its own.
+        let judge_targets = kind != Kind::Pattern;
         let mut probe = rule.clone();
-        let mut matcher_ok = !self.matcher.is_empty();
-        if !matcher_ok {
-            probe = RuleSpec {
-                to: "/".to_owned(),
-                ..RuleSpec::path("/", "/")
-            };
+        if self.matcher.is_empty() {
+            probe = without_matcher(&probe, judge_targets);
         }
         if self.to.is_empty() {
             probe.to = "/".to_owned();
@@ -355,25 +354,14 @@ impl RuleForm {
                 break;
             };
             let field = field_of(&e);
-            // Targets are only judged against a usable pattern.
-            let spurious = !matcher_ok && matches!(field, "to" | "variants");
-            if !spurious && !errors.iter().any(|x| x.field == field) {
+            if !errors.iter().any(|x| x.field == field) {
                 errors.push(FieldError {
                     field,
                     message: e.to_string(),
                 });
             }
             match field {
-                "matcher" => {
-                    matcher_ok = false;
-                    probe = RuleSpec {
-                        status: probe.status,
-                        host: probe.host.clone(),
-                        default_type: probe.default_type.clone(),
-                        cache_control: probe.cache_control.clone(),
-                        ..RuleSpec::path("/", "/")
-                    };
-                }
+                "matcher" => probe = without_matcher(&probe, judge_targets),
                 "to" => probe.to = "/".to_owned(),
                 "status" => probe.status = 303,
                 "host" => probe.host = None,
@@ -390,6 +378,21 @@ impl RuleForm {
             Err(errors)
         }
     }
+}
+
+/// `rule` with a plain path in place of its matcher; its targets kept when `keep_targets`.
+fn without_matcher(rule: &RuleSpec, keep_targets: bool) -> RuleSpec {
+    let mut probe = RuleSpec {
+        path: Some("/".to_owned()),
+        prefix: None,
+        pattern: None,
+        ..rule.clone()
+    };
+    if !keep_targets {
+        probe.to = "/".to_owned();
+        probe.variants.clear();
+    }
+    probe
 }
 
 /// The form field that a rule error is about.
@@ -480,7 +483,7 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["matcher", "status", "host", "type", "cache_control"],
+            ["matcher", "to", "status", "host", "type", "cache_control"],
             "{errors:?}"
         );
         let errors = form(&[("kind", "path"), ("matcher", "/x"), ("to", "javascript:x")])
@@ -488,6 +491,19 @@ mod tests {
             .unwrap_err();
         assert_eq!(errors[0].field, "to", "{errors:?}");
         assert_eq!(errors.len(), 1);
+    }
+
+    #[test]
+    fn a_wrong_pattern_does_not_blame_its_targets() {
+        let errors = form(&[
+            ("kind", "pattern"),
+            ("matcher", "/id/{name"),
+            ("to", "https://example.org/{name}"),
+        ])
+        .to_rule()
+        .unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["matcher"], "{errors:?}");
     }
 
     #[test]

@@ -9,7 +9,8 @@ pub const PATH: &str = "/-/admin/style.css";
 pub const CACHE_CONTROL: &str = "public, max-age=86400";
 
 /// The stylesheet.
-pub const CSS: &str = r#"body{max-width:64rem;color:#1d232b;background:#fbfbfa}
+pub const CSS: &str = r#"body{max-width:64rem;color:#1d232b;background:#fbfbfa;display:flex;flex-direction:column}
+body>nav.top{order:-1}
 h1{font-size:1.6rem;margin:.2rem 0 1rem}
 h2{font-size:1.2rem;margin:2rem 0 .6rem;border-bottom:1px solid #dde1e6;padding-bottom:.2rem}
 a{color:#0b57a4}
