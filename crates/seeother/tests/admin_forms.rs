@@ -563,3 +563,24 @@ fn stylesheet_is_cached_and_pages_share_the_core_shell() {
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
 }
+
+#[test]
+fn oversized_or_unknown_bodies_are_refused_and_change_nothing() {
+    let (_dir, s) = start("limits");
+    let admin = Admin::sign_in(&s);
+    let big = "x".repeat(100 * 1024);
+    let mut fields = rule_form(&[("variants", &big)]);
+    fields.push(("csrf", &admin.csrf));
+    let r = admin.post("/-/admin/rules", &fields);
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(r.text().contains("larger than 64 KiB"));
+    let cookie = format!("seeother_admin={}", admin.cookie);
+    let r = s.request(
+        "POST",
+        "/-/admin/rules",
+        &[("Cookie", &cookie), ("Content-Type", "application/json")],
+        b"{}",
+    );
+    assert_eq!(r.status, 415);
+    assert_eq!(rule_count(&s), 0);
+}

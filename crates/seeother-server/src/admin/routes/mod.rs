@@ -56,6 +56,10 @@ pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<Bytes> {
     if method != Method::POST {
         return reply::not_allowed(&method, allowed(&segments));
     }
+    // Without a signed-in session no token can be valid: refused before the body is read.
+    let Some(session) = session else {
+        return reply::forbidden(&method);
+    };
     let limit = if segments == ["import"] {
         MAX_IMPORT
     } else {
@@ -75,9 +79,9 @@ pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<Bytes> {
         }
     };
     // OWASP CSRF prevention: a synchroniser token per session, checked before anything else.
-    let Some(session) = session.filter(|s| s.csrf_matches(fields.get("csrf"))) else {
+    if !session.csrf_matches(fields.get("csrf")) {
         return reply::forbidden(&method);
-    };
+    }
     post(app, &session, &segments, &fields).await
 }
 
