@@ -266,6 +266,22 @@ impl RuleForm {
 
     /// The rule the form describes, checked by the rule model's own validation; every field
     /// in error gets its message.
+    ///
+    /// ```
+    /// use seeother_server::admin::form::RuleForm;
+    ///
+    /// let form = RuleForm {
+    ///     kind: "path".into(),
+    ///     matcher: "id/berlin".into(),
+    ///     to: "javascript:alert(1)".into(),
+    ///     host: "not a host".into(),
+    ///     ..RuleForm::default()
+    /// };
+    /// let errors = form.to_rule().unwrap_err();
+    /// let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+    /// assert_eq!(fields, ["matcher", "to", "host"]);
+    /// assert!(errors[0].message.contains("must start with `/`"));
+    /// ```
     pub fn to_rule(&self) -> Result<RuleSpec, Vec<FieldError>> {
         let mut errors = Vec::new();
         let kind = Kind::from_name(&self.kind).unwrap_or_else(|| {
