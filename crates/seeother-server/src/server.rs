@@ -35,6 +35,9 @@ pub struct Options {
     pub limits: Limits,
     /// How often hit counters are written to the store.
     pub flush_interval: Duration,
+    /// Threads that serve requests; 0 for one per core the process may run on. With one,
+    /// everything runs on the calling thread (no hand-offs between threads).
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -47,6 +50,7 @@ impl Default for Options {
             tls: None,
             limits: Limits::default(),
             flush_interval: Duration::from_secs(5),
+            threads: 0,
         }
     }
 }
@@ -98,6 +102,7 @@ pub struct Server {
     tls: Option<Arc<rustls::ServerConfig>>,
     limits: Limits,
     flush_interval: Duration,
+    threads: usize,
     loaded: Vec<(PathBuf, ImportReport)>,
 }
 
@@ -139,6 +144,7 @@ impl Server {
             tls,
             limits: options.limits,
             flush_interval: options.flush_interval,
+            threads: options.threads,
             loaded,
         })
     }
@@ -180,10 +186,22 @@ impl Server {
     /// Serve until SIGTERM or SIGINT, then finish requests in flight, write the counters and
     /// return.
     pub fn run(self) -> Result<(), ServeError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(ServeError::Runtime)?;
+        let threads = match self.threads {
+            // Honours the CPU affinity mask (e.g. `taskset -c 0` gives 1).
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let runtime = if threads == 1 {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .enable_all()
+                .build()
+        }
+        .map_err(ServeError::Runtime)?;
         let maintenance = Maintenance::spawn(
             self.app.catalog.clone(),
             self.app.unknown.clone(),

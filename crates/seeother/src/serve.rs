@@ -66,6 +66,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub flush_interval: f64,
 
+    /// Threads that serve requests (0: one per CPU the process may use, e.g. under taskset).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
     /// Write logs as JSON lines.
     #[arg(long)]
     pub log_json: bool,
@@ -105,6 +109,7 @@ fn options(args: ServeArgs) -> Result<Options, String> {
             shutdown_grace: seconds("shutdown-grace", args.shutdown_grace)?,
         },
         flush_interval: seconds("flush-interval", args.flush_interval)?,
+        threads: args.threads,
     })
 }
 
