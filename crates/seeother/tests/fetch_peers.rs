@@ -35,7 +35,7 @@ impl Nginx {
         let d = dir.display();
         let config = format!(
             r#"
-worker_processes 1;
+master_process off;
 pid {d}/nginx.pid;
 error_log {d}/error.log;
 events {{ worker_connections 64; }}
@@ -100,6 +100,7 @@ http {{
     }
 }
 
+// One process (`master_process off`): killing it leaves no orphaned worker behind.
 impl Drop for Nginx {
     fn drop(&mut self) {
         let _ = self.child.kill();
