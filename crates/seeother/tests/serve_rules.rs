@@ -206,8 +206,10 @@ fn unknown_and_withdrawn() {
     let r = s.request("HEAD", "/nothing", &[], b"");
     assert_eq!(r.status, 404);
     assert!(r.body.is_empty());
-    // `/-/admin` is kept free for the admin pages.
-    assert_eq!(s.get("/-/admin").status, 404);
+    // `/-/admin` belongs to the admin pages, never to a rule: unsigned, it sends to sign-in.
+    let r = s.get("/-/admin");
+    assert_eq!(r.status, 303);
+    assert!(r.header("location").unwrap().starts_with("/-/admin/sign-in"));
 }
 
 #[test]
