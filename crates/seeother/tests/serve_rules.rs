@@ -209,7 +209,11 @@ fn unknown_and_withdrawn() {
     // `/-/admin` belongs to the admin pages, never to a rule: unsigned, it sends to sign-in.
     let r = s.get("/-/admin");
     assert_eq!(r.status, 303);
-    assert!(r.header("location").unwrap().starts_with("/-/admin/sign-in"));
+    assert!(
+        r.header("location")
+            .unwrap()
+            .starts_with("/-/admin/sign-in")
+    );
 }
 
 #[test]
