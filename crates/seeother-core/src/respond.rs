@@ -116,10 +116,7 @@ impl Redirect {
         // RFC 9110 §15.4.4: a short hypertext note linking the same URI reference.
         let body = Bytes::from(note::render(status.code(), &location));
         let mut headers = HeaderMap::with_capacity(8);
-        headers.insert(LOCATION, location.header_value().clone());
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(note::CONTENT_TYPE));
-        // RFC 9110 §8.6: the length of the GET body, which HEAD answers carry too (§9.3.2).
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        insert_framing(&mut headers, &location, body.len());
         Self {
             status,
             location,
@@ -132,8 +129,9 @@ impl Redirect {
     ///
     /// `Location`, `Content-Length` and `Transfer-Encoding` belong to the redirect itself: a
     /// value given for them here is ignored, so the framing always matches the note
-    /// (RFC 9112 §6.2: never both framings) and the target stays the validated one. A `Content-Type` given here replaces the note's (one field only,
-    /// RFC 9110 §8.3); any other field is appended.
+    /// (RFC 9112 §6.2: never both framings) and the target stays the validated one. A
+    /// `Content-Type` given here replaces the note's (one field only, RFC 9110 §8.3); any other
+    /// field is appended.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         if name == LOCATION || name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             return self;
@@ -268,11 +266,7 @@ impl Redirect {
         *response.status_mut() = status.code();
         let headers = response.headers_mut();
         headers.reserve(3);
-        // RFC 9110 §10.2.2 and §15.4.4: the validated target, and a note that links it.
-        headers.insert(LOCATION, location.header_value().clone());
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(note::CONTENT_TYPE));
-        // RFC 9110 §8.6: the length of the GET body, which HEAD answers carry too (§9.3.2).
-        headers.insert(CONTENT_LENGTH, content_length(len));
+        insert_framing(headers, location, len);
         response
     }
 }
@@ -333,6 +327,16 @@ impl Skeleton {
         body.put_slice(&self.tail);
         body.freeze()
     }
+}
+
+/// The fields every redirect carries, whichever way it is built: the validated target and the
+/// framing of its note, `note_len` bytes long.
+fn insert_framing(headers: &mut HeaderMap, location: &Location, note_len: usize) {
+    // RFC 9110 §10.2.2 and §15.4.4: the validated target, and a note that links it.
+    headers.insert(LOCATION, location.header_value().clone());
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(note::CONTENT_TYPE));
+    // RFC 9110 §8.6: the length of the GET body, which HEAD answers carry too (§9.3.2).
+    headers.insert(CONTENT_LENGTH, content_length(note_len));
 }
 
 /// A shared `Content-Length` value for `len`: notes are short, so their lengths come from one
