@@ -4,10 +4,13 @@ redirector, side by side on one machine, on loopback.
 
 Each server is pinned to one core and wrk to another (taskset); rounds alternate the
 contestants (A/B/C, A/B/C, ...). Printed per contestant: requests/s, p50 and p99 latency,
-peak RSS (VmHWM), time from start to the first answered request, and the ratio
-seeother/nginx per round with its median. Also: POST mixes (wrk), HEAD against GET over
-HTTP/2 (h2load; wrk cannot time HEAD), HTTP/2 with 10 streams for seeother, and a rule change
-through the admin API until a request sees it.
+server CPU time per request and requests per server-CPU-second (from /proc accounting, read
+before and after every run: what a server would reach if its own core were the only limit),
+the load generator's CPU time, peak RSS (VmHWM), time from start to the first answered
+request, and the ratios seeother/nginx and seeother/axum per round with their medians.
+Also: POST mixes (wrk), HEAD against GET over HTTP/2 (h2load; wrk cannot time HEAD), HTTP/2
+with 10 streams for seeother, and a rule change through the admin API until a request sees
+it. Tables and stores of a temporary workdir are removed at exit, also when interrupted.
 
     python3 bench/server/bench.py --quick            # 10,000 rules, 5 s rounds
     python3 bench/server/bench.py                    # 10,000 and 1,000,000 rules, 10 s rounds
@@ -20,6 +23,7 @@ release binaries unless --no-build. Everything started is stopped on exit.
 import argparse
 import atexit
 import datetime
+import gzip
 import json
 import os
 import platform
@@ -88,6 +92,36 @@ def tables(workdir, n):
     with open(stamp, "w") as f:
         json.dump(summary, f)
     return d, summary
+
+
+def irq_time_accounting():
+    """Whether this kernel accounts interrupt and softirq time apart from the task they
+    interrupt (CONFIG_IRQ_TIME_ACCOUNTING); None when its configuration cannot be read."""
+    for path, opener in (("/proc/config.gz", gzip.open),
+                         (f"/boot/config-{platform.release()}", open)):
+        try:
+            with opener(path, "rt") as f:
+                return any(line.strip() == "CONFIG_IRQ_TIME_ACCOUNTING=y" for line in f)
+        except OSError:
+            continue
+    return None
+
+
+def remove_bulk(workdir):
+    """Remove the tables and stores of a temporary workdir (about 700 MB for 1,000,000
+    rules), keeping logs and results. Runs at exit, after the servers are stopped, also when
+    the run is interrupted."""
+    if not os.path.isdir(workdir):
+        return
+    for entry in os.listdir(workdir):
+        path = os.path.join(workdir, entry)
+        if entry.startswith("table-"):
+            shutil.rmtree(path, ignore_errors=True)
+        elif entry.startswith("run-"):
+            for f in os.listdir(path):
+                if f.startswith("seeother.db"):
+                    os.remove(os.path.join(path, f))
+    print(f"results and logs in {workdir} (tables and stores removed; --keep keeps them)")
 
 
 def median(xs):
@@ -198,6 +232,8 @@ def main():
     bins = build(a.no_build)
     workdir = a.workdir or tempfile.mkdtemp(prefix="seeother-bench-")
     os.makedirs(workdir, exist_ok=True)
+    if not (a.workdir or a.keep):
+        atexit.register(remove_bulk, workdir)  # registered first: runs after the next one
     atexit.register(contestants.stop_everything)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: sys.exit(130))
@@ -217,6 +253,8 @@ def main():
         "rounds": a.rounds,
         "server_cpu": a.server_cpu,
         "load_cpu": a.load_cpu,
+        "clk_tck": measure.CLK_TCK,
+        "irq_time_accounting": irq_time_accounting(),
     }
     print(f"{env['cores']} cores, load {env['load_before'][0]:.2f}; servers on CPU "
           f"{a.server_cpu}, load generator on CPU {a.load_cpu}; workdir {workdir}", flush=True)
@@ -231,17 +269,6 @@ def main():
         print("wrote the Server section of docs/benchmarks.md")
     if a.workdir or a.keep:
         print(f"kept {workdir} (tables, stores, logs, results.json)")
-    else:
-        # The tables and stores of 1,000,000 rules take about 700 MB; keep only logs and results.
-        for entry in os.listdir(workdir):
-            path = os.path.join(workdir, entry)
-            if entry.startswith("table-"):
-                shutil.rmtree(path, ignore_errors=True)
-            elif entry.startswith("run-"):
-                for f in os.listdir(path):
-                    if f.startswith("seeother.db"):
-                        os.remove(os.path.join(path, f))
-        print(f"results and logs in {workdir} (tables and stores removed; --keep keeps them)")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,13 @@ class Server:
             return kids[0] if kids else self.proc.pid
         return self.proc.pid
 
+    def cpu_pids(self):
+        """The processes whose CPU time is the server's: the process itself (every thread
+        of it), or nginx's workers (the master only accepts signals)."""
+        if self.name in ("nginx", "ceiling"):
+            return children(self.proc.pid) or [self.proc.pid]
+        return [self.proc.pid]
+
     def peak_rss(self):
         pid = self.serving_pid()
         out = {"serving": vm(pid, "VmHWM"), "now": vm(pid, "VmRSS"), "at_start": self.start_rss}

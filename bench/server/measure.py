@@ -1,5 +1,6 @@
 """What the benchmark measures: answers checked before timing, wrk runs, the admin API's
-change-to-visible latency and h2load runs."""
+change-to-visible latency and h2load runs; around each wrk and h2load run, the CPU time the
+server and the load generator used (/proc accounting)."""
 
 import http.client
 import json
@@ -7,10 +8,13 @@ import os
 import re
 import statistics
 import subprocess
+import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WRK_SLACK = 30  # seconds beyond -d before a wrk or h2load run is killed
+CLK_TCK = os.sysconf("SC_CLK_TCK")  # the unit of /proc/PID/stat and /proc/stat times
 
 
 def version(argv):
@@ -49,20 +53,120 @@ def verify(servers, table, samples):
     print(f"  checked {len(expected)} answers on {', '.join(s.name for s in servers)}", flush=True)
 
 
+def process_cpu(pid):
+    """CPU seconds (utime + stime, every thread of the process) of `pid` so far, from
+    /proc/PID/stat; None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            # After the command name in parentheses: field 3 (state) onwards; utime and
+            # stime are fields 14 and 15, counted in clock ticks.
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def cpu_list(spec):
+    """The CPUs of a taskset list such as "0", "0-1" or "0,2"."""
+    cpus = set()
+    for part in spec.split(","):
+        lo, _, hi = part.strip().partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def core_ticks(cpus):
+    """(busy, total) clock ticks of `cpus` so far, from /proc/stat. Busy is user, nice,
+    system, irq and softirq time of every task; idle, iowait and steal are not busy."""
+    busy = total = 0
+    with open("/proc/stat") as f:
+        for line in f:
+            name, *values = line.split()
+            if not (name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus):
+                continue
+            v = [int(x) for x in values[:8]]
+            total += sum(v)
+            busy += v[0] + v[1] + v[2] + v[5] + v[6]
+    return busy, total
+
+
+class CpuWindow:
+    """CPU time used by a server between `__init__` and `close`: its own (every thread; for
+    nginx its workers) and its core's as a whole (every task on it, softirq included)."""
+
+    def __init__(self, a, server):
+        self.server = server
+        self.pids = server.cpu_pids()
+        self.server_cpus = cpu_list(a.server_cpu)
+        self.load_cpus = cpu_list(a.load_cpu)
+        self.before = self._sample()
+
+    def _sample(self):
+        times = [process_cpu(p) for p in self.pids]
+        if None in times:
+            raise SystemExit(f"{self.server.name} exited during a run; see {self.server.log.name}")
+        return (sum(times), core_ticks(self.server_cpus), core_ticks(self.load_cpus),
+                time.monotonic())
+
+    def close(self, requests, load_cpu_s):
+        """The figures for `requests` answered in the window, the load generator having used
+        `load_cpu_s` CPU seconds."""
+        (s0, (sb0, st0), (lb0, lt0), t0) = self.before
+        (s1, (sb1, st1), (lb1, lt1), t1) = self._sample()
+        server_s, wall_s = s1 - s0, t1 - t0
+        per = lambda x: x / requests * 1e6 if requests else float("nan")  # noqa: E731
+        return {
+            "server_s": server_s,
+            "wall_s": wall_s,
+            "us_per_request": per(server_s),
+            "requests_per_cpu_s": requests / server_s if server_s > 0 else float("nan"),
+            "server_busy": server_s / wall_s,
+            "server_core_busy": (sb1 - sb0) / (st1 - st0) if st1 > st0 else float("nan"),
+            "load_s": load_cpu_s,
+            "load_us_per_request": per(load_cpu_s),
+            "load_busy": load_cpu_s / wall_s,
+            "load_core_busy": (lb1 - lb0) / (lt1 - lt0) if lt1 > lt0 else float("nan"),
+        }
+
+
+def run_load(argv, timeout):
+    """Run a load generator to its end (killed after `timeout` s, or when this process is
+    interrupted); (exit code, stdout, stderr, its CPU seconds: user + system from wait4)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        err.seek(0)
+        text = lambda f: f.read().decode(errors="replace")  # noqa: E731
+        return proc.returncode, text(out), text(err), usage.ru_utime + usage.ru_stime
+
+
 def wrk(a, server, paths, duration, mix="GET:100", depth=1):
     argv = [
         "taskset", "-c", a.load_cpu, "wrk", "-t1", f"-c{a.connections}", f"-d{duration}s",
         "--timeout", "5s", "--latency", "-s", os.path.join(HERE, "requests.lua"),
         server.url, "--", paths, mix, str(depth),
     ]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=duration + WRK_SLACK)
-    m = re.search(r"^BENCH (\{.*\})$", p.stdout, re.M)
-    if p.returncode != 0 or not m:
-        raise SystemExit(f"wrk failed against {server.name}:\n{p.stdout}\n{p.stderr}")
+    window = CpuWindow(a, server)
+    code, out, err, load_s = run_load(argv, timeout=duration + WRK_SLACK)
+    m = re.search(r"^BENCH (\{.*\})$", out, re.M)
+    if code != 0 or not m:
+        raise SystemExit(f"wrk failed against {server.name} (exit {code}):\n{out}\n{err}")
     r = json.loads(m.group(1))
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
     r["mix"] = mix
     r["depth"] = depth
+    r["cpu"] = window.close(r["requests"], load_s)
     return r
 
 
@@ -136,15 +240,15 @@ def h2load(a, server, table, streams, method="GET", duration=None):
     ]
     if method != "GET":
         argv += ["-H", f":method: {method}"]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=duration + WRK_SLACK)
-    out = p.stdout
+    window = CpuWindow(a, server)
+    code, out, err, load_s = run_load(argv, timeout=duration + WRK_SLACK)
     rps = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out)
     status = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
     req = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
                     r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
     lat = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", out)
-    if p.returncode != 0 or not (rps and status and req and lat):
-        raise SystemExit(f"h2load failed against {server.name}:\n{out}\n{p.stderr}")
+    if code != 0 or not (rps and status and req and lat):
+        raise SystemExit(f"h2load failed against {server.name} (exit {code}):\n{out}\n{err}")
     return {
         "server": server.name,
         "method": method,
@@ -158,4 +262,5 @@ def h2load(a, server, table, streams, method="GET", duration=None):
         "status_5xx": int(status.group(4)),
         "mean": lat.group(3),
         "max": lat.group(2),
+        "cpu": window.close(int(req.group(3)), load_s),
     }
