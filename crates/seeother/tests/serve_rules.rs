@@ -1,7 +1,11 @@
 //! `seeother serve` answering identifiers over real sockets: every rule kind, host scoping,
-//! precedence, content negotiation, methods, query handling, 404 and 410.
+//! precedence, content negotiation, methods, query handling, 404 and 410; a `--rules` file
+//! unchanged since the last start is not imported again.
 
 mod serve_support;
+
+use std::path::Path;
+use std::time::Duration;
 
 use serve_support::{Server, TempDir};
 
@@ -297,4 +301,123 @@ fn slow_and_idle_connections_are_closed() {
         started.elapsed() < Duration::from_secs(5),
         "closed by the idle timeout"
     );
+}
+
+/// Start on `dir`'s database with `--rules rules` and check the line it printed for it.
+fn start_with_rules(dir: &TempDir, rules: &Path, expect: &str) -> Server {
+    let s = Server::start(
+        &dir.path().join("s.db"),
+        &["--rules", rules.to_str().unwrap()],
+    );
+    let line = s
+        .stdout
+        .iter()
+        .find(|l| l.trim_start().starts_with("loaded "))
+        .unwrap_or_else(|| panic!("no 'loaded' line in {:?}", s.stdout));
+    assert!(
+        line.ends_with(expect),
+        "{line:?} should end with {expect:?}"
+    );
+    s
+}
+
+/// SIGTERM, and wait for the server to write its counters and exit.
+fn stop(mut s: Server) {
+    s.signal("TERM");
+    let status = s
+        .wait_exit(Duration::from_secs(30))
+        .expect("exits on SIGTERM");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn an_unchanged_rules_file_is_skipped_at_restart() {
+    let dir = TempDir::new("skip");
+    let rules = dir.file("rules.toml", RULES);
+    let s = start_with_rules(&dir, &rules, "8 created, 0 updated, 0 unchanged");
+    assert_eq!(s.get("/id/berlin").status, 303);
+    stop(s);
+
+    let s = start_with_rules(&dir, &rules, "unchanged, skipped (8 rules)");
+    assert!(
+        s.stdout.iter().any(|l| l.contains("rules:  8 ")),
+        "{:?}",
+        s.stdout
+    );
+    // The rules still answer, from the store.
+    assert_eq!(
+        s.get("/id/berlin").header("location"),
+        Some("https://example.org/page/berlin")
+    );
+    assert_eq!(s.get("/id/withdrawn").status, 410);
+    stop(s);
+    // The same file by another name for the same file is the same file.
+    let other_name = dir.path().join(".").join("rules.toml");
+    start_with_rules(&dir, &other_name, "unchanged, skipped (8 rules)");
+}
+
+#[test]
+fn a_rule_changed_through_the_api_is_set_back_by_the_file_at_restart() {
+    let dir = TempDir::new("edited");
+    let rules = dir.file("rules.toml", RULES);
+    let s = start_with_rules(&dir, &rules, "8 created, 0 updated, 0 unchanged");
+    let list = s.api("GET", "/-/api/rules?limit=100", None).json();
+    let id = list["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == "/id/berlin")
+        .expect("the rule for /id/berlin")["id"]
+        .as_i64()
+        .unwrap();
+    let r = s.api(
+        "PUT",
+        &format!("/-/api/rules/{id}"),
+        Some(r#"{"path": "/id/berlin", "to": "https://example.org/edited"}"#),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        s.get("/id/berlin").header("location"),
+        Some("https://example.org/edited")
+    );
+    stop(s);
+
+    // The file did not change, the store did: the file is applied again and wins.
+    let s = start_with_rules(&dir, &rules, "0 created, 1 updated, 7 unchanged");
+    assert_eq!(
+        s.get("/id/berlin").header("location"),
+        Some("https://example.org/page/berlin")
+    );
+    stop(s);
+    // Now file and store agree again.
+    start_with_rules(&dir, &rules, "unchanged, skipped (8 rules)");
+}
+
+#[test]
+fn a_changed_rules_file_is_imported_at_restart() {
+    let dir = TempDir::new("changed");
+    let rules = dir.file("rules.toml", RULES);
+    let s = start_with_rules(&dir, &rules, "8 created, 0 updated, 0 unchanged");
+    assert_eq!(
+        s.get("/go").header("location"),
+        Some("https://example.org/unscoped")
+    );
+    stop(s);
+
+    let changed = RULES.replace(
+        "to = \"https://example.org/unscoped\"",
+        "to = \"https://example.org/moved\"",
+    );
+    assert_ne!(changed, RULES);
+    std::fs::write(&rules, changed).unwrap();
+    let s = start_with_rules(&dir, &rules, "0 created, 1 updated, 7 unchanged");
+    assert_eq!(
+        s.get("/go").header("location"),
+        Some("https://example.org/moved")
+    );
+    stop(s);
+    // A change that changes no rule (a comment) is read again, and changes nothing.
+    let commented = format!("# moved /go\n{}", std::fs::read_to_string(&rules).unwrap());
+    std::fs::write(&rules, commented).unwrap();
+    start_with_rules(&dir, &rules, "0 created, 0 updated, 8 unchanged");
 }

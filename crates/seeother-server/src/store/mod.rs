@@ -1,4 +1,5 @@
-//! The durable store: rules, their history and hit counters in an embedded SQLite database.
+//! The durable store: rules, their history, hit counters and the rule files applied at
+//! start, in an embedded SQLite database.
 //!
 //! Writes are acknowledged only after they are durable: the database runs in WAL mode with
 //! `synchronous=FULL`, so a committed transaction has been synced to disk and survives a
@@ -6,6 +7,7 @@
 //! thread. Schema migrations are the numbered SQL files of `migrations/`, tracked with
 //! SQLite's `user_version`.
 
+mod applied;
 mod rules;
 mod stats;
 
@@ -15,11 +17,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
+pub use applied::AppliedFile;
 pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow};
 pub use stats::UnknownPath;
 
 /// The migrations, in order; the database's `user_version` is the number of those applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_rule_hits.sql"),
+    include_str!("../../migrations/0003_rules_files.sql"),
+];
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

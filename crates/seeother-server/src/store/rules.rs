@@ -6,8 +6,17 @@ use serde::Serialize;
 use super::{Store, StoreError, now};
 use crate::rule::{Kind, QueryMode, RuleSpec, Variant};
 
-const COLUMNS: &str = "id, host, kind, matcher, target, status, query, default_type, variants, \
-                       cache_control, described_by, gone, hits";
+/// The columns of a rule, read `FROM {FROM}`; its hit counter lives in `rule_hits` (no row: 0).
+const COLUMNS: &str = "r.id, r.host, r.kind, r.matcher, r.target, r.status, r.query, \
+                       r.default_type, r.variants, r.cache_control, r.described_by, r.gone, \
+                       coalesce(h.hits, 0)";
+
+/// A rule and its counter.
+const FROM: &str = "rules AS r LEFT JOIN rule_hits AS h ON h.rule_id = r.id";
+
+/// The columns of `RuleRow`, read `FROM rules` (the index needs no counters).
+const ROW_COLUMNS: &str = "id, host, kind, matcher, target, status, query, default_type, variants, \
+                           cache_control, described_by, gone";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<RuleSpec> {
     let id: i64 = row.get(0)?;
@@ -154,11 +163,15 @@ pub struct ImportReport {
     pub unchanged: usize,
     /// The changes, for the index.
     pub changes: Vec<Change>,
+    /// The file was not imported: its bytes and the rules in the store are as they were
+    /// when it was last applied, so importing it would change nothing (`unchanged` is the
+    /// number of rules it held then).
+    pub skipped: bool,
 }
 
 fn get_tx(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<Option<RuleSpec>> {
     tx.query_row(
-        &format!("SELECT {COLUMNS} FROM rules WHERE id = ?1"),
+        &format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = ?1"),
         [id],
         from_row,
     )
@@ -168,7 +181,9 @@ fn get_tx(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<Option<RuleSpec>> {
 fn find_key(tx: &Transaction<'_>, rule: &RuleSpec) -> rusqlite::Result<Option<RuleSpec>> {
     let (host, kind, matcher) = rule.key();
     tx.query_row(
-        &format!("SELECT {COLUMNS} FROM rules WHERE host = ?1 AND kind = ?2 AND matcher = ?3"),
+        &format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE r.host = ?1 AND r.kind = ?2 AND r.matcher = ?3"
+        ),
         params![host, kind.as_str(), matcher],
         from_row,
     )
@@ -302,7 +317,7 @@ impl Store {
     /// Call `f` with every rule, streaming rows (one prepared statement, no intermediate list).
     pub fn for_each_rule(&self, mut f: impl FnMut(RuleSpec)) -> Result<(), StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM rules ORDER BY id"))?;
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM {FROM} ORDER BY r.id"))?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             f(from_row(row)?);
@@ -313,7 +328,7 @@ impl Store {
     /// Call `f` with every rule as borrowed from its row: the fastest way to load them all.
     pub fn for_each_row(&self, mut f: impl FnMut(&RuleRow<'_>)) -> Result<(), StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM rules ORDER BY id"))?;
+        let mut stmt = conn.prepare(&format!("SELECT {ROW_COLUMNS} FROM rules ORDER BY id"))?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             f(&RuleRow {
@@ -353,11 +368,11 @@ impl Store {
         });
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM rules
-             WHERE id > ?1
-               AND (?2 IS NULL OR matcher LIKE ?2 ESCAPE '\\' OR target LIKE ?2 ESCAPE '\\')
-               AND (?3 IS NULL OR host = ?3)
-             ORDER BY id LIMIT ?4"
+            "SELECT {COLUMNS} FROM {FROM}
+             WHERE r.id > ?1
+               AND (?2 IS NULL OR r.matcher LIKE ?2 ESCAPE '\\' OR r.target LIKE ?2 ESCAPE '\\')
+               AND (?3 IS NULL OR r.host = ?3)
+             ORDER BY r.id LIMIT ?4"
         ))?;
         let rules = stmt
             .query_map(
@@ -380,7 +395,7 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                &format!("SELECT {COLUMNS} FROM rules WHERE id = ?1"),
+                &format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = ?1"),
                 [id],
                 from_row,
             )
@@ -419,6 +434,7 @@ impl Store {
             gone.gone = true;
             Some(replace(&tx, &old, &gone, actor, "tombstone")?)
         } else {
+            // Its counter goes too (trigger `rules_delete_hits`); a tombstone keeps it.
             tx.execute("DELETE FROM rules WHERE id = ?1", [id])?;
             record(&tx, id, actor, "delete", Some(&old), None)?;
             None
