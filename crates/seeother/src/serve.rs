@@ -135,23 +135,19 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "seeother serve: listening on {base}");
     for (path, r) in server.rules_loaded() {
-        let _ = if r.skipped {
-            writeln!(
-                out,
-                "  loaded {}: unchanged, skipped ({} rules)",
-                path.display(),
-                r.unchanged
-            )
-        } else {
-            writeln!(
-                out,
-                "  loaded {}: {} created, {} updated, {} unchanged",
-                path.display(),
-                r.created,
-                r.updated,
-                r.unchanged
-            )
-        };
+        let _ = writeln!(
+            out,
+            "  loaded {}: {} created, {} updated, {} unchanged{}",
+            path.display(),
+            r.created,
+            r.updated,
+            r.unchanged,
+            if r.skipped {
+                " (file unchanged, skipped)"
+            } else {
+                ""
+            }
+        );
     }
     let _ = writeln!(
         out,

@@ -338,7 +338,11 @@ fn an_unchanged_rules_file_is_skipped_at_restart() {
     assert_eq!(s.get("/id/berlin").status, 303);
     stop(s);
 
-    let s = start_with_rules(&dir, &rules, "unchanged, skipped (8 rules)");
+    let s = start_with_rules(
+        &dir,
+        &rules,
+        "0 created, 0 updated, 8 unchanged (file unchanged, skipped)",
+    );
     assert!(
         s.stdout.iter().any(|l| l.contains("rules:  8 ")),
         "{:?}",
@@ -353,7 +357,11 @@ fn an_unchanged_rules_file_is_skipped_at_restart() {
     stop(s);
     // The same file by another name for the same file is the same file.
     let other_name = dir.path().join(".").join("rules.toml");
-    start_with_rules(&dir, &other_name, "unchanged, skipped (8 rules)");
+    start_with_rules(
+        &dir,
+        &other_name,
+        "0 created, 0 updated, 8 unchanged (file unchanged, skipped)",
+    );
 }
 
 #[test]
@@ -390,7 +398,11 @@ fn a_rule_changed_through_the_api_is_set_back_by_the_file_at_restart() {
     );
     stop(s);
     // Now file and store agree again.
-    start_with_rules(&dir, &rules, "unchanged, skipped (8 rules)");
+    start_with_rules(
+        &dir,
+        &rules,
+        "0 created, 0 updated, 8 unchanged (file unchanged, skipped)",
+    );
 }
 
 #[test]

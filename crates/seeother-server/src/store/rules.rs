@@ -170,23 +170,19 @@ pub struct ImportReport {
 }
 
 fn get_tx(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<Option<RuleSpec>> {
-    tx.query_row(
-        &format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = ?1"),
-        [id],
-        from_row,
-    )
-    .optional()
+    tx.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = ?1"))?
+        .query_row([id], from_row)
+        .optional()
 }
 
 fn find_key(tx: &Transaction<'_>, rule: &RuleSpec) -> rusqlite::Result<Option<RuleSpec>> {
     let (host, kind, matcher) = rule.key();
-    tx.query_row(
-        &format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE r.host = ?1 AND r.kind = ?2 AND r.matcher = ?3"
-        ),
-        params![host, kind.as_str(), matcher],
-        from_row,
-    )
+    // Statements are cached on the connection: an import runs this one once or twice per
+    // rule, and preparing it each time would cost as much as running it.
+    tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE r.host = ?1 AND r.kind = ?2 AND r.matcher = ?3"
+    ))?
+    .query_row(params![host, kind.as_str(), matcher], from_row)
     .optional()
 }
 
@@ -210,20 +206,20 @@ fn record(
     old: Option<&RuleSpec>,
     new: Option<&RuleSpec>,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO history (rule_id, at, actor, action, old_target, new_target, old_rule, new_rule)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            rule_id,
-            now(),
-            actor,
-            action,
-            old.map(|r| &r.to),
-            new.map(|r| &r.to),
-            old.map(rule_json),
-            new.map(rule_json),
-        ],
-    )?;
+    )?
+    .execute(params![
+        rule_id,
+        now(),
+        actor,
+        action,
+        old.map(|r| &r.to),
+        new.map(|r| &r.to),
+        old.map(rule_json),
+        new.map(rule_json),
+    ])?;
     Ok(())
 }
 
@@ -233,25 +229,25 @@ fn insert(tx: &Transaction<'_>, rule: &RuleSpec, actor: &str) -> Result<RuleSpec
     }
     let (host, kind, matcher) = rule.key();
     let t = now();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO rules (host, kind, matcher, target, status, query, default_type, variants,
                             cache_control, described_by, gone, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
-        params![
-            host,
-            kind.as_str(),
-            matcher,
-            rule.to,
-            rule.status,
-            rule.query.as_str(),
-            rule.default_type,
-            variants_json(rule),
-            rule.cache_control,
-            rule.described_by,
-            rule.gone,
-            t
-        ],
-    )?;
+    )?
+    .execute(params![
+        host,
+        kind.as_str(),
+        matcher,
+        rule.to,
+        rule.status,
+        rule.query.as_str(),
+        rule.default_type,
+        variants_json(rule),
+        rule.cache_control,
+        rule.described_by,
+        rule.gone,
+        t
+    ])?;
     let mut stored = rule.clone().without_server_fields();
     stored.id = Some(tx.last_insert_rowid());
     stored.hits = Some(0);
@@ -280,27 +276,27 @@ fn replace(
         return Err(conflict(&existing));
     }
     let (host, kind, matcher) = rule.key();
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE rules SET host = ?2, kind = ?3, matcher = ?4, target = ?5, status = ?6, query = ?7,
                 default_type = ?8, variants = ?9, cache_control = ?10, described_by = ?11,
                 gone = ?12, updated_at = ?13
          WHERE id = ?1",
-        params![
-            id,
-            host,
-            kind.as_str(),
-            matcher,
-            rule.to,
-            rule.status,
-            rule.query.as_str(),
-            rule.default_type,
-            variants_json(rule),
-            rule.cache_control,
-            rule.described_by,
-            rule.gone,
-            now()
-        ],
-    )?;
+    )?
+    .execute(params![
+        id,
+        host,
+        kind.as_str(),
+        matcher,
+        rule.to,
+        rule.status,
+        rule.query.as_str(),
+        rule.default_type,
+        variants_json(rule),
+        rule.cache_control,
+        rule.described_by,
+        rule.gone,
+        now()
+    ])?;
     let mut stored = rule.clone().without_server_fields();
     stored.id = Some(id);
     stored.hits = old.hits;
