@@ -106,6 +106,21 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The length of [`escape`]`(text)`: `text.len()` exactly when nothing needs escaping.
+pub(crate) fn escaped_len(text: &str) -> usize {
+    text.bytes().map(|b| entity(b).map_or(1, str::len)).sum()
+}
+
+/// Append [`escape`]`(text)` to `out`.
+pub(crate) fn escape_into(text: &str, out: &mut Vec<u8>) {
+    for &b in text.as_bytes() {
+        match entity(b) {
+            Some(replacement) => out.extend_from_slice(replacement.as_bytes()),
+            None => out.push(b),
+        }
+    }
+}
+
 /// The entity that stands for `b`, if `b` could end HTML text or a quoted attribute value, or
 /// start a character reference.
 fn entity(b: u8) -> Option<&'static str> {

@@ -1,10 +1,12 @@
 //! Redirect responses: every status × every method, HEAD framing, extra fields, the note.
 
+use bytes::{Buf, Bytes};
 use http::header::{
     CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, LINK, LOCATION, TRANSFER_ENCODING, VARY,
 };
 use http::{HeaderValue, Method, StatusCode};
 use seeother_core::note;
+use seeother_core::respond::Body;
 use seeother_core::{Location, Redirect, RedirectStatus};
 
 const STATUSES: [(RedirectStatus, u16); 5] = [
@@ -263,6 +265,70 @@ fn page_escapes_the_title_but_not_the_body() {
     assert!(html.contains("<p><a href=\"/\">Home</a></p>"));
 }
 
+/// The bytes of `body` as a writer takes them: vectored slices, then a few bytes at a time.
+fn drain(mut body: Body) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut slices = [std::io::IoSlice::new(&[]); 8];
+    let n = body.chunks_vectored(&mut slices);
+    let total: usize = slices[..n].iter().map(|s| s.len()).sum();
+    assert_eq!(
+        total,
+        body.remaining(),
+        "vectored slices cover the whole body"
+    );
+    while body.has_remaining() {
+        let chunk = body.chunk();
+        assert!(
+            !chunk.is_empty(),
+            "a body with bytes left gives a non-empty chunk"
+        );
+        let take = chunk.len().min(7);
+        out.extend_from_slice(&chunk[..take]);
+        body.advance(take);
+    }
+    out
+}
+
+#[test]
+fn body_parts_share_the_location_bytes_and_read_back_whole() {
+    let location = loc("https://catalogue.example.org/works/k3x9");
+    let response = Redirect::respond(RedirectStatus::SeeOther, &location, &Method::GET);
+    let mut body = response.body().clone();
+    let mut slices = [std::io::IoSlice::new(&[]); 8];
+    // Fixed text, target, fixed text, target, fixed text: one vectored write.
+    assert_eq!(body.chunks_vectored(&mut slices), 5);
+    assert_eq!(&*slices[1], location.as_str().as_bytes());
+    assert_eq!(&*slices[3], location.as_str().as_bytes());
+    // Taking bytes across part boundaries, then the rest.
+    let head = body.copy_to_bytes(body.chunk().len() + 3);
+    let rest = body.copy_to_bytes(body.remaining());
+    let mut whole = head.to_vec();
+    whole.extend_from_slice(&rest);
+    assert_eq!(
+        whole,
+        note::render(StatusCode::SEE_OTHER, &location).as_bytes()
+    );
+    assert!(body.is_empty() && body.chunk().is_empty());
+    // HEAD: no body at all.
+    let head = Redirect::respond(RedirectStatus::SeeOther, &location, &Method::HEAD);
+    assert_eq!(head.body().remaining(), 0);
+}
+
+#[test]
+fn body_from_bytes_is_one_shared_part() {
+    let bytes = Bytes::from_static(b"<p>hello</p>");
+    let mut body = Body::from(bytes.clone());
+    assert_eq!(body.len(), bytes.len());
+    assert_eq!(
+        body.to_bytes().as_ptr(),
+        bytes.as_ptr(),
+        "shared, not copied"
+    );
+    body.advance(3);
+    assert_eq!(body.chunk(), b"hello</p>");
+    assert_eq!(Body::default().to_bytes(), Bytes::new());
+}
+
 /// `Redirect::respond` gives exactly what a `Redirect` built for the same target gives.
 fn assert_respond_matches(target: &str) {
     let location = loc(target);
@@ -273,9 +339,15 @@ fn assert_respond_matches(target: &str) {
             let fast = Redirect::respond(status, &location, &method);
             assert_eq!(fast.status(), slow.status(), "{target} {method}");
             assert_eq!(fast.headers(), slow.headers(), "{target} {method}");
-            assert_eq!(fast.body(), slow.body(), "{target} {method}");
+            assert_eq!(fast.body().to_bytes(), slow.body(), "{target} {method}");
+            assert_eq!(
+                drain(fast.body().clone()),
+                slow.body().to_vec(),
+                "{target} {method}"
+            );
             if method != Method::HEAD {
-                let html = std::str::from_utf8(fast.body()).unwrap();
+                let bytes = fast.body().to_bytes();
+                let html = std::str::from_utf8(&bytes).unwrap();
                 assert_eq!(
                     html,
                     note::render(status.code(), &location),

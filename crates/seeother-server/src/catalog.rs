@@ -136,7 +136,7 @@ impl Catalog {
         let (host, kind, matcher) = key_of(rule);
         index
             .get(host.as_deref(), kind, &matcher)
-            .map_or(0, |c| c.hits.load(Ordering::Relaxed))
+            .map_or(0, |c| c.pending_hits())
     }
 
     fn with_pending(&self, mut rule: RuleSpec) -> RuleSpec {

@@ -1,12 +1,11 @@
 //! Loading every stored rule into a new index, fast: one thread steps through the rows and
-//! copies their text into batches (one buffer per batch), the calling thread compiles the
-//! rules and files them, so the two halves of the work run side by side.
+//! copies their text into batches (one buffer per batch), the calling thread packs (or
+//! compiles) the rules and files them, so the two halves of the work run side by side.
 
 use std::ops::Range;
-use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 
-use crate::index::{CompiledRule, Index};
+use crate::index::{Index, IndexBuilder, RuleParts};
 use crate::rule::{Kind, QueryMode};
 use crate::store::{RuleRow, Store, StoreError};
 
@@ -84,7 +83,7 @@ impl Batch {
 /// (damaged by hand) is skipped with a warning.
 pub fn load(store: &Store) -> Result<Index, StoreError> {
     let started = std::time::Instant::now();
-    let mut index = Index::with_capacity(store.count()? as usize);
+    let mut index = IndexBuilder::with_capacity(store.count()? as usize);
     let (tx, rx) = sync_channel::<Batch>(16);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
@@ -99,13 +98,11 @@ pub fn load(store: &Store) -> Result<Index, StoreError> {
             Ok::<_, StoreError>(())
         });
         for batch in rx {
-            index.extend(batch.rows().filter_map(|row| match CompiledRule::from_row(&row) {
-                Ok(c) => Some(Arc::new(c)),
-                Err(e) => {
+            for row in batch.rows() {
+                if let Err(e) = RuleParts::of_row(&row).and_then(|parts| index.push(parts)) {
                     tracing::warn!(rule = row.id, error = %e, "stored rule cannot be compiled; skipped");
-                    None
                 }
-            }));
+            }
         }
         reader
             .join()

@@ -2,17 +2,15 @@
 //! the core (a prebuilt one for exact rules). Pure: no I/O, so `seeother explain` runs the very
 //! code the server runs.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use seeother_core::location::{Location, LocationError};
 use seeother_core::negotiate;
 use seeother_core::note;
-use seeother_core::respond::Redirect;
+use seeother_core::respond::{Body, Redirect};
 
-use crate::index::{CompiledRule, Hit, Index};
+use crate::index::{CompiledRule, Hit, Index, PackedRule, Rule};
 use crate::rule::{Kind, QueryMode};
 
 /// The parts of a request that decide its answer.
@@ -58,7 +56,7 @@ pub enum Outcome<'i, 'p> {
 
 impl<'i, 'p> Outcome<'i, 'p> {
     /// The rule that answered, if one did.
-    pub fn rule(&self) -> Option<&'i Arc<CompiledRule>> {
+    pub fn rule(&self) -> Option<Rule<'i>> {
         match self {
             Outcome::Redirect { hit, .. }
             | Outcome::Gone { hit }
@@ -72,7 +70,7 @@ impl<'i, 'p> Outcome<'i, 'p> {
 #[derive(Debug)]
 pub struct Answer<'i, 'p> {
     /// The response to send.
-    pub response: Response<Bytes>,
+    pub response: Response<Body>,
     /// What was decided.
     pub outcome: Outcome<'i, 'p>,
 }
@@ -81,17 +79,66 @@ pub struct Answer<'i, 'p> {
 pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
     let Some(hit) = index.lookup(req.host, req.path) else {
         return Answer {
-            response: not_found(req.method, req.path),
+            response: not_found(req.method, req.path).map(Body::from),
             outcome: Outcome::NotFound,
         };
     };
-    let rule = hit.rule;
-    if rule.gone {
+    if hit.rule.is_gone() {
         return Answer {
-            response: gone(req.method, req.path),
+            response: gone(req.method, req.path).map(Body::from),
             outcome: Outcome::Gone { hit },
         };
     }
+    let (built, variant) = match hit.rule {
+        Rule::Packed(rule) => (answer_packed(rule, &hit, req), 0),
+        Rule::Compiled(rule) => answer_compiled(rule, &hit, req),
+    };
+    match built {
+        Ok(response) => Answer {
+            response,
+            outcome: Outcome::Redirect { hit, variant },
+        },
+        Err(error) => Answer {
+            response: broken(req.method).map(Body::from),
+            outcome: Outcome::BrokenTarget { hit, error },
+        },
+    }
+}
+
+/// The request's query, when `mode` passes it on to the target.
+fn passed_query<'p>(mode: QueryMode, req: &Request<'p>) -> Option<&'p str> {
+    match mode {
+        QueryMode::Append => req.query.filter(|q| !q.is_empty()),
+        QueryMode::Drop => None,
+    }
+}
+
+/// A packed rule (plain: no header field of its own) answers straight from its target: for an
+/// exact path without a query, the `Location` and the note share the table's bytes.
+fn answer_packed(
+    rule: PackedRule<'_>,
+    hit: &Hit<'_, '_>,
+    req: &Request<'_>,
+) -> Result<Response<Body>, LocationError> {
+    let query = passed_query(rule.query(), req);
+    let location = if rule.kind() == Kind::Path && query.is_none() {
+        rule.location()?
+    } else {
+        let mut target = String::with_capacity(128);
+        target.push_str(rule.target());
+        complete_target(&mut target, hit.remainder, query);
+        Location::parse(&target)?
+    };
+    Ok(Redirect::respond(rule.status(), &location, req.method))
+}
+
+/// A compiled rule: content negotiation, templates, header fields of its own; exact rules
+/// keep their answers ready after the first request. Gives the chosen variant too.
+fn answer_compiled(
+    rule: &CompiledRule,
+    hit: &Hit<'_, '_>,
+    req: &Request<'_>,
+) -> (Result<Response<Body>, LocationError>, usize) {
     let variant = if rule.has_variants() {
         // RFC 9110 §12.5.1: the core picks; ties go to the first offered (the default), and a
         // request that accepts none of them gets the default.
@@ -99,10 +146,7 @@ pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
     } else {
         0
     };
-    let query = match rule.query {
-        QueryMode::Append => req.query.filter(|q| !q.is_empty()),
-        QueryMode::Drop => None,
-    };
+    let query = passed_query(rule.query, req);
     let exact = rule.kind == Kind::Path && query.is_none();
     let built = if rule.is_plain() {
         // No header field of the rule's own: the core answers straight from the target.
@@ -111,7 +155,7 @@ pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
             rule.location(|| Location::parse(rule.target(0).as_literal().unwrap_or_default()))
                 .map(respond)
         } else {
-            Location::parse(&render_target(&hit, variant, query)).map(|l| respond(&l))
+            Location::parse(&render_target(rule, hit, variant, query)).map(|l| respond(&l))
         }
     } else {
         let prebuilt = if exact {
@@ -123,39 +167,39 @@ pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
         } else {
             None
         };
-        match prebuilt.map(|p| &p[variant]) {
+        let response = match prebuilt.map(|p| &p[variant]) {
             Some(Some(redirect)) => Ok(redirect.to_response(req.method)),
             Some(None) => build(rule, rule.target(variant).as_literal().unwrap_or_default())
                 .map(|r| r.to_response(req.method)),
-            None => {
-                build(rule, &render_target(&hit, variant, query)).map(|r| r.to_response(req.method))
-            }
-        }
+            None => build(rule, &render_target(rule, hit, variant, query))
+                .map(|r| r.to_response(req.method)),
+        };
+        response.map(|r| r.map(Body::from))
     };
-    match built {
-        Ok(response) => Answer {
-            response,
-            outcome: Outcome::Redirect { hit, variant },
-        },
-        Err(error) => Answer {
-            response: broken(req.method),
-            outcome: Outcome::BrokenTarget { hit, error },
-        },
-    }
+    (built, variant)
 }
 
-/// The target of `hit` for offered type `variant`: template filled in, prefix remainder and
-/// the request's `query` added.
-fn render_target(hit: &Hit<'_, '_>, variant: usize, query: Option<&str>) -> String {
+/// The target of compiled `rule` for offered type `variant`: template filled in with the
+/// captures of `hit`, prefix remainder and the request's `query` added.
+fn render_target(
+    rule: &CompiledRule,
+    hit: &Hit<'_, '_>,
+    variant: usize,
+    query: Option<&str>,
+) -> String {
     let mut target = String::with_capacity(128);
-    hit.rule
-        .target(variant)
+    rule.target(variant)
         .render_into(hit.captures.values(), &mut target);
-    target.push_str(hit.remainder);
-    if let Some(q) = query {
-        append_query(&mut target, q);
-    }
+    complete_target(&mut target, hit.remainder, query);
     target
+}
+
+/// Add a prefix rule's `remainder` and the request's `query` to `target`.
+fn complete_target(target: &mut String, remainder: &str, query: Option<&str>) {
+    target.push_str(remainder);
+    if let Some(q) = query {
+        append_query(target, q);
+    }
 }
 
 /// The target `target` with the request's query `query` added (before any fragment).

@@ -64,15 +64,10 @@ impl Unknown {
 /// failure the counts are kept for the next flush.
 pub fn flush(catalog: &Catalog, unknown: &Unknown) -> Result<(), StoreError> {
     let index = catalog.index();
-    let mut hits: Vec<(i64, u64)> = index
-        .rules()
-        .filter_map(|r| {
-            let n = r.take_hits();
-            (n > 0).then_some((r.id(), n))
-        })
-        .collect();
-    // In id order the updates walk the table's B-tree once, front to back, instead of
-    // jumping to a random page for every rule (the index hands rules out in hash order).
+    let mut hits = Vec::new();
+    index.take_hits(&mut hits);
+    // In id order the updates walk the counters' B-tree once, front to back, instead of
+    // jumping to a random page for every rule.
     hits.sort_unstable_by_key(|&(id, _)| id);
     if let Err(e) = catalog.store().add_hits(&hits) {
         let back: HashMap<i64, u64> = hits.into_iter().collect();

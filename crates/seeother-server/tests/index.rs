@@ -2,14 +2,21 @@
 
 use std::sync::Arc;
 
-use seeother_server::index::{CompiledRule, Index, normalize_host};
+use seeother_server::index::{CompiledRule, Index, RuleParts, normalize_host};
 use seeother_server::rule::{Kind, RuleSpec};
 
 fn compile(rules: &[RuleSpec]) -> Index {
-    Index::build(rules.iter().enumerate().map(|(i, r)| {
-        let r = r.clone().validate().expect("valid rule");
-        Arc::new(CompiledRule::new(i as i64 + 1, &r).expect("compiles"))
-    }))
+    let valid: Vec<RuleSpec> = rules
+        .iter()
+        .map(|r| r.clone().validate().expect("valid rule"))
+        .collect();
+    Index::build(
+        valid
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RuleParts::of_spec(i as i64 + 1, r).expect("has a matcher")),
+    )
+    .expect("compiles")
 }
 
 fn on(host: &str, mut r: RuleSpec) -> RuleSpec {

@@ -1,18 +1,23 @@
 //! Answers: redirects built by the core, content negotiation, query handling, HEAD, 404, 410.
 
-use std::sync::Arc;
-
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, LINK, LOCATION, VARY};
 use http::{HeaderMap, HeaderValue, Method};
-use seeother_server::index::{CompiledRule, Index};
+use seeother_server::index::{Index, RuleParts};
 use seeother_server::resolve::{self, Outcome, Request, append_query};
 use seeother_server::rule::{QueryMode, RuleSpec, Variant};
 
 fn compile(rules: &[RuleSpec]) -> Index {
-    Index::build(rules.iter().enumerate().map(|(i, r)| {
-        let r = r.clone().validate().expect("valid rule");
-        Arc::new(CompiledRule::new(i as i64 + 1, &r).expect("compiles"))
-    }))
+    let valid: Vec<RuleSpec> = rules
+        .iter()
+        .map(|r| r.clone().validate().expect("valid rule"))
+        .collect();
+    Index::build(
+        valid
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RuleParts::of_spec(i as i64 + 1, r).expect("has a matcher")),
+    )
+    .expect("compiles")
 }
 
 fn with_variants(mut r: RuleSpec) -> RuleSpec {
@@ -63,7 +68,7 @@ fn get(index: &Index, method: Method, target: &str, accept: Option<&str>) -> Got
             .get(LOCATION)
             .map(|v| v.to_str().unwrap().to_owned()),
         headers: r.headers().clone(),
-        body: r.body().to_vec(),
+        body: r.body().to_bytes().to_vec(),
     }
 }
 

@@ -239,7 +239,7 @@ fn explain(args: &ExplainArgs) -> Result<(String, bool), String> {
         let _ = writeln!(
             out,
             "\n{}",
-            String::from_utf8_lossy(response.body()).trim_end()
+            String::from_utf8_lossy(&response.body().to_bytes()).trim_end()
         );
     }
     let mut ok = matched;

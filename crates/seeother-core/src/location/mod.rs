@@ -11,6 +11,7 @@
 mod agent;
 mod serialize;
 
+use bytes::Bytes;
 use http::HeaderValue;
 
 pub use agent::{from_headers, inherit_fragment, resolve, same_origin};
@@ -53,7 +54,14 @@ impl Schemes {
 /// control characters, and uses an allowed scheme. A relative reference stays relative.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Location {
+    /// The wire form; `value` shares these bytes.
+    wire: Bytes,
     value: HeaderValue,
+}
+
+/// The bytes of a header value built from `Bytes`, shared rather than copied.
+fn shared(wire: &Bytes) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+    HeaderValue::from_maybe_shared(wire.clone())
 }
 
 impl Location {
@@ -84,12 +92,58 @@ impl Location {
 
     /// Validate `input`, allowing the schemes in `schemes`.
     pub fn parse_with(input: &str, schemes: &Schemes) -> Result<Self, LocationError> {
-        let wire = serialize::serialize(input, schemes)?;
-        let value = HeaderValue::from_str(&wire).map_err(|e| LocationError::Invalid {
+        let wire = Bytes::from(serialize::serialize(input, schemes)?);
+        let value = shared(&wire).map_err(|e| LocationError::Invalid {
             value: input.to_owned(),
             reason: e.to_string(),
         })?;
-        Ok(Self { value })
+        Ok(Self { wire, value })
+    }
+
+    /// The `Location` whose wire form is `wire`, taken from one that [`Location::parse`] made
+    /// earlier (kept in a table of rules, say), sharing the bytes instead of parsing again.
+    ///
+    /// Only what a header field needs is checked (no CR, LF or other control byte gets
+    /// through); bytes that `parse` did not produce are kept as they are, not normalised.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use seeother_core::location::{Location, LocationError};
+    ///
+    /// let parsed = Location::parse("https://Example.org/a b")?;
+    /// let kept = Bytes::copy_from_slice(parsed.as_str().as_bytes());
+    /// assert_eq!(Location::from_parsed(kept)?, parsed);
+    /// assert!(matches!(Location::from_parsed(Bytes::from_static(b"/a\r\nx: y")),
+    ///                  Err(LocationError::Control { byte: b'\r', index: 2 })));
+    /// # Ok::<(), LocationError>(())
+    /// ```
+    pub fn from_parsed(wire: Bytes) -> Result<Self, LocationError> {
+        if wire.is_empty() {
+            return Err(LocationError::Empty);
+        }
+        // RFC 9110 §5.5: no CR, LF or NUL in a field value; other controls are refused too.
+        if let Some(index) = wire.iter().position(|&b| b < 0x20 || b == 0x7f) {
+            return Err(LocationError::Control {
+                byte: wire[index],
+                index,
+            });
+        }
+        let invalid = |reason: String| LocationError::Invalid {
+            value: String::from_utf8_lossy(&wire).into_owned(),
+            reason,
+        };
+        if !wire.is_ascii() {
+            return Err(invalid(
+                "non-ASCII bytes; parse the target first".to_owned(),
+            ));
+        }
+        let value = shared(&wire).map_err(|e| invalid(e.to_string()))?;
+        Ok(Self { wire, value })
+    }
+
+    /// The wire form as shared bytes (for a note that links it without copying).
+    pub(crate) fn wire(&self) -> &Bytes {
+        &self.wire
     }
 
     /// The value as it goes on the wire.

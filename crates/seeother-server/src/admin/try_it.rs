@@ -88,7 +88,7 @@ pub fn run(index: &Index, url: &str, accept: &str) -> Result<Tried, TryError> {
     }
     if !r.body().is_empty() {
         response.push('\n');
-        response.push_str(String::from_utf8_lossy(r.body()).trim_end());
+        response.push_str(String::from_utf8_lossy(&r.body().to_bytes()).trim_end());
     }
     Ok(Tried {
         url: url.to_owned(),

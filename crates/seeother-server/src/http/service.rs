@@ -8,8 +8,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::{Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use seeother_core::respond::Body;
 
 use crate::auth::AdminToken;
 use crate::catalog::Catalog;
@@ -55,10 +56,20 @@ impl App {
 pub async fn handle(
     app: Arc<App>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Body>>, Infallible> {
     let start = Instant::now();
     let (response, handler) = if req.uri().path().starts_with(RESERVED_PREFIX) {
-        (operations(&app, req).await, Handler::Admin)
+        let (parts, body) = operations(&app, req).await.into_parts();
+        // Full bodies are ready at once and cannot fail.
+        let body = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        (
+            Response::from_parts(parts, Full::new(Body::from(body))),
+            Handler::Admin,
+        )
     } else {
         redirect(&app, &req)
     };
@@ -68,7 +79,7 @@ pub async fn handle(
 }
 
 /// The hot path: index lookup, then a (usually prebuilt) response from the core.
-fn redirect<B>(app: &App, req: &Request<B>) -> (Response<Full<Bytes>>, Handler) {
+fn redirect<B>(app: &App, req: &Request<B>) -> (Response<Full<Body>>, Handler) {
     let authority = req
         .uri()
         .authority()

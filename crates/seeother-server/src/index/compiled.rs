@@ -7,8 +7,8 @@ use http::HeaderValue;
 use seeother_core::location::{Location, LocationError};
 use seeother_core::respond::{Redirect, RedirectStatus};
 
-use crate::rule::{Kind, Pattern, QueryMode, RuleError, RuleSpec, Template, Variant};
-use crate::store::RuleRow;
+use super::RuleParts;
+use crate::rule::{Kind, Pattern, QueryMode, RuleError, RuleSpec, Template};
 
 /// How many rules may hold prebuilt responses at once. A prebuilt response (header block and
 /// note) takes about 2 KiB, so prebuilding every rule of a large table would take more memory
@@ -55,22 +55,6 @@ pub(crate) enum Ready {
     Built(Box<[Option<Redirect>]>),
 }
 
-/// The fields a rule is compiled from, borrowed.
-struct Parts<'a> {
-    id: i64,
-    kind: Kind,
-    host: Option<&'a str>,
-    matcher: &'a str,
-    to: &'a str,
-    status: u16,
-    query: QueryMode,
-    default_type: Option<&'a str>,
-    variants: &'a [Variant],
-    cache_control: Option<&'a str>,
-    described_by: bool,
-    gone: bool,
-}
-
 /// The parts of a rule that most rules do not have.
 #[derive(Debug, Default)]
 pub(crate) struct Extra {
@@ -86,46 +70,11 @@ impl CompiledRule {
     /// Compile a stored (already validated) rule. Fails only on a rule that never passed
     /// validation.
     pub fn new(id: i64, spec: &RuleSpec) -> Result<Self, RuleError> {
-        Self::build(Parts {
-            id,
-            kind: spec.kind().ok_or(RuleError::NoMatcher)?,
-            host: spec.host.as_deref(),
-            matcher: spec.matcher(),
-            to: &spec.to,
-            status: spec.status,
-            query: spec.query,
-            default_type: spec.default_type.as_deref(),
-            variants: &spec.variants,
-            cache_control: spec.cache_control.as_deref(),
-            described_by: spec.described_by,
-            gone: spec.gone,
-        })
+        Self::build(RuleParts::of_spec(id, spec)?)
     }
 
-    /// Compile a rule straight from its database row (how the index is loaded at start).
-    pub fn from_row(row: &RuleRow<'_>) -> Result<Self, RuleError> {
-        let variants: Vec<Variant> = match row.variants {
-            Some(json) => serde_json::from_str(json)
-                .map_err(|e| RuleError::Damaged(format!("variants: {e}")))?,
-            None => Vec::new(),
-        };
-        Self::build(Parts {
-            id: row.id,
-            kind: row.kind,
-            host: (!row.host.is_empty()).then_some(row.host),
-            matcher: row.matcher,
-            to: row.to,
-            status: row.status,
-            query: row.query,
-            default_type: row.default_type,
-            variants: &variants,
-            cache_control: row.cache_control,
-            described_by: row.described_by,
-            gone: row.gone,
-        })
-    }
-
-    fn build(p: Parts<'_>) -> Result<Self, RuleError> {
+    /// Compile a rule from its parts.
+    pub fn build(p: RuleParts<'_>) -> Result<Self, RuleError> {
         let pattern = match p.kind {
             Kind::Pattern => {
                 Some(
@@ -149,7 +98,7 @@ impl CompiledRule {
         let mut variants = Vec::with_capacity(p.variants.len());
         if !p.variants.is_empty() {
             offered.push(p.default_type.unwrap_or(DEFAULT_TYPE).into());
-            for v in p.variants {
+            for v in p.variants.iter() {
                 offered.push(v.media_type.as_str().into());
                 variants.push(template("variants.to", &v.to)?);
             }
@@ -293,6 +242,32 @@ impl CompiledRule {
     #[inline]
     pub fn hit(&self) {
         self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The hits counted since the last flush, left in place.
+    pub fn pending_hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// The rule's parts when it could be packed (a plain exact or prefix rule).
+    pub(crate) fn packable_parts(&self) -> Option<RuleParts<'_>> {
+        if !self.is_plain() || self.kind == Kind::Pattern {
+            return None;
+        }
+        Some(RuleParts {
+            id: self.id,
+            kind: self.kind,
+            host: self.host(),
+            matcher: &self.matcher,
+            to: self.target.as_literal()?,
+            status: self.status.code().as_u16(),
+            query: self.query,
+            default_type: None,
+            variants: Default::default(),
+            cache_control: None,
+            described_by: false,
+            gone: self.gone,
+        })
     }
 
     /// Take the hits counted since the last call.

@@ -1,231 +1,141 @@
-//! The in-memory index: every rule compiled, looked up without touching the store.
+//! The in-memory index: every rule, looked up without touching the store.
 //!
 //! Precedence (documented in `docs/rules.md`): rules scoped to the request's host before rules
 //! for any host; within each, an exact path, then patterns (more literal segments first, then
 //! without `{*rest}` before with, then the older rule), then the longest matching prefix.
 //! Exact and prefix lookups are hash lookups; prefixes are tried only at the lengths that
 //! some prefix has, longest first, so no lookup scans the rules.
+//!
+//! Two stores of rules make one index: the [packed table](packed) holds the plain rules
+//! (nearly all of a large table) in a few large allocations, built when rules are loaded; the
+//! [scopes](scope) hold compiled rules (patterns, rules with variants or header fields of
+//! their own) and the plain rules changed since the table was packed. A change makes a new
+//! index that shares the packed table and copies only the scopes (plus the set of packed rules
+//! it hides), so its cost does not grow with the table; past [`repack_limit`] changed rules the
+//! table is packed again.
 
 mod compiled;
+mod packed;
+mod parts;
+mod scope;
 
-use std::borrow::Borrow;
 use std::borrow::Cow;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 pub use compiled::{CompiledRule, DEFAULT_TYPE, PREBUILT_LIMIT};
+pub use packed::PackedRule;
+pub use parts::RuleParts;
 
-use crate::rule::{Captures, Kind};
+use crate::rule::{Captures, Kind, RuleError};
+use packed::{ANY_HOST, Packed};
+use scope::Scope;
+use seeother_core::respond::RedirectStatus;
 
 /// Where a rule is filed: host (`None` for any), kind and matcher.
 pub type RuleKey = (Option<String>, Kind, String);
 
-/// A rule filed in a hash set under its path or prefix: the set's entry is one pointer, and
-/// lookups by `&str` need no key of their own.
-#[derive(Clone, Debug)]
-struct ByMatcher(Arc<CompiledRule>);
-
-impl Hash for ByMatcher {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Must hash exactly as `str` does, for `Borrow<str>`.
-        (*self.0.matcher).hash(state)
-    }
+/// A rule of the index: packed or compiled.
+#[derive(Clone, Copy, Debug)]
+pub enum Rule<'i> {
+    /// A plain rule of the packed table.
+    Packed(PackedRule<'i>),
+    /// A compiled rule.
+    Compiled(&'i Arc<CompiledRule>),
 }
 
-impl PartialEq for ByMatcher {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.matcher == other.0.matcher
-    }
-}
-
-impl Eq for ByMatcher {}
-
-impl Borrow<str> for ByMatcher {
-    fn borrow(&self) -> &str {
-        &self.0.matcher
-    }
-}
-
-/// The hasher of the index's sets: fast, seeded per process. Only rules (written by the
-/// operator) are ever inserted; requests only look up, so there is no flooding to resist.
-type Fast = foldhash::fast::RandomState;
-
-/// The rules of one host (or of any host), ready for lookup.
-#[derive(Clone, Debug, Default)]
-struct Scope {
-    exact: HashSet<ByMatcher, Fast>,
-    prefixes: HashSet<ByMatcher, Fast>,
-    /// Distinct prefix lengths and how many prefixes have each.
-    prefix_lens: BTreeMap<usize, u32>,
-    /// Patterns whose first segment is a literal, by that literal, in precedence order.
-    patterns_by_first: HashMap<Box<str>, Vec<Arc<CompiledRule>>>,
-    /// Patterns whose first segment is a capture, in precedence order.
-    patterns_wild: Vec<Arc<CompiledRule>>,
-}
-
-/// How a pattern ranks: lower is more specific.
-fn pattern_rank(rule: &CompiledRule) -> (Reverse<usize>, bool, i64) {
-    let p = rule.pattern();
-    (
-        Reverse(p.map_or(0, |p| p.literal_segments())),
-        p.is_some_and(|p| p.has_rest()),
-        rule.id,
-    )
-}
-
-/// The first path segment (without the leading `/`).
-fn first_segment(path: &str) -> &str {
-    let p = path.strip_prefix('/').unwrap_or(path);
-    p.split('/').next().unwrap_or("")
-}
-
-impl Scope {
-    fn is_empty(&self) -> bool {
-        self.exact.is_empty()
-            && self.prefixes.is_empty()
-            && self.patterns_by_first.is_empty()
-            && self.patterns_wild.is_empty()
-    }
-
-    fn insert(&mut self, rule: Arc<CompiledRule>) {
-        match rule.kind {
-            Kind::Path => {
-                self.exact.replace(ByMatcher(rule));
-            }
-            Kind::Prefix => {
-                let len = rule.matcher.len();
-                if self.prefixes.replace(ByMatcher(rule)).is_none() {
-                    *self.prefix_lens.entry(len).or_default() += 1;
-                }
-            }
-            Kind::Pattern => {
-                let list = match rule.pattern().and_then(|p| p.first_literal()) {
-                    Some(first) => self.patterns_by_first.entry(first.into()).or_default(),
-                    None => &mut self.patterns_wild,
-                };
-                list.retain(|r| r.matcher != rule.matcher);
-                let at = list.partition_point(|r| pattern_rank(r) < pattern_rank(&rule));
-                list.insert(at, rule);
-            }
+impl<'i> Rule<'i> {
+    /// The rule's id in the store.
+    pub fn id(&self) -> i64 {
+        match self {
+            Rule::Packed(p) => p.id(),
+            Rule::Compiled(c) => c.id(),
         }
     }
 
-    fn remove(&mut self, kind: Kind, matcher: &str) {
-        match kind {
-            Kind::Path => {
-                self.exact.remove(matcher);
-            }
-            Kind::Prefix => {
-                if self.prefixes.remove(matcher) {
-                    let len = matcher.len();
-                    if let Some(n) = self.prefix_lens.get_mut(&len) {
-                        *n -= 1;
-                        if *n == 0 {
-                            self.prefix_lens.remove(&len);
-                        }
-                    }
-                }
-            }
-            Kind::Pattern => {
-                let first = first_segment(matcher);
-                if let Some(list) = self.patterns_by_first.get_mut(first) {
-                    list.retain(|r| &*r.matcher != matcher);
-                    if list.is_empty() {
-                        self.patterns_by_first.remove(first);
-                    }
-                }
-                self.patterns_wild.retain(|r| &*r.matcher != matcher);
-            }
+    /// How it matches.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Rule::Packed(p) => p.kind(),
+            Rule::Compiled(c) => c.kind(),
         }
     }
 
-    fn lookup<'i, 'p>(&'i self, path: &'p str) -> Option<Hit<'i, 'p>> {
-        if let Some(ByMatcher(rule)) = self.exact.get(path) {
-            return Some(Hit::new(rule, Captures::default(), ""));
-        }
-        if let Some(hit) = self.lookup_pattern(path) {
-            return Some(hit);
-        }
-        for &len in self.prefix_lens.keys().rev() {
-            if let Some(head) = path.get(..len)
-                && let Some(ByMatcher(rule)) = self.prefixes.get(head)
-            {
-                return Some(Hit::new(rule, Captures::default(), &path[len..]));
-            }
-        }
-        None
-    }
-
-    fn lookup_pattern<'i, 'p>(&'i self, path: &'p str) -> Option<Hit<'i, 'p>> {
-        let first_match = |list: &'i [Arc<CompiledRule>]| {
-            list.iter().find_map(|rule| {
-                let caps = rule.pattern()?.matches(path)?;
-                Some(Hit::new(rule, caps, ""))
-            })
-        };
-        let bucket = self
-            .patterns_by_first
-            .get(first_segment(path))
-            .and_then(|l| first_match(l));
-        let wild = first_match(&self.patterns_wild);
-        match (bucket, wild) {
-            (Some(a), Some(b)) => Some(if pattern_rank(b.rule) < pattern_rank(a.rule) {
-                b
-            } else {
-                a
-            }),
-            (a, b) => a.or(b),
+    /// The host it is scoped to, if any.
+    pub fn host(&self) -> Option<&'i str> {
+        match self {
+            Rule::Packed(p) => p.host(),
+            Rule::Compiled(c) => c.host(),
         }
     }
 
-    fn get(&self, kind: Kind, matcher: &str) -> Option<&Arc<CompiledRule>> {
-        match kind {
-            Kind::Path => self.exact.get(matcher).map(|b| &b.0),
-            Kind::Prefix => self.prefixes.get(matcher).map(|b| &b.0),
-            Kind::Pattern => self
-                .patterns_by_first
-                .get(first_segment(matcher))
-                .into_iter()
-                .flatten()
-                .chain(&self.patterns_wild)
-                .find(|r| &*r.matcher == matcher),
+    /// The path, prefix or pattern.
+    pub fn matcher(&self) -> &'i str {
+        match self {
+            Rule::Packed(p) => p.matcher(),
+            Rule::Compiled(c) => c.matcher(),
         }
     }
 
-    fn rules(&self) -> impl Iterator<Item = &Arc<CompiledRule>> {
-        self.exact
-            .iter()
-            .chain(self.prefixes.iter())
-            .map(|b| &b.0)
-            .chain(self.patterns_by_first.values().flatten())
-            .chain(self.patterns_wild.iter())
+    /// The redirect status.
+    pub fn status(&self) -> RedirectStatus {
+        match self {
+            Rule::Packed(p) => p.status(),
+            Rule::Compiled(c) => c.status(),
+        }
     }
 
-    /// Every rule of this scope that matches `path`, in precedence order.
-    fn all_matches<'i, 'p>(&'i self, path: &'p str, out: &mut Vec<Hit<'i, 'p>>) {
-        if let Some(ByMatcher(rule)) = self.exact.get(path) {
-            out.push(Hit::new(rule, Captures::default(), ""));
+    /// Whether the rule is a tombstone (410 Gone).
+    pub fn is_gone(&self) -> bool {
+        match self {
+            Rule::Packed(p) => p.is_gone(),
+            Rule::Compiled(c) => c.is_gone(),
         }
-        let mut patterns: Vec<&Arc<CompiledRule>> = self
-            .patterns_by_first
-            .values()
-            .flatten()
-            .chain(&self.patterns_wild)
-            .collect();
-        patterns.sort_by_key(|r| pattern_rank(r));
-        for rule in patterns {
-            if let Some(caps) = rule.pattern().and_then(|p| p.matches(path)) {
-                out.push(Hit::new(rule, caps, ""));
-            }
+    }
+
+    /// Whether the rule has content-negotiation variants.
+    pub fn has_variants(&self) -> bool {
+        matches!(self, Rule::Compiled(c) if c.has_variants())
+    }
+
+    /// The media types offered, default first (empty without variants).
+    pub fn offered(&self) -> &'i [Box<str>] {
+        match self {
+            Rule::Packed(_) => &[],
+            Rule::Compiled(c) => c.offered(),
         }
-        for &len in self.prefix_lens.keys().rev() {
-            if let Some(head) = path.get(..len)
-                && let Some(ByMatcher(rule)) = self.prefixes.get(head)
-            {
-                out.push(Hit::new(rule, Captures::default(), &path[len..]));
-            }
+    }
+
+    /// Count one answered request.
+    #[inline]
+    pub fn hit(&self) {
+        match self {
+            Rule::Packed(p) => p.hit(),
+            Rule::Compiled(c) => c.hit(),
+        }
+    }
+
+    /// Take the hits counted since the last flush.
+    pub fn take_hits(&self) -> u64 {
+        match self {
+            Rule::Packed(p) => p.take_hits(),
+            Rule::Compiled(c) => c.take_hits(),
+        }
+    }
+
+    /// Add hits (carried over, or given back after a failed flush).
+    pub fn add_hits(&self, n: u64) {
+        match self {
+            Rule::Packed(p) => p.add_hits(n),
+            Rule::Compiled(c) => c.add_hits(n),
+        }
+    }
+
+    /// The hits counted since the last flush, left in place.
+    pub fn pending_hits(&self) -> u64 {
+        match self {
+            Rule::Packed(p) => p.pending_hits(),
+            Rule::Compiled(c) => c.pending_hits(),
         }
     }
 }
@@ -234,7 +144,7 @@ impl Scope {
 #[derive(Clone, Debug)]
 pub struct Hit<'i, 'p> {
     /// The rule.
-    pub rule: &'i Arc<CompiledRule>,
+    pub rule: Rule<'i>,
     /// For patterns: the captured values.
     pub captures: Captures<'p>,
     /// For prefixes: the rest of the path after the prefix.
@@ -242,11 +152,11 @@ pub struct Hit<'i, 'p> {
 }
 
 impl<'i, 'p> Hit<'i, 'p> {
-    fn new(rule: &'i Arc<CompiledRule>, captures: Captures<'p>, remainder: &'p str) -> Self {
+    fn whole(rule: Rule<'i>) -> Self {
         Hit {
             rule,
-            captures,
-            remainder,
+            captures: Captures::default(),
+            remainder: "",
         }
     }
 }
@@ -269,46 +179,43 @@ pub fn normalize_host(authority: &str) -> Cow<'_, str> {
     }
 }
 
-/// Every rule, compiled and filed for lookup. Immutable: a change makes a new index (sharing
-/// the unchanged rules), which is swapped in atomically.
+/// How many plain rules may wait in the scopes before the table is packed again: enough that
+/// a run of admin changes stays cheap, few enough that memory stays packed.
+pub fn repack_limit(packed: usize) -> usize {
+    4096 + packed / 32
+}
+
+/// Every rule, filed for lookup. Immutable: a change makes a new index (sharing the packed
+/// table and the unchanged compiled rules), which is swapped in atomically.
 #[derive(Clone, Debug, Default)]
 pub struct Index {
+    packed: Arc<Packed>,
+    /// Packed rules removed or replaced since the table was packed, by record number.
+    hidden: Arc<HashSet<u32>>,
     hosts: HashMap<Box<str>, Scope>,
     any: Scope,
+    /// Plain rules waiting in the scopes.
+    loose: usize,
     len: usize,
 }
 
-impl Index {
-    /// An index of `rules` (a later rule with the same host, kind and matcher replaces an
-    /// earlier one).
-    pub fn build(rules: impl IntoIterator<Item = Arc<CompiledRule>>) -> Self {
-        let rules = rules.into_iter();
-        let mut index = Index::with_capacity(rules.size_hint().0);
-        index.extend(rules);
-        index.finish()
-    }
+/// Fills an [`Index`]: plain rules are packed, the others compiled.
+pub struct IndexBuilder {
+    packed: packed::Builder,
+    hosts: HashMap<Box<str>, Scope>,
+    any: Scope,
+}
 
-    /// An empty index sized for `n` rules, to fill with [`Index::extend`] and close with
-    /// [`Index::finish`].
-    pub fn with_capacity(n: usize) -> Self {
-        let mut index = Index::default();
-        // Most rules are exact paths for any host: size that set once.
-        index.any.exact.reserve(n);
-        index
-    }
-
-    /// Add `rules` (a rule with the same host, kind and matcher as an earlier one replaces it).
-    pub fn extend(&mut self, rules: impl IntoIterator<Item = Arc<CompiledRule>>) {
-        for rule in rules {
-            self.insert(rule);
+impl IndexBuilder {
+    /// A builder sized for about `rules` rules.
+    pub fn with_capacity(rules: usize) -> Self {
+        IndexBuilder {
+            // Text reserved at a typical 128 bytes a rule: pages never written are never
+            // resident, so guessing high costs address space, not memory.
+            packed: packed::Builder::with_capacity(rules, rules.saturating_mul(128)),
+            hosts: HashMap::new(),
+            any: Scope::default(),
         }
-    }
-
-    /// Close a filled index: give back spare room and count the rules.
-    pub fn finish(mut self) -> Self {
-        self.any.exact.shrink_to_fit();
-        self.recount();
-        self
     }
 
     fn scope_mut(&mut self, host: Option<&str>) -> &mut Scope {
@@ -318,35 +225,151 @@ impl Index {
         }
     }
 
-    fn insert(&mut self, rule: Arc<CompiledRule>) {
-        let host = rule.host.clone();
-        self.scope_mut(host.as_deref()).insert(rule);
+    /// Add a rule (a rule with the same host, kind and matcher as an earlier one replaces
+    /// it). Fails only on a rule that never passed validation.
+    pub fn push(&mut self, rule: RuleParts<'_>) -> Result<(), RuleError> {
+        let (host, kind, matcher) = (rule.host, rule.kind, rule.matcher);
+        match self.packed.push(rule) {
+            Ok(()) => {
+                self.scope_mut(host).remove(kind, matcher);
+                Ok(())
+            }
+            Err(rule) => {
+                let compiled = Arc::new(CompiledRule::build(rule)?);
+                self.scope_mut(host).insert(compiled);
+                Ok(())
+            }
+        }
+    }
+
+    /// Close the index.
+    pub fn finish(self) -> Index {
+        let mut index = Index {
+            packed: Arc::new(self.packed.finish()),
+            hidden: Arc::default(),
+            hosts: self.hosts,
+            any: self.any,
+            loose: 0,
+            len: 0,
+        };
+        // A compiled rule pushed after a packed one with the same key replaced it.
+        let shadowed: HashSet<u32> = index
+            .compiled()
+            .filter_map(|c| index.packed_of(c.host(), c.kind(), c.matcher()))
+            .map(|p| p.slot())
+            .collect();
+        index.hidden = Arc::new(shadowed);
+        index.recount();
+        index
+    }
+}
+
+impl Index {
+    /// An index of `rules` (a later rule with the same host, kind and matcher replaces an
+    /// earlier one).
+    pub fn build<'a>(rules: impl IntoIterator<Item = RuleParts<'a>>) -> Result<Self, RuleError> {
+        let rules = rules.into_iter();
+        let mut builder = IndexBuilder::with_capacity(rules.size_hint().0);
+        for rule in rules {
+            builder.push(rule)?;
+        }
+        Ok(builder.finish())
+    }
+
+    fn compiled(&self) -> impl Iterator<Item = &Arc<CompiledRule>> {
+        self.hosts
+            .values()
+            .flat_map(Scope::rules)
+            .chain(self.any.rules())
+    }
+
+    fn visible<'i>(&self, rule: Option<PackedRule<'i>>) -> Option<PackedRule<'i>> {
+        rule.filter(|p| self.hidden.is_empty() || !self.hidden.contains(&p.slot()))
+    }
+
+    /// The packed rule filed under `host`, `kind` and `matcher`, hidden or not.
+    fn packed_of(&self, host: Option<&str>, kind: Kind, matcher: &str) -> Option<PackedRule<'_>> {
+        let number = match host {
+            None => ANY_HOST,
+            Some(h) => self.packed.host_number(h)?,
+        };
+        self.packed.get(number, kind, matcher)
+    }
+
+    fn scope_mut(&mut self, host: Option<&str>) -> &mut Scope {
+        match host {
+            None => &mut self.any,
+            Some(h) => self.hosts.entry(h.into()).or_default(),
+        }
     }
 
     fn recount(&mut self) {
         self.hosts.retain(|_, s| !s.is_empty());
-        self.len = self.rules().count();
+        self.loose = self
+            .compiled()
+            .filter(|c| c.packable_parts().is_some())
+            .count();
+        self.len = self.packed.len() - self.hidden.len() + self.compiled().count();
     }
 
     /// A new index: this one without the rules filed under `removed`, plus `added`.
     pub fn with_changes(&self, removed: &[RuleKey], added: Vec<Arc<CompiledRule>>) -> Index {
         let mut next = self.clone();
+        let hide = |next: &mut Index, host: Option<&str>, kind, matcher: &str| {
+            if let Some(p) = self.visible(self.packed_of(host, kind, matcher)) {
+                Arc::make_mut(&mut next.hidden).insert(p.slot());
+            }
+        };
         for (host, kind, matcher) in removed {
             next.scope_mut(host.as_deref()).remove(*kind, matcher);
+            hide(&mut next, host.as_deref(), *kind, matcher);
         }
         for rule in added {
-            next.insert(rule);
+            hide(&mut next, rule.host(), rule.kind(), rule.matcher());
+            let host = rule.host.clone();
+            next.scope_mut(host.as_deref()).insert(rule);
         }
         next.recount();
+        if next.loose > repack_limit(next.packed.len()) {
+            next = next.repack();
+        }
         next
     }
 
-    /// The rule filed under `host`, `kind` and `matcher`.
-    pub fn get(&self, host: Option<&str>, kind: Kind, matcher: &str) -> Option<&Arc<CompiledRule>> {
-        match host {
-            None => self.any.get(kind, matcher),
-            Some(h) => self.hosts.get(h)?.get(kind, matcher),
+    /// The same rules with every plain one packed into a new table (hit counts carried).
+    pub fn repack(&self) -> Index {
+        let mut builder = IndexBuilder::with_capacity(self.len);
+        for p in self.packed.rules() {
+            if self.visible(Some(p)).is_some() {
+                builder.packed.push_packed(&p);
+            }
         }
+        for c in self.compiled() {
+            match c.packable_parts() {
+                Some(parts) => {
+                    if builder.packed.push(parts).is_ok() {
+                        builder.packed.carry(c.take_hits());
+                    } else {
+                        builder.scope_mut(c.host()).insert(c.clone());
+                    }
+                }
+                None => builder.scope_mut(c.host()).insert(c.clone()),
+            }
+        }
+        builder.finish()
+    }
+
+    /// The rule filed under `host`, `kind` and `matcher`.
+    pub fn get(&self, host: Option<&str>, kind: Kind, matcher: &str) -> Option<Rule<'_>> {
+        let scope = match host {
+            None => Some(&self.any),
+            Some(h) => self.hosts.get(h),
+        };
+        if let Some(c) = scope.and_then(|s| s.get(kind, matcher)) {
+            return Some(Rule::Compiled(c));
+        }
+        self.visible(self.packed_of(host, kind, matcher))
+            .map(Rule::Packed)
     }
 
     /// How many rules.
@@ -359,35 +382,144 @@ impl Index {
         self.len == 0
     }
 
+    /// How many plain rules wait in the scopes for the next repacking.
+    pub fn loose(&self) -> usize {
+        self.loose
+    }
+
     /// Every rule (in no particular order).
-    pub fn rules(&self) -> impl Iterator<Item = &Arc<CompiledRule>> {
-        self.hosts
-            .values()
-            .flat_map(Scope::rules)
-            .chain(self.any.rules())
+    pub fn rules(&self) -> impl Iterator<Item = Rule<'_>> {
+        self.packed
+            .rules()
+            .filter(|p| self.visible(Some(*p)).is_some())
+            .map(Rule::Packed)
+            .chain(self.compiled().map(Rule::Compiled))
+    }
+
+    /// Move the hits counted since the last call into `out` as (rule id, hits), visiting only
+    /// the packed rules that were asked for (and every compiled rule).
+    pub fn take_hits(&self, out: &mut Vec<(i64, u64)>) {
+        self.packed.take_hits(out);
+        for c in self.compiled() {
+            let n = c.take_hits();
+            if n > 0 {
+                out.push((c.id(), n));
+            }
+        }
     }
 
     /// The rule that answers a request for `path` on `host` (already normalised with
     /// [`normalize_host`]), by the precedence order above.
     #[inline]
     pub fn lookup<'i, 'p>(&'i self, host: Option<&str>, path: &'p str) -> Option<Hit<'i, 'p>> {
-        if !self.hosts.is_empty()
-            && let Some(scope) = host.and_then(|h| self.hosts.get(h))
-            && let Some(hit) = scope.lookup(path)
+        if let Some(h) = host
+            && (!self.hosts.is_empty() || self.packed.has_hosts())
         {
-            return Some(hit);
+            let scope = self.hosts.get(h);
+            let number = self.packed.host_number(h);
+            if (scope.is_some() || number.is_some())
+                && let Some(hit) = self.lookup_in(scope, number, path)
+            {
+                return Some(hit);
+            }
         }
-        self.any.lookup(path)
+        self.lookup_in(Some(&self.any), Some(ANY_HOST), path)
+    }
+
+    /// The best match in one host's rules: compiled `scope` and packed host `number`.
+    #[inline]
+    fn lookup_in<'i, 'p>(
+        &'i self,
+        scope: Option<&'i Scope>,
+        number: Option<u16>,
+        path: &'p str,
+    ) -> Option<Hit<'i, 'p>> {
+        if let Some(c) = scope.and_then(|s| s.exact(path)) {
+            return Some(Hit::whole(Rule::Compiled(c)));
+        }
+        if let Some(p) = self.visible(number.and_then(|n| self.packed.exact(n, path))) {
+            return Some(Hit::whole(Rule::Packed(p)));
+        }
+        if let Some((c, captures)) = scope.and_then(|s| s.pattern(path)) {
+            return Some(Hit {
+                rule: Rule::Compiled(c),
+                captures,
+                remainder: "",
+            });
+        }
+        self.prefixes(scope, number, path).next()
+    }
+
+    /// Every prefix rule of one host's rules that matches `path`, longest first.
+    fn prefixes<'i, 'p>(
+        &'i self,
+        scope: Option<&'i Scope>,
+        number: Option<u16>,
+        path: &'p str,
+    ) -> impl Iterator<Item = Hit<'i, 'p>> {
+        let packed_lens = number.map_or(&[][..], |n| self.packed.prefix_lens(n));
+        let mut compiled_lens = scope.into_iter().flat_map(|s| s.prefix_lens()).peekable();
+        let mut packed_lens = packed_lens.iter().map(|&l| l as usize).peekable();
+        // The two lists of lengths, merged longest first without repeats.
+        let lens = std::iter::from_fn(move || {
+            let next = match (compiled_lens.peek(), packed_lens.peek()) {
+                (Some(&a), Some(&b)) => a.max(b),
+                (Some(&a), None) => a,
+                (None, Some(&b)) => b,
+                (None, None) => return None,
+            };
+            compiled_lens.next_if_eq(&next);
+            packed_lens.next_if_eq(&next);
+            Some(next)
+        });
+        lens.filter_map(move |len| {
+            let head = path.get(..len)?;
+            let rule = match scope.and_then(|s| s.prefix(head)) {
+                Some(c) => Rule::Compiled(c),
+                None => Rule::Packed(self.visible(self.packed.prefix(number?, head))?),
+            };
+            Some(Hit {
+                rule,
+                captures: Captures::default(),
+                remainder: &path[len..],
+            })
+        })
     }
 
     /// Every rule that matches, best first (the first is what [`Index::lookup`] returns); for
     /// `explain`.
     pub fn all_matches<'i, 'p>(&'i self, host: Option<&str>, path: &'p str) -> Vec<Hit<'i, 'p>> {
         let mut out = Vec::new();
-        if let Some(scope) = host.and_then(|h| self.hosts.get(h)) {
-            scope.all_matches(path, &mut out);
+        if let Some(h) = host {
+            let scope = self.hosts.get(h);
+            let number = self.packed.host_number(h);
+            if scope.is_some() || number.is_some() {
+                self.all_in(scope, number, path, &mut out);
+            }
         }
-        self.any.all_matches(path, &mut out);
+        self.all_in(Some(&self.any), Some(ANY_HOST), path, &mut out);
         out
+    }
+
+    fn all_in<'i, 'p>(
+        &'i self,
+        scope: Option<&'i Scope>,
+        number: Option<u16>,
+        path: &'p str,
+        out: &mut Vec<Hit<'i, 'p>>,
+    ) {
+        if let Some(c) = scope.and_then(|s| s.exact(path)) {
+            out.push(Hit::whole(Rule::Compiled(c)));
+        } else if let Some(p) = self.visible(number.and_then(|n| self.packed.exact(n, path))) {
+            out.push(Hit::whole(Rule::Packed(p)));
+        }
+        for (c, captures) in scope.map(|s| s.all_patterns(path)).unwrap_or_default() {
+            out.push(Hit {
+                rule: Rule::Compiled(c),
+                captures,
+                remainder: "",
+            });
+        }
+        out.extend(self.prefixes(scope, number, path));
     }
 }

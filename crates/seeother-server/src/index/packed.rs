@@ -1,0 +1,483 @@
+//! The packed table: plain rules (exact paths and prefixes whose answer has no header field of
+//! its own, nearly every rule of a large table) stored for memory and start-up time.
+//!
+//! All their text lives in one shared buffer; each rule is a fixed 24-byte record; the hash
+//! tables hold 4-byte record numbers. Nothing is allocated per rule, and answering shares the
+//! buffer's bytes (the `Location` value and the note's link are slices of it). Targets were
+//! stored in their wire form (rule validation puts them so), which the first request for each
+//! rule confirms; loading parses nothing. Hit counters
+//! sit beside the records with a bitmap of the records counted since the last flush, so a
+//! flush visits only the rules that were asked for.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+use bytes::Bytes;
+use hashbrown::HashTable;
+use seeother_core::location::{Location, LocationError};
+use seeother_core::respond::RedirectStatus;
+
+use super::RuleParts;
+use crate::rule::{Kind, QueryMode};
+
+/// Host number of rules for any host.
+pub(crate) const ANY_HOST: u16 = 0;
+
+/// A rule's target not yet checked against [`Location::parse`].
+const UNCHECKED: u8 = 0;
+/// A target that is its own wire form: sent straight from the table's bytes.
+const WIRE: u8 = 1;
+/// A target that is not (edited in the store by hand): parsed for every request.
+const NOT_WIRE: u8 = 2;
+
+/// One packed rule: its text is `matcher`, then the target.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    id: i64,
+    start: u32,
+    matcher_len: u32,
+    target_len: u32,
+    host: u16,
+    flags: u8,
+}
+
+const PREFIX: u8 = 1;
+const DROP_QUERY: u8 = 2;
+const GONE: u8 = 4;
+const STATUS_SHIFT: u8 = 3;
+
+const STATUSES: [RedirectStatus; 5] = [
+    RedirectStatus::SeeOther,
+    RedirectStatus::MovedPermanently,
+    RedirectStatus::Found,
+    RedirectStatus::TemporaryRedirect,
+    RedirectStatus::PermanentRedirect,
+];
+
+/// The hasher of the tables: fast, seeded per process. Only rules (written by the operator) are
+/// inserted; requests only look up, so there is no flooding to resist.
+type Fast = foldhash::fast::RandomState;
+
+fn hash(state: &Fast, host: u16, matcher: &[u8]) -> u64 {
+    let mut h = state.build_hasher();
+    h.write_u16(host);
+    h.write(matcher);
+    h.finish()
+}
+
+/// Plain rules, packed. Immutable once built (but for the counters); shared by every version
+/// of the index until rules are repacked.
+#[derive(Debug)]
+pub(crate) struct Packed {
+    text: Bytes,
+    slots: Box<[Slot]>,
+    hits: Box<[AtomicU64]>,
+    /// One bit per slot: counted since the last [`Packed::take_hits`].
+    dirty: Box<[AtomicU64]>,
+    /// Per slot: whether the target is its own wire form ([`UNCHECKED`], [`WIRE`] …).
+    checked: Box<[AtomicU8]>,
+    exact: HashTable<u32>,
+    prefixes: HashTable<u32>,
+    hosts: HashMap<Box<str>, u16>,
+    host_names: Box<[Box<str>]>,
+    /// Per host number: the distinct prefix lengths, longest first.
+    prefix_lens: Box<[Box<[u32]>]>,
+    state: Fast,
+}
+
+impl Default for Packed {
+    fn default() -> Self {
+        Builder::with_capacity(0, 0).finish()
+    }
+}
+
+/// A packed rule: the table and its record number.
+#[derive(Clone, Copy, Debug)]
+pub struct PackedRule<'i> {
+    table: &'i Packed,
+    slot: u32,
+}
+
+impl Packed {
+    fn slot(&self, n: u32) -> &Slot {
+        &self.slots[n as usize]
+    }
+
+    fn matcher_bytes(&self, s: &Slot) -> &[u8] {
+        &self.text[s.start as usize..(s.start + s.matcher_len) as usize]
+    }
+
+    fn find(&self, set: &HashTable<u32>, host: u16, matcher: &str) -> Option<PackedRule<'_>> {
+        let h = hash(&self.state, host, matcher.as_bytes());
+        set.find(h, |&n| {
+            let s = self.slot(n);
+            s.host == host && self.matcher_bytes(s) == matcher.as_bytes()
+        })
+        .map(|&slot| PackedRule { table: self, slot })
+    }
+
+    /// The number of `host`, if some packed rule is scoped to it.
+    pub(crate) fn host_number(&self, host: &str) -> Option<u16> {
+        self.hosts.get(host).copied()
+    }
+
+    /// Whether rules scoped to hosts are packed.
+    pub(crate) fn has_hosts(&self) -> bool {
+        !self.hosts.is_empty()
+    }
+
+    /// The exact rule for `path` on host number `host`.
+    #[inline]
+    pub(crate) fn exact(&self, host: u16, path: &str) -> Option<PackedRule<'_>> {
+        if self.exact.is_empty() {
+            return None;
+        }
+        self.find(&self.exact, host, path)
+    }
+
+    /// The prefix rule `prefix` on host number `host`.
+    pub(crate) fn prefix(&self, host: u16, prefix: &str) -> Option<PackedRule<'_>> {
+        self.find(&self.prefixes, host, prefix)
+    }
+
+    /// The rule filed under `kind` and `matcher` on host number `host`.
+    pub(crate) fn get(&self, host: u16, kind: Kind, matcher: &str) -> Option<PackedRule<'_>> {
+        match kind {
+            Kind::Path => self.find(&self.exact, host, matcher),
+            Kind::Prefix => self.find(&self.prefixes, host, matcher),
+            Kind::Pattern => None,
+        }
+    }
+
+    /// The distinct prefix lengths of host number `host`, longest first.
+    pub(crate) fn prefix_lens(&self, host: u16) -> &[u32] {
+        self.prefix_lens.get(host as usize).map_or(&[], |l| l)
+    }
+
+    /// How many rules (each filed once).
+    pub(crate) fn len(&self) -> usize {
+        self.exact.len() + self.prefixes.len()
+    }
+
+    /// Every rule.
+    pub(crate) fn rules(&self) -> impl Iterator<Item = PackedRule<'_>> {
+        self.exact
+            .iter()
+            .chain(self.prefixes.iter())
+            .map(|&slot| PackedRule { table: self, slot })
+    }
+
+    /// Move the hits counted since the last call into `out`, as (rule id, hits), visiting only
+    /// the rules counted meanwhile.
+    pub(crate) fn take_hits(&self, out: &mut Vec<(i64, u64)>) {
+        for (w, word) in self.dirty.iter().enumerate() {
+            if word.load(Ordering::Relaxed) == 0 {
+                continue;
+            }
+            let mut bits = word.swap(0, Ordering::Relaxed);
+            while bits != 0 {
+                let n = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let hits = self.hits[n].swap(0, Ordering::Relaxed);
+                if hits > 0 {
+                    out.push((self.slots[n].id, hits));
+                }
+            }
+        }
+    }
+
+    fn add_hits(&self, slot: u32, n: u64) {
+        // The first count since a flush marks the rule; a count racing with the flush is
+        // either taken by it or marks the rule again for the next one.
+        if self.hits[slot as usize].fetch_add(n, Ordering::Relaxed) == 0 {
+            self.dirty[slot as usize / 64].fetch_or(1 << (slot % 64), Ordering::Relaxed);
+        }
+    }
+}
+
+impl<'i> PackedRule<'i> {
+    fn s(&self) -> &'i Slot {
+        self.table.slot(self.slot)
+    }
+
+    fn text(&self, from: u32, len: u32) -> &'i str {
+        let bytes = &self.table.text[from as usize..(from + len) as usize];
+        // Invariant: the buffer holds only text copied from `&str` at `str` boundaries.
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// The rule's id in the store.
+    pub fn id(&self) -> i64 {
+        self.s().id
+    }
+
+    /// How it matches.
+    pub fn kind(&self) -> Kind {
+        if self.s().flags & PREFIX != 0 {
+            Kind::Prefix
+        } else {
+            Kind::Path
+        }
+    }
+
+    /// The host it is scoped to, if any.
+    pub fn host(&self) -> Option<&'i str> {
+        let host = self.s().host;
+        (host != ANY_HOST).then(|| &*self.table.host_names[host as usize])
+    }
+
+    /// The path or prefix.
+    pub fn matcher(&self) -> &'i str {
+        let s = self.s();
+        self.text(s.start, s.matcher_len)
+    }
+
+    /// The target as written.
+    pub fn target(&self) -> &'i str {
+        let s = self.s();
+        self.text(s.start + s.matcher_len, s.target_len)
+    }
+
+    /// The target as a `Location`, sharing the table's bytes (for exact rules answered
+    /// without a query); the parse error of a target that is not one.
+    pub(crate) fn location(&self) -> Result<Location, LocationError> {
+        let checked = &self.table.checked[self.slot as usize];
+        match checked.load(Ordering::Relaxed) {
+            WIRE => {
+                let s = self.s();
+                let from = (s.start + s.matcher_len) as usize;
+                let wire = self.table.text.slice(from..from + s.target_len as usize);
+                Location::from_parsed(wire)
+            }
+            NOT_WIRE => Location::parse(self.target()),
+            _ => {
+                let parsed = Location::parse(self.target());
+                let wire = matches!(&parsed, Ok(l) if l.as_str() == self.target());
+                checked.store(if wire { WIRE } else { NOT_WIRE }, Ordering::Relaxed);
+                parsed
+            }
+        }
+    }
+
+    /// The redirect status.
+    pub fn status(&self) -> RedirectStatus {
+        STATUSES[(self.s().flags >> STATUS_SHIFT) as usize % STATUSES.len()]
+    }
+
+    /// What happens to the request's query.
+    pub fn query(&self) -> QueryMode {
+        if self.s().flags & DROP_QUERY != 0 {
+            QueryMode::Drop
+        } else {
+            QueryMode::Append
+        }
+    }
+
+    /// Whether the rule is a tombstone.
+    pub fn is_gone(&self) -> bool {
+        self.s().flags & GONE != 0
+    }
+
+    /// Count one answered request.
+    #[inline]
+    pub fn hit(&self) {
+        self.table.add_hits(self.slot, 1);
+    }
+
+    /// Add hits (carried over, or given back after a failed flush).
+    pub fn add_hits(&self, n: u64) {
+        if n > 0 {
+            self.table.add_hits(self.slot, n);
+        }
+    }
+
+    /// Take the hits counted since the last flush.
+    pub fn take_hits(&self) -> u64 {
+        self.table.hits[self.slot as usize].swap(0, Ordering::Relaxed)
+    }
+
+    /// The hits counted since the last flush, left in place.
+    pub fn pending_hits(&self) -> u64 {
+        self.table.hits[self.slot as usize].load(Ordering::Relaxed)
+    }
+
+    /// The record number, unique within its table.
+    pub(crate) fn slot(&self) -> u32 {
+        self.slot
+    }
+}
+
+/// Fills a [`Packed`] table.
+pub(crate) struct Builder {
+    text: Vec<u8>,
+    slots: Vec<Slot>,
+    exact: HashTable<u32>,
+    prefixes: HashTable<u32>,
+    hosts: HashMap<Box<str>, u16>,
+    host_names: Vec<Box<str>>,
+    prefix_lens: Vec<BTreeSet<u32>>,
+    /// Hits to give packed rules (by record number) once the table is closed.
+    carried: Vec<(u32, u64)>,
+    state: Fast,
+}
+
+impl Builder {
+    /// A builder sized for `rules` rules with `text` bytes of text.
+    pub(crate) fn with_capacity(rules: usize, text: usize) -> Self {
+        Builder {
+            text: Vec::with_capacity(text),
+            slots: Vec::with_capacity(rules),
+            exact: HashTable::with_capacity(rules),
+            prefixes: HashTable::new(),
+            hosts: HashMap::new(),
+            host_names: vec!["".into()],
+            prefix_lens: vec![BTreeSet::new()],
+            carried: Vec::new(),
+            state: Fast::default(),
+        }
+    }
+
+    /// Pack `rule` (a rule with the same host, kind and matcher as an earlier one replaces
+    /// it). Gives the rule back when it is not plain or the table is full.
+    pub(crate) fn push<'a>(&mut self, rule: RuleParts<'a>) -> Result<(), RuleParts<'a>> {
+        let size = rule.matcher.len() + rule.to.len();
+        if !rule.is_plain()
+            || self.text.len() + size > u32::MAX as usize
+            || self.slots.len() >= u32::MAX as usize
+        {
+            return Err(rule);
+        }
+        let status = RedirectStatus::from_code(rule.status).unwrap_or_default();
+        let status = STATUSES.iter().position(|&x| x == status).unwrap_or(0);
+        let host = match rule.host {
+            None => ANY_HOST,
+            Some(h) => match self.hosts.get(h) {
+                Some(&n) => n,
+                None if self.host_names.len() < u16::MAX as usize => {
+                    let n = self.host_names.len() as u16;
+                    self.hosts.insert(h.into(), n);
+                    self.host_names.push(h.into());
+                    self.prefix_lens.push(BTreeSet::new());
+                    n
+                }
+                None => return Err(rule),
+            },
+        };
+        let start = self.text.len() as u32;
+        self.text.extend_from_slice(rule.matcher.as_bytes());
+        self.text.extend_from_slice(rule.to.as_bytes());
+        let prefix = rule.kind == Kind::Prefix;
+        let flags = (status as u8) << STATUS_SHIFT
+            | if prefix { PREFIX } else { 0 }
+            | if rule.query == QueryMode::Drop {
+                DROP_QUERY
+            } else {
+                0
+            }
+            | if rule.gone { GONE } else { 0 };
+        let slot = Slot {
+            id: rule.id,
+            start,
+            matcher_len: rule.matcher.len() as u32,
+            target_len: rule.to.len() as u32,
+            host,
+            flags,
+        };
+        let n = self.slots.len() as u32;
+        self.slots.push(slot);
+        let Builder {
+            text,
+            slots,
+            exact,
+            prefixes,
+            state,
+            ..
+        } = self;
+        let matcher_of = |n: u32| {
+            let s = &slots[n as usize];
+            (
+                s.host,
+                &text[s.start as usize..(s.start + s.matcher_len) as usize],
+            )
+        };
+        let set = if prefix { prefixes } else { exact };
+        let h = hash(state, host, rule.matcher.as_bytes());
+        match set.entry(
+            h,
+            |&m| matcher_of(m) == (host, rule.matcher.as_bytes()),
+            |&m| {
+                let (host, matcher) = matcher_of(m);
+                hash(state, host, matcher)
+            },
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = n,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(n);
+                if prefix {
+                    self.prefix_lens[host as usize].insert(rule.matcher.len() as u32);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Pack a rule of another table (when repacking), with its pending hits.
+    pub(crate) fn push_packed(&mut self, rule: &PackedRule<'_>) {
+        let parts = RuleParts {
+            id: rule.id(),
+            kind: rule.kind(),
+            host: rule.host(),
+            matcher: rule.matcher(),
+            to: rule.target(),
+            status: rule.status().code().as_u16(),
+            query: rule.query(),
+            default_type: None,
+            variants: Default::default(),
+            cache_control: None,
+            described_by: false,
+            gone: rule.is_gone(),
+        };
+        if self.push(parts).is_ok() {
+            self.carry(rule.take_hits());
+        }
+    }
+
+    /// Give the rule pushed last `n` hits counted before it was packed.
+    pub(crate) fn carry(&mut self, n: u64) {
+        if n > 0
+            && let Some(last) = self.slots.len().checked_sub(1)
+        {
+            self.carried.push((last as u32, n));
+        }
+    }
+
+    /// Close the table.
+    pub(crate) fn finish(self) -> Packed {
+        let n = self.slots.len();
+        let hits: Box<[AtomicU64]> = (0..n).map(|_| AtomicU64::new(0)).collect();
+        let dirty: Box<[AtomicU64]> = (0..n.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
+        let checked: Box<[AtomicU8]> = (0..n).map(|_| AtomicU8::new(UNCHECKED)).collect();
+        let packed = Packed {
+            text: Bytes::from(self.text),
+            slots: self.slots.into(),
+            hits,
+            dirty,
+            checked,
+            exact: self.exact,
+            prefixes: self.prefixes,
+            hosts: self.hosts,
+            host_names: self.host_names.into(),
+            prefix_lens: self
+                .prefix_lens
+                .into_iter()
+                .map(|lens| lens.into_iter().rev().collect())
+                .collect(),
+            state: self.state,
+        };
+        for (slot, n) in self.carried {
+            packed.add_hits(slot, n);
+        }
+        packed
+    }
+}

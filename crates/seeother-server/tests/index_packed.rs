@@ -1,0 +1,278 @@
+//! The index's two halves: plain rules packed into one table, the others compiled, and the
+//! changes made after packing. Lookups must not tell them apart.
+
+use std::sync::Arc;
+
+use seeother_server::index::{CompiledRule, Index, Rule, RuleParts, repack_limit};
+use seeother_server::rule::{Kind, RuleSpec};
+
+fn valid(rules: &[RuleSpec]) -> Vec<RuleSpec> {
+    rules
+        .iter()
+        .map(|r| r.clone().validate().expect("valid rule"))
+        .collect()
+}
+
+fn compile(rules: &[RuleSpec]) -> Index {
+    let valid = valid(rules);
+    Index::build(
+        valid
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RuleParts::of_spec(i as i64 + 1, r).expect("has a matcher")),
+    )
+    .expect("compiles")
+}
+
+fn compiled(id: i64, rule: RuleSpec) -> Arc<CompiledRule> {
+    Arc::new(CompiledRule::new(id, &rule.validate().expect("valid rule")).expect("compiles"))
+}
+
+fn cached(mut r: RuleSpec) -> RuleSpec {
+    r.cache_control = Some("max-age=60".to_owned());
+    r
+}
+
+fn on(host: &str, mut r: RuleSpec) -> RuleSpec {
+    r.host = Some(host.to_owned());
+    r
+}
+
+/// The id answering `path` on `host`, and whether that rule is packed.
+fn answer(index: &Index, host: Option<&str>, path: &str) -> Option<(i64, bool)> {
+    let hit = index.lookup(host, path)?;
+    let first = index.all_matches(host, path).first().map(|h| h.rule.id());
+    assert_eq!(
+        Some(hit.rule.id()),
+        first,
+        "lookup and all_matches disagree"
+    );
+    Some((hit.rule.id(), matches!(hit.rule, Rule::Packed(_))))
+}
+
+#[test]
+fn plain_rules_are_packed_and_the_others_compiled() {
+    let index = compile(&[
+        RuleSpec::path("/id/a", "https://example.org/a"),
+        RuleSpec::prefix("/docs/", "/d/"),
+        cached(RuleSpec::path("/id/b", "/b")),
+        RuleSpec::pattern("/p/{x}", "/q/{x}"),
+    ]);
+    assert_eq!(index.len(), 4);
+    assert_eq!(answer(&index, None, "/id/a"), Some((1, true)));
+    assert_eq!(answer(&index, None, "/docs/x"), Some((2, true)));
+    assert_eq!(answer(&index, None, "/id/b"), Some((3, false)));
+    assert_eq!(answer(&index, None, "/p/y"), Some((4, false)));
+    assert_eq!(index.rules().count(), 4);
+    let rule = index.get(None, Kind::Prefix, "/docs/").expect("filed");
+    assert_eq!(
+        (rule.id(), rule.matcher(), rule.host()),
+        (2, "/docs/", None)
+    );
+}
+
+#[test]
+fn packed_and_compiled_prefixes_compete_by_length() {
+    let index = compile(&[
+        RuleSpec::prefix("/a/", "/packed-short/"),
+        cached(RuleSpec::prefix("/a/b/", "/compiled-long/")),
+        cached(RuleSpec::prefix("/c/", "/compiled-short/")),
+        RuleSpec::prefix("/c/d/", "/packed-long/"),
+    ]);
+    assert_eq!(answer(&index, None, "/a/b/x"), Some((2, false)));
+    assert_eq!(answer(&index, None, "/a/x"), Some((1, true)));
+    assert_eq!(answer(&index, None, "/c/d/x"), Some((4, true)));
+    assert_eq!(answer(&index, None, "/c/x"), Some((3, false)));
+    let all: Vec<i64> = index
+        .all_matches(None, "/a/b/x")
+        .iter()
+        .map(|h| h.rule.id())
+        .collect();
+    assert_eq!(all, [2, 1], "every match, longest prefix first");
+}
+
+#[test]
+fn a_host_scoped_packed_rule_beats_a_compiled_rule_for_any_host() {
+    let index = compile(&[
+        cached(RuleSpec::path("/x", "/any")),
+        on("id.example.org", RuleSpec::path("/x", "/scoped")),
+    ]);
+    assert_eq!(
+        answer(&index, Some("id.example.org"), "/x"),
+        Some((2, true))
+    );
+    assert_eq!(
+        answer(&index, Some("other.example"), "/x"),
+        Some((1, false))
+    );
+    assert_eq!(answer(&index, None, "/x"), Some((1, false)));
+    let rule = index.get(Some("id.example.org"), Kind::Path, "/x").unwrap();
+    assert_eq!(rule.host(), Some("id.example.org"));
+}
+
+#[test]
+fn a_later_rule_replaces_an_earlier_one_in_either_half() {
+    // Packed, then compiled with the same key: the compiled one answers.
+    let index = compile(&[
+        RuleSpec::path("/x", "/1"),
+        cached(RuleSpec::path("/x", "/2")),
+    ]);
+    assert_eq!(answer(&index, None, "/x"), Some((2, false)));
+    assert_eq!(index.len(), 1);
+    // Compiled, then packed: the packed one answers.
+    let index = compile(&[
+        cached(RuleSpec::path("/x", "/1")),
+        RuleSpec::path("/x", "/2"),
+    ]);
+    assert_eq!(answer(&index, None, "/x"), Some((2, true)));
+    assert_eq!(index.len(), 1);
+}
+
+#[test]
+fn changing_a_packed_rule_hides_it_and_keeps_the_old_index_intact() {
+    let old = compile(&[RuleSpec::path("/a", "/1"), RuleSpec::path("/b", "/2")]);
+    let key = |m: &str| (None, Kind::Path, m.to_owned());
+    // Update /a (same id), delete /b.
+    let new = old.with_changes(
+        &[key("/a"), key("/b")],
+        vec![compiled(1, RuleSpec::path("/a", "/1-new"))],
+    );
+    assert_eq!(answer(&new, None, "/a"), Some((1, false)));
+    assert_eq!(answer(&new, None, "/b"), None);
+    assert!(new.get(None, Kind::Path, "/b").is_none());
+    assert_eq!(new.len(), 1);
+    assert_eq!(new.rules().count(), 1);
+    assert_eq!(
+        answer(&old, None, "/b"),
+        Some((2, true)),
+        "old index unchanged"
+    );
+    // Deleted, then created again.
+    let again = new.with_changes(&[], vec![compiled(3, RuleSpec::path("/b", "/3"))]);
+    assert_eq!(answer(&again, None, "/b"), Some((3, false)));
+    assert_eq!(again.len(), 2);
+}
+
+#[test]
+fn hits_are_taken_once_and_only_for_rules_asked_for() {
+    let rules: Vec<RuleSpec> = (0..200)
+        .map(|i| RuleSpec::path(&format!("/id/{i}"), &format!("/t/{i}")))
+        .chain([cached(RuleSpec::path("/c", "/c"))])
+        .collect();
+    let index = compile(&rules);
+    for _ in 0..3 {
+        index.lookup(None, "/id/7").unwrap().rule.hit();
+    }
+    index.lookup(None, "/id/150").unwrap().rule.hit();
+    index.lookup(None, "/c").unwrap().rule.hit();
+    let mut hits = Vec::new();
+    index.take_hits(&mut hits);
+    hits.sort();
+    assert_eq!(hits, [(8, 3), (151, 1), (201, 1)]);
+    hits.clear();
+    index.take_hits(&mut hits);
+    assert!(hits.is_empty(), "taken once: {hits:?}");
+    // Given back after a failed flush: counted again.
+    index.get(None, Kind::Path, "/id/7").unwrap().add_hits(3);
+    index.take_hits(&mut hits);
+    assert_eq!(hits, [(8, 3)]);
+}
+
+#[test]
+fn past_the_limit_changed_rules_are_packed_again_with_their_counts() {
+    let n = 100;
+    let mut index = compile(
+        &(0..n)
+            .map(|i| RuleSpec::path(&format!("/id/{i}"), &format!("/old/{i}")))
+            .collect::<Vec<_>>(),
+    );
+    index.lookup(None, "/id/1").unwrap().rule.hit();
+    let limit = repack_limit(n);
+    let mut changed = 0;
+    // Update every rule, then add new ones, one change at a time, until a repack happens.
+    while changed <= limit {
+        let i = changed;
+        let path = format!("/id/{i}");
+        let removed = if i < n {
+            vec![(None, Kind::Path, path.clone())]
+        } else {
+            vec![]
+        };
+        let rule = compiled(i as i64 + 1, RuleSpec::path(&path, &format!("/new/{i}")));
+        // As the catalog does: the counts of the rule replaced go to its successor.
+        if let Some(old) = index.get(None, Kind::Path, &path) {
+            rule.add_hits(old.take_hits());
+        }
+        index = index.with_changes(&removed, vec![rule]);
+        changed += 1;
+        if index.loose() == 0 {
+            break;
+        }
+    }
+    assert_eq!(index.loose(), 0, "repacked after {changed} changes");
+    assert!(
+        changed > limit,
+        "not before the limit ({changed} ≤ {limit})"
+    );
+    assert_eq!(index.len(), changed.max(n));
+    for i in [0, 1, n - 1, changed - 1] {
+        let path = format!("/id/{i}");
+        let hit = index.lookup(None, &path).expect("still there");
+        assert!(matches!(hit.rule, Rule::Packed(_)), "rule {i} packed again");
+    }
+    let mut hits = Vec::new();
+    index.take_hits(&mut hits);
+    assert_eq!(
+        hits,
+        [(2, 1)],
+        "counts carried through the change and the repack"
+    );
+}
+
+#[test]
+fn a_stored_target_not_in_wire_form_is_still_sent_right_and_a_broken_one_is_a_500() {
+    use http::{HeaderMap, Method};
+    use seeother_server::resolve::{self, Outcome, Request};
+    // Rows edited in the store by hand, never validated.
+    let raw = |id, matcher, to| RuleParts {
+        id,
+        kind: Kind::Path,
+        host: None,
+        matcher,
+        to,
+        status: 303,
+        query: Default::default(),
+        default_type: None,
+        variants: Default::default(),
+        cache_control: None,
+        described_by: false,
+        gone: false,
+    };
+    let index = Index::build([
+        raw(1, "/spaced", "/a b"),
+        raw(2, "/script", "javascript:alert(1)"),
+    ])
+    .expect("packs");
+    let headers = HeaderMap::new();
+    let ask = |path| {
+        resolve::answer(
+            &index,
+            &Request {
+                method: &Method::GET,
+                host: None,
+                path,
+                query: None,
+                headers: &headers,
+            },
+        )
+    };
+    for _ in 0..2 {
+        // Twice: the first request checks the target, the second uses what it found.
+        let a = ask("/spaced");
+        assert_eq!(a.response.headers()["location"], "/a%20b");
+        assert!(String::from_utf8_lossy(&a.response.body().to_bytes()).contains("/a%20b"));
+        let a = ask("/script");
+        assert_eq!(a.response.status(), 500);
+        assert!(matches!(a.outcome, Outcome::BrokenTarget { .. }));
+    }
+}
