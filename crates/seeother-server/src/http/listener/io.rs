@@ -7,13 +7,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Instant;
 
-/// When a connection last moved bytes, and how many requests it has in flight.
-#[derive(Debug)]
+/// Whether a connection moves bytes, and how many requests it has in flight.
+///
+/// Activity is counted, not timed: reading the clock on every read and write would cost more
+/// than the count, and idleness only needs to be known to a fraction of the limit.
+#[derive(Debug, Default)]
 pub(super) struct Activity {
-    base: Instant,
-    last_ms: AtomicU64,
+    /// Reads, writes and finished requests so far.
+    moves: AtomicU64,
     in_flight: AtomicUsize,
 }
 
@@ -27,18 +29,20 @@ impl Drop for Busy {
     }
 }
 
+/// How many looks at a connection's activity make up one idle limit.
+const LOOKS_PER_LIMIT: u32 = 4;
+
 impl Activity {
     pub(super) fn new() -> Self {
-        Activity {
-            base: Instant::now(),
-            last_ms: AtomicU64::new(0),
-            in_flight: AtomicUsize::new(0),
-        }
+        Activity::default()
     }
 
+    #[inline]
     fn touch(&self) {
-        let ms = self.base.elapsed().as_millis() as u64;
-        self.last_ms.store(ms, Ordering::Relaxed);
+        // One task drives the connection: no other writer races this count, and the idle
+        // watcher only needs to see that it changed.
+        let n = self.moves.load(Ordering::Relaxed);
+        self.moves.store(n.wrapping_add(1), Ordering::Relaxed);
     }
 
     /// Count a request in flight until the returned guard is dropped.
@@ -48,21 +52,23 @@ impl Activity {
     }
 
     /// Completes once the connection has been idle (no bytes, no request in flight) for
-    /// `limit`.
+    /// `limit` (give or take a quarter of it).
     pub(super) async fn idle(&self, limit: Duration) {
+        let step = limit / LOOKS_PER_LIMIT;
+        let mut seen = self.moves.load(Ordering::Relaxed);
+        let mut quiet = 0;
         loop {
-            let last = self.base + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-            let deadline = last + limit;
-            let now = Instant::now();
-            if now >= deadline && self.in_flight.load(Ordering::Relaxed) == 0 {
-                return;
-            }
-            tokio::time::sleep_until(if now >= deadline {
-                now + limit
+            tokio::time::sleep(step).await;
+            let now = self.moves.load(Ordering::Relaxed);
+            if now != seen || self.in_flight.load(Ordering::Relaxed) > 0 {
+                seen = now;
+                quiet = 0;
             } else {
-                deadline
-            })
-            .await;
+                quiet += 1;
+                if quiet >= LOOKS_PER_LIMIT {
+                    return;
+                }
+            }
         }
     }
 }
