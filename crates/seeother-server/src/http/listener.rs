@@ -93,6 +93,9 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true)
+        // Responses are small: copying the body into hyper's buffer and writing once costs
+        // less than a vectored write of the header block and the note's parts (measured).
+        .writev(false)
         .max_buf_size(limits.max_header_bytes.max(8192));
     b.http2()
         .timer(TokioTimer::new())
