@@ -138,17 +138,21 @@ impl Maintenance {
     }
 }
 
-/// Lower the calling thread's priority to the least (nice 19), so that on a busy core the
-/// threads answering requests go first; the counters it writes only wait a little longer.
+/// Run the calling thread only when its core has nothing else to do (`SCHED_IDLE`, or nice 19
+/// where that is refused), so that a flush never delays a request: measured under full load,
+/// nice 19 alone still added a third to the p99 latency. The counters it writes wait meanwhile
+/// in memory, and the last flush at shutdown does not depend on it.
 fn yield_to_requests() {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: two system calls about the calling thread; no memory is shared.
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: system calls about the calling thread (pid 0 / its tid), with a parameter
+        // that lives across the call; no memory is shared.
         let done = unsafe {
-            let tid = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19)
+            libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0
+                || libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19) == 0
         };
-        if done != 0 {
+        if !done {
             tracing::debug!("could not lower the priority of the maintenance thread");
         }
     }
