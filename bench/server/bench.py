@@ -58,6 +58,19 @@ def ensure_tools():
     subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
 
 
+def recorded_args(args):
+    """The command-line arguments that change what is measured (not --workdir)."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--workdir":
+            skip = True
+        elif not arg.startswith("--workdir="):
+            out.append(arg)
+    return out
+
+
 def target_dir():
     return os.environ.get("CARGO_TARGET_DIR") or os.path.join(REPO, "target")
 
@@ -246,7 +259,8 @@ def main():
         "nginx": measure.version(["nginx", "-v"]),
         "wrk": measure.version(["wrk", "-v"]),
         "h2load": measure.version(["h2load", "--version"]),
-        "command": "python3 bench/server/bench.py " + " ".join(sys.argv[1:]),
+        # Where the files went is not part of the experiment: leave --workdir out.
+        "command": "python3 bench/server/bench.py " + " ".join(recorded_args(sys.argv[1:])),
         "commit": measure.version(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
         "connections": a.connections,
         "duration": a.duration,

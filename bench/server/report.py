@@ -245,8 +245,8 @@ def markdown(env, results):
         "```",
         "",
         f"Machine: {env['cores']} cores, Linux {env['kernel']}; {env['date']}; load average "
-        f"{lb[0]:.2f} before the run and {la[0]:.2f} after (other builds were sharing the "
-        f"machine). {env['nginx']}; {env['wrk']}; {env['h2load']}. Servers on CPU "
+        f"{lb[0]:.2f} before the run and {la[0]:.2f} after (a virtual machine whose speed "
+        f"varies: compare contestants within a round). {env['nginx']}; {env['wrk']}; {env['h2load']}. Servers on CPU "
         f"{env['server_cpu']}, wrk and h2load on CPU {env['load_cpu']}. seeother: release "
         f"build at commit {env.get('commit', '?')}, store on local disk. Peak RSS is the serving process's VmHWM after the "
         "run (nginx: its worker). Start → first 303 is the time from launching the process "
