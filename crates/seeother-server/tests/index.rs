@@ -2,22 +2,11 @@
 
 use std::sync::Arc;
 
-use seeother_server::index::{CompiledRule, Index, RuleParts, normalize_host};
+use seeother_server::index::{CompiledRule, Index, normalize_host};
 use seeother_server::rule::{Kind, RuleSpec};
 
-fn compile(rules: &[RuleSpec]) -> Index {
-    let valid: Vec<RuleSpec> = rules
-        .iter()
-        .map(|r| r.clone().validate().expect("valid rule"))
-        .collect();
-    Index::build(
-        valid
-            .iter()
-            .enumerate()
-            .map(|(i, r)| RuleParts::of_spec(i as i64 + 1, r).expect("has a matcher")),
-    )
-    .expect("compiles")
-}
+mod support;
+use support::compile;
 
 fn on(host: &str, mut r: RuleSpec) -> RuleSpec {
     r.host = Some(host.to_owned());

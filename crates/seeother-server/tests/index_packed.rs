@@ -6,23 +6,8 @@ use std::sync::Arc;
 use seeother_server::index::{CompiledRule, Index, Rule, RuleParts, repack_limit};
 use seeother_server::rule::{Kind, RuleSpec};
 
-fn valid(rules: &[RuleSpec]) -> Vec<RuleSpec> {
-    rules
-        .iter()
-        .map(|r| r.clone().validate().expect("valid rule"))
-        .collect()
-}
-
-fn compile(rules: &[RuleSpec]) -> Index {
-    let valid = valid(rules);
-    Index::build(
-        valid
-            .iter()
-            .enumerate()
-            .map(|(i, r)| RuleParts::of_spec(i as i64 + 1, r).expect("has a matcher")),
-    )
-    .expect("compiles")
-}
+mod support;
+use support::compile;
 
 fn compiled(id: i64, rule: RuleSpec) -> Arc<CompiledRule> {
     Arc::new(CompiledRule::new(id, &rule.validate().expect("valid rule")).expect("compiles"))

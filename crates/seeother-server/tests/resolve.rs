@@ -2,23 +2,12 @@
 
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, LINK, LOCATION, VARY};
 use http::{HeaderMap, HeaderValue, Method};
-use seeother_server::index::{Index, RuleParts};
+use seeother_server::index::Index;
 use seeother_server::resolve::{self, Outcome, Request, append_query};
 use seeother_server::rule::{QueryMode, RuleSpec, Variant};
 
-fn compile(rules: &[RuleSpec]) -> Index {
-    let valid: Vec<RuleSpec> = rules
-        .iter()
-        .map(|r| r.clone().validate().expect("valid rule"))
-        .collect();
-    Index::build(
-        valid
-            .iter()
-            .enumerate()
-            .map(|(i, r)| RuleParts::of_spec(i as i64 + 1, r).expect("has a matcher")),
-    )
-    .expect("compiles")
-}
+mod support;
+use support::compile;
 
 fn with_variants(mut r: RuleSpec) -> RuleSpec {
     r.variants = vec![
