@@ -1,6 +1,6 @@
 //! Rules in the store: create, read, update, delete, import, history.
 
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{OptionalExtension, Row, ToSql, Transaction, params, params_from_iter};
 use serde::Serialize;
 
 use super::{Store, StoreError, now};
@@ -84,6 +84,47 @@ fn text_opt<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>>
 
 fn variants_json(rule: &RuleSpec) -> Option<String> {
     (!rule.variants.is_empty()).then(|| serde_json::to_string(&rule.variants).unwrap_or_default())
+}
+
+/// A rule's stored columns, bound by `insert` and `replace` in one order: host, kind,
+/// matcher, target, status, query, default_type, variants, cache_control, described_by, gone.
+struct Columns<'a> {
+    rule: &'a RuleSpec,
+    host: String,
+    kind: &'static str,
+    matcher: String,
+    query: &'static str,
+    variants: Option<String>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(rule: &'a RuleSpec) -> Self {
+        let (host, kind, matcher) = rule.key();
+        Columns {
+            rule,
+            host,
+            kind: kind.as_str(),
+            matcher,
+            query: rule.query.as_str(),
+            variants: variants_json(rule),
+        }
+    }
+
+    fn bind(&self) -> [&dyn ToSql; 11] {
+        [
+            &self.host,
+            &self.kind,
+            &self.matcher,
+            &self.rule.to,
+            &self.rule.status,
+            &self.query,
+            &self.rule.default_type,
+            &self.variants,
+            &self.rule.cache_control,
+            &self.rule.described_by,
+            &self.rule.gone,
+        ]
+    }
 }
 
 fn rule_json(rule: &RuleSpec) -> String {
@@ -227,27 +268,16 @@ fn insert(tx: &Transaction<'_>, rule: &RuleSpec, actor: &str) -> Result<RuleSpec
     if let Some(existing) = find_key(tx, rule)? {
         return Err(conflict(&existing));
     }
-    let (host, kind, matcher) = rule.key();
+    let columns = Columns::of(rule);
     let t = now();
     tx.prepare_cached(
         "INSERT INTO rules (host, kind, matcher, target, status, query, default_type, variants,
                             cache_control, described_by, gone, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
     )?
-    .execute(params![
-        host,
-        kind.as_str(),
-        matcher,
-        rule.to,
-        rule.status,
-        rule.query.as_str(),
-        rule.default_type,
-        variants_json(rule),
-        rule.cache_control,
-        rule.described_by,
-        rule.gone,
-        t
-    ])?;
+    .execute(params_from_iter(
+        columns.bind().into_iter().chain([&t as &dyn ToSql]),
+    ))?;
     let mut stored = rule.clone().without_server_fields();
     stored.id = Some(tx.last_insert_rowid());
     stored.hits = Some(0);
@@ -275,28 +305,20 @@ fn replace(
     {
         return Err(conflict(&existing));
     }
-    let (host, kind, matcher) = rule.key();
+    let columns = Columns::of(rule);
+    let t = now();
     tx.prepare_cached(
-        "UPDATE rules SET host = ?2, kind = ?3, matcher = ?4, target = ?5, status = ?6, query = ?7,
-                default_type = ?8, variants = ?9, cache_control = ?10, described_by = ?11,
-                gone = ?12, updated_at = ?13
-         WHERE id = ?1",
+        "UPDATE rules SET host = ?1, kind = ?2, matcher = ?3, target = ?4, status = ?5, query = ?6,
+                default_type = ?7, variants = ?8, cache_control = ?9, described_by = ?10,
+                gone = ?11, updated_at = ?12
+         WHERE id = ?13",
     )?
-    .execute(params![
-        id,
-        host,
-        kind.as_str(),
-        matcher,
-        rule.to,
-        rule.status,
-        rule.query.as_str(),
-        rule.default_type,
-        variants_json(rule),
-        rule.cache_control,
-        rule.described_by,
-        rule.gone,
-        now()
-    ])?;
+    .execute(params_from_iter(
+        columns
+            .bind()
+            .into_iter()
+            .chain([&t as &dyn ToSql, &id as &dyn ToSql]),
+    ))?;
     let mut stored = rule.clone().without_server_fields();
     stored.id = Some(id);
     stored.hits = old.hits;
