@@ -1,9 +1,10 @@
-//! [`Client`]: hyper's pooled client, driven hop by hop by the core's [`Follow`] state machine.
+//! [`Client`]: hyper's pooled client, driven hop by hop by the core's
+//! [`Follow`](seeother_core::Follow) state machine through [`Chain`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::{ACCEPT, CONTENT_LENGTH, HOST, LOCATION, USER_AGENT};
+use http::header::{ACCEPT, CONTENT_LENGTH, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
@@ -11,13 +12,14 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use seeother_core::follow::{BodyKind, Follow, Jar, NoJar, Policy, Step};
+use seeother_core::follow::{BodyKind, Jar, NoJar, Policy, Step};
 use url::Url;
 
 use crate::body::{self, Body, HopBody, ReadError};
-use crate::connect::{ConnectionLabel, LabelingConnector};
+use crate::chain::Chain;
+use crate::connect::LabelingConnector;
 use crate::error::{BoxError, Error, ErrorKind, Timeout};
-use crate::history::{History, HopRecord, Response};
+use crate::history::Response;
 use crate::jar::CookieJar;
 
 type Connector = LabelingConnector<HttpsConnector<HttpConnector>>;
@@ -273,63 +275,23 @@ impl Client {
                 headers.insert(name, value.clone());
             }
         }
-        let method = parts.method;
-        let mut follow = Follow::with_jar(
+        let mut chain = Chain::start(
             config.policy.clone(),
-            method.clone(),
-            url.clone(),
+            parts.method,
+            url,
             headers,
             body.kind(),
             jar,
-        )
-        .map_err(|e| Error::new(ErrorKind::Follow(e), 1, method, Some(url.clone()), None))?;
-
-        let mut hops: Vec<HopRecord> = Vec::new();
+        )?;
         loop {
-            let number = hops.len() + 1;
-            let request = follow.request().clone();
-            let history = |hops: Vec<HopRecord>| History {
-                url: url.clone(),
-                final_url: request.url.clone(),
-                hops,
-            };
-            let fail = |kind, source: Option<BoxError>, hops: Vec<HopRecord>| {
-                Error::new(
-                    kind,
-                    number,
-                    request.method.clone(),
-                    Some(request.url.clone()),
-                    source,
-                )
-                .with_history(history(hops))
-            };
-
             let started = Instant::now();
             let deadline = self.hop_deadline(started, chain_started);
-            let Some((hop_body, sent)) = body.for_hop(request.send_body) else {
-                // The state machine asks for a one-shot body again: it already went out.
-                let e = seeother_core::FollowError::BodyNotReplayable {
-                    status: hops.last().map(|h| h.status).unwrap_or_default(),
-                    url: request.url.clone(),
-                };
-                return Err(fail(ErrorKind::Follow(e), None, hops));
+            let send_body = chain.request().send_body;
+            let Some((hop_body, sent)) = body.for_hop(send_body) else {
+                return Err(chain.not_replayable());
             };
-            let target = request.target(); // no fragment on the wire (RFC 9112 §3.2)
-            let mut wire = http::Request::builder()
-                .method(request.method.clone())
-                .uri(target.as_str())
-                .body(hop_body)
-                .map_err(|e| {
-                    fail(
-                        ErrorKind::InvalidRequest(format!("cannot send to {target}")),
-                        Some(Box::new(e)),
-                        hops.clone(),
-                    )
-                })?;
-            *wire.headers_mut() = request.headers.clone();
-            if let (true, BodyKind::Replayable, Some(len)) =
-                (request.send_body, body.kind(), body.len())
-            {
+            let mut wire = chain.wire(hop_body)?;
+            if let (true, BodyKind::Replayable, Some(len)) = (send_body, body.kind(), body.len()) {
                 // RFC 9110 §8.6: a user agent sends Content-Length with content of known length.
                 wire.headers_mut()
                     .insert(CONTENT_LENGTH, HeaderValue::from(len));
@@ -340,7 +302,7 @@ impl Client {
                 Some((at, limit)) => {
                     match tokio::time::timeout_at(at.into(), self.hyper.request(wire)).await {
                         Ok(r) => r,
-                        Err(_) => return Err(fail(ErrorKind::Timeout(limit), None, hops)),
+                        Err(_) => return Err(chain.fail(ErrorKind::Timeout(limit), None)),
                     }
                 }
                 None => self.hyper.request(wire).await,
@@ -349,47 +311,34 @@ impl Client {
                 Ok(r) => r,
                 Err(e) => {
                     let kind = classify(&e, config.connect_timeout);
-                    return Err(fail(kind, Some(Box::new(e)), hops));
+                    return Err(chain.fail(kind, Some(Box::new(e))));
                 }
             };
             let (head, incoming) = response.into_parts();
-            let label = head.extensions.get::<ConnectionLabel>();
-            let mut record = HopRecord {
-                method: request.method.clone(),
-                url: request.url.clone(),
-                status: head.status,
-                version: head.version,
-                location: head.headers.get(LOCATION).cloned(),
-                request_headers: headers_sent(&target, head.version, sent_headers),
-                body_sent: sent.load(std::sync::atomic::Ordering::Relaxed),
-                reused: label.map(ConnectionLabel::reused),
-                connection: label.map(|l| l.id),
-                elapsed: Duration::ZERO,
-            };
-
-            let step = follow.on_response(head.status, &head.headers);
+            let request_headers = headers_sent(&chain.request().url, head.version, sent_headers);
+            let body_sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+            let step = chain.on_response(&head, request_headers, body_sent);
             let budget = deadline.map(|(at, _)| at.saturating_duration_since(Instant::now()));
             // With following off, whatever came back is the answer (curl without -L).
             let done = !config.follow || matches!(step, Ok(Step::Done));
             match step {
                 _ if done => {
                     let read = body::read_limited(incoming, config.max_body, budget).await;
-                    record.elapsed = started.elapsed();
-                    hops.push(record);
+                    chain.end(started);
                     let body = match read {
                         Ok(b) => b,
                         Err(ReadError::TooLarge) => {
                             let kind = ErrorKind::BodyTooLarge {
                                 limit: config.max_body,
                             };
-                            return Err(fail(kind, None, hops));
+                            return Err(chain.fail(kind, None));
                         }
                         Err(ReadError::TimedOut) => {
                             let limit = deadline.map_or(Timeout::Hop(Duration::ZERO), |d| d.1);
-                            return Err(fail(ErrorKind::Timeout(limit), None, hops));
+                            return Err(chain.fail(ErrorKind::Timeout(limit), None));
                         }
                         Err(ReadError::Failed(e)) => {
-                            return Err(fail(ErrorKind::Protocol, Some(e), hops));
+                            return Err(chain.fail(ErrorKind::Protocol, Some(e)));
                         }
                     };
                     return Ok(Response {
@@ -397,20 +346,15 @@ impl Client {
                         version: head.version,
                         headers: head.headers,
                         body,
-                        history: history(hops),
+                        history: chain.into_history(),
                     });
                 }
                 Ok(_) => {
                     let drain_budget = budget.unwrap_or(Duration::from_secs(5));
                     body::drain(incoming, config.drain_limit, drain_budget).await;
-                    record.elapsed = started.elapsed();
-                    hops.push(record);
+                    chain.followed(started);
                 }
-                Err(e) => {
-                    record.elapsed = started.elapsed();
-                    hops.push(record);
-                    return Err(fail(ErrorKind::Follow(e), None, hops));
-                }
+                Err(e) => return Err(chain.refused(started, e)),
             }
         }
     }
@@ -433,12 +377,13 @@ impl Client {
 }
 
 /// The header fields that went out: hyper writes `Host` from the URL's authority on HTTP/1
-/// (RFC 9112 §3.2); HTTP/2 carries it as `:authority` instead (RFC 9113 §8.3.1).
-fn headers_sent(target: &Url, version: http::Version, sent: HeaderMap) -> HeaderMap {
+/// (RFC 9112 §3.2); HTTP/2 carries it as `:authority` instead (RFC 9113 §8.3.1). `url` may
+/// keep its fragment: only its host and port are read.
+fn headers_sent(url: &Url, version: http::Version, sent: HeaderMap) -> HeaderMap {
     if version >= http::Version::HTTP_2 || sent.contains_key(HOST) {
         return sent;
     }
-    let host = match (target.host_str(), target.port()) {
+    let host = match (url.host_str(), url.port()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.to_owned(),
         (None, _) => return sent,

@@ -5,25 +5,23 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use http::header::LOCATION;
 use http::{Method, Request, Response};
 use http_body::Body as HttpBody;
-use seeother_core::follow::{BodyKind, Follow, Jar, NoJar, Policy, Step};
+use seeother_core::follow::{BodyKind, Jar, NoJar, Policy, Step};
 use url::Url;
 
 use crate::body;
-use crate::connect::ConnectionLabel;
+use crate::chain::Chain;
 use crate::error::{BoxError, Error, ErrorKind};
-use crate::history::{History, HopRecord};
 use crate::jar::CookieJar;
 
 /// A tower [`Layer`](tower::Layer) that follows redirects with the core's
-/// [`Follow`] state machine, below which any HTTP service can sit (a hyper-util client, another
-/// tower stack).
+/// [`Follow`](seeother_core::Follow) state machine, below which any HTTP service can sit (a
+/// hyper-util client, another tower stack).
 ///
 /// The wrapped service must accept absolute-form URIs. The request body must be `Clone` (it is
 /// sent again on 307/308) and `Default` (the empty body of a request rewritten to GET). The
-/// eventual response gets a [`History`] in its extensions; its body is not read.
+/// eventual response gets a [`History`](crate::History) in its extensions; its body is not read.
 ///
 /// ```
 /// use seeother_client::{FollowLayer, History, Policy};
@@ -181,111 +179,52 @@ where
     } else {
         BodyKind::Replayable
     };
-    let mut follow = Follow::with_jar(
+    let mut chain = Chain::start(
         layer.policy.clone(),
-        parts.method.clone(),
-        url.clone(),
+        parts.method,
+        url,
         parts.headers,
         kind,
         jar,
-    )
-    .map_err(|e| {
-        Error::new(
-            ErrorKind::Follow(e),
-            1,
-            parts.method.clone(),
-            Some(url.clone()),
-            None,
-        )
-    })?;
-
-    let mut hops: Vec<HopRecord> = Vec::new();
+    )?;
     loop {
-        let number = hops.len() + 1;
-        let request = follow.request().clone();
-        let history = |hops| History {
-            url: url.clone(),
-            final_url: request.url.clone(),
-            hops,
-        };
-        let fail = |kind, source, hops| {
-            Error::new(
-                kind,
-                number,
-                request.method.clone(),
-                Some(request.url.clone()),
-                source,
-            )
-            .with_history(history(hops))
-        };
-        if number > 1 {
+        if chain.number() > 1 {
             if let Err(e) = poll_fn(|cx| inner.poll_ready(cx)).await {
-                return Err(fail(ErrorKind::Service, Some(e.into()), hops));
+                return Err(chain.fail(ErrorKind::Service, Some(e.into())));
             }
         }
-        let hop_body = if request.send_body {
+        let send_body = chain.request().send_body;
+        let hop_body = if send_body {
             body.clone()
         } else {
             ReqB::default()
         };
-        let body_sent = if request.send_body {
+        let body_sent = if send_body {
             hop_body.size_hint().exact().unwrap_or(0)
         } else {
             0
         };
-        let target = request.target(); // no fragment on the wire (RFC 9112 §3.2)
-        let mut wire = match Request::builder()
-            .method(request.method.clone())
-            .uri(target.as_str())
-            .version(parts.version)
-            .body(hop_body)
-        {
-            Ok(w) => w,
-            Err(e) => {
-                let why = format!("cannot send to {target}");
-                return Err(fail(ErrorKind::InvalidRequest(why), Some(e.into()), hops));
-            }
-        };
-        *wire.headers_mut() = request.headers.clone();
+        let mut wire = chain.wire(hop_body)?;
+        *wire.version_mut() = parts.version;
         *wire.extensions_mut() = parts.extensions.clone();
         let request_headers = wire.headers().clone();
 
         let started = Instant::now();
-        let mut response = match inner.call(wire).await {
-            Ok(r) => r,
-            Err(e) => return Err(fail(ErrorKind::Service, Some(e.into()), hops)),
+        let (mut head, response_body) = match inner.call(wire).await {
+            Ok(r) => r.into_parts(),
+            Err(e) => return Err(chain.fail(ErrorKind::Service, Some(e.into()))),
         };
-        let label = response.extensions().get::<ConnectionLabel>();
-        let mut record = HopRecord {
-            method: request.method.clone(),
-            url: request.url.clone(),
-            status: response.status(),
-            version: response.version(),
-            location: response.headers().get(LOCATION).cloned(),
-            request_headers,
-            body_sent,
-            reused: label.map(ConnectionLabel::reused),
-            connection: label.map(|l| l.id),
-            elapsed: Duration::ZERO,
-        };
-        match follow.on_response(response.status(), response.headers()) {
+        match chain.on_response(&head, request_headers, body_sent) {
             Ok(Step::Redirect(_)) => {
-                let drained = response.into_body();
-                body::drain(drained, layer.drain_limit, layer.drain_timeout).await;
-                record.elapsed = started.elapsed();
-                hops.push(record);
+                body::drain(response_body, layer.drain_limit, layer.drain_timeout).await;
+                chain.followed(started);
             }
             Ok(Step::Done) => {
-                record.elapsed = started.elapsed();
-                hops.push(record);
-                response.extensions_mut().insert(history(hops));
-                return Ok(response);
+                chain.end(started);
+                head.extensions.insert(chain.into_history());
+                return Ok(Response::from_parts(head, response_body));
             }
-            Err(e) => {
-                record.elapsed = started.elapsed();
-                hops.push(record);
-                return Err(fail(ErrorKind::Follow(e), None, hops));
-            }
+            Err(e) => return Err(chain.refused(started, e)),
         }
     }
 }

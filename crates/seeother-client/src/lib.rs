@@ -13,6 +13,7 @@
 //! extensions.
 
 mod body;
+mod chain;
 mod client;
 mod connect;
 mod error;
