@@ -261,3 +261,52 @@ fn a_stored_target_not_in_wire_form_is_still_sent_right_and_a_broken_one_is_a_50
         assert!(matches!(a.outcome, Outcome::BrokenTarget { .. }));
     }
 }
+
+#[test]
+fn every_rule_of_a_large_table_is_found_and_nothing_else() {
+    // Enough rules that many share a home place in the open-addressed table and probes run
+    // past records of other homes; statuses and hosts vary so records differ beyond text.
+    let statuses = [303, 301, 302, 307, 308];
+    let mut rules = Vec::new();
+    for i in 0..20_000 {
+        let mut r = RuleSpec::path(&format!("/id/{i}"), &format!("https://example.org/{i}"));
+        r.status = statuses[i % statuses.len()];
+        rules.push(if i % 7 == 0 { on("a.example", r) } else { r });
+    }
+    for i in 0..2_000 {
+        rules.push(RuleSpec::prefix(
+            &format!("/c/{i}/"),
+            &format!("https://example.org/c{i}/"),
+        ));
+    }
+    let index = compile(&rules);
+    assert_eq!(index.len(), 22_000);
+    for i in 0..20_000 {
+        let path = format!("/id/{i}");
+        let host = (i % 7 == 0).then_some("a.example");
+        let hit = index
+            .lookup(host, &path)
+            .expect("every exact rule is found");
+        assert_eq!(hit.rule.id(), i as i64 + 1);
+        assert!(matches!(hit.rule, Rule::Packed(_)));
+        assert_eq!(
+            hit.rule.status().code().as_u16(),
+            statuses[i % statuses.len()]
+        );
+        // The same path on another host, and near misses, find nothing.
+        if host.is_some() {
+            assert!(index.lookup(None, &path).is_none(), "{path} on any host");
+        }
+        assert!(index.lookup(host, &format!("{path}x")).is_none());
+        assert!(index.lookup(host, &format!("/id/{}", i + 20_000)).is_none());
+    }
+    for i in 0..2_000 {
+        let path = format!("/c/{i}/rest");
+        let hit = index
+            .lookup(None, &path)
+            .expect("every prefix rule is found");
+        assert_eq!(hit.rule.id(), 20_000 + i as i64 + 1);
+    }
+    assert!(index.lookup(None, "/c/2000/rest").is_none());
+    assert_eq!(index.rules().count(), 22_000);
+}

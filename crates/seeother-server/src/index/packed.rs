@@ -1,13 +1,17 @@
 //! The packed table: plain rules (exact paths and prefixes whose answer has no header field of
 //! its own, nearly every rule of a large table) stored for memory and start-up time.
 //!
-//! All their text lives in one shared buffer; each rule is a fixed 32-byte record; the hash
-//! tables hold 4-byte record numbers. Nothing is allocated per rule, and answering shares the
-//! buffer's bytes (the `Location` value and the note's link are slices of it). Targets were
-//! stored in their wire form (rule validation puts them so), which the first request for each
-//! rule confirms; loading parses nothing. Hit counters
-//! are in the records, with a bitmap of the records counted since the last flush, so a flush
-//! visits only the rules that were asked for.
+//! All their text lives in one shared buffer; each rule is a fixed 32-byte record, and the
+//! records themselves are the hash table: open addressing with linear probing, a quarter more
+//! places than rules. Beside the records, one tag byte per place (a filter of the hash, like
+//! the control bytes of a SwissTable) lets a probe skip records without reading them. A
+//! lookup reads a few tag bytes (small enough to stay cached), about one record and the
+//! rule's text, with no separate bucket array to miss in. Nothing is allocated per rule, and
+//! answering shares the buffer's bytes (the `Location` value and the note's link are slices
+//! of it). Targets were stored in their wire form (rule validation puts them so), which the
+//! first request for each rule confirms; loading parses nothing. Hit counters are in the
+//! records, with a bitmap of the records counted since the last flush, so a flush visits only
+//! the rules that were asked for.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, Hasher};
@@ -31,24 +35,29 @@ const WIRE: u8 = 1;
 /// A target that is not (edited in the store by hand): parsed for every request.
 const NOT_WIRE: u8 = 2;
 
-/// One packed rule: its text is `matcher`, then the target. Everything a request touches
-/// beside the text (counter and target check included) is in these 32 bytes, so answering
-/// costs one cache miss here and one in the text.
-#[derive(Debug)]
+/// One packed rule, or an empty place in the table: its text is `matcher`, then the target.
+/// Everything a request touches beside the text (counter and target check included) is in
+/// these 32 bytes, so answering costs about one cache miss here and one in the text. The
+/// rule's id, needed only to flush counters, is kept apart (`Packed::ids`).
+#[derive(Debug, Default)]
 #[repr(align(32))]
 struct Slot {
-    id: i64,
     /// Hits since the last flush.
     hits: AtomicU64,
     start: u32,
     matcher_len: u32,
     target_len: u32,
+    /// The high half of the rule's hash: where its probe starts, and a filter before the
+    /// matcher's text is compared.
+    hash: u32,
     host: u16,
     flags: u8,
     /// Whether the target is its own wire form ([`UNCHECKED`], [`WIRE`] or [`NOT_WIRE`]).
     checked: AtomicU8,
 }
 
+/// A place holding a rule (places without are empty).
+const USED: u8 = 128;
 const PREFIX: u8 = 1;
 const DROP_QUERY: u8 = 2;
 const GONE: u8 = 4;
@@ -73,16 +82,65 @@ fn hash(state: &Fast, host: u16, matcher: &[u8]) -> u64 {
     h.finish()
 }
 
+/// The high half of [`hash`], kept in each record.
+fn hash32(state: &Fast, host: u16, matcher: &[u8]) -> u32 {
+    (hash(state, host, matcher) >> 32) as u32
+}
+
+/// The tag of a record with hash `h` in `Packed::tags`: never 0 (an empty place).
+fn tag(h: u32) -> u8 {
+    (h as u8).max(1)
+}
+
+/// Tags read at once.
+const GROUP: usize = 8;
+
+/// The high bit of each byte of `x` that is zero, exact up to the lowest zero byte (a borrow
+/// can mark a byte above it too, which only adds a candidate that the full check turns down).
+fn zero_bytes(x: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// One of the two tables (exact paths, prefixes) inside `Packed::slots`: `homes` home
+/// positions from `base`, followed by the records pushed past the last home and one empty
+/// place that ends every probe.
+#[derive(Debug, Clone, Copy, Default)]
+struct Region {
+    base: u32,
+    homes: u32,
+    rules: u32,
+}
+
+impl Region {
+    /// The home position of a rule with hash `h`, relative to `base` (a multiply-shift
+    /// range reduction: the table need not be a power of two).
+    #[inline]
+    fn home(&self, h: u32) -> u32 {
+        ((u64::from(h) * u64::from(self.homes)) >> 32) as u32
+    }
+}
 /// Plain rules, packed. Immutable once built (but for the counters); shared by every version
 /// of the index until rules are repacked.
 #[derive(Debug)]
 pub(crate) struct Packed {
     text: Bytes,
-    slots: Box<[Slot]>,
+    /// The exact region, then the prefix region. A `Vec`, not a boxed slice: shrinking it
+    /// to its length would copy it (its alignment is above what `realloc` keeps), and room
+    /// past its length was never written, so it is address space only.
+    slots: Vec<Slot>,
+    /// One byte per place, then [`GROUP`] zeros: 0 when empty, else a tag of the record's
+    /// hash ([`tag`]). A probe scans these (a few bytes of one cache line, small enough to
+    /// stay cached) and reads only the records whose tag matches; the first empty place ends
+    /// it.
+    tags: Box<[u8]>,
+    /// The store id of the rule in each place (0 for empty places).
+    ids: Box<[i64]>,
     /// One bit per slot: counted since the last [`Packed::take_hits`].
     dirty: Box<[AtomicU64]>,
-    exact: HashTable<u32>,
-    prefixes: HashTable<u32>,
+    exact: Region,
+    prefixes: Region,
     hosts: HashMap<Box<str>, u16>,
     host_names: Box<[Box<str>]>,
     /// Per host number: the distinct prefix lengths, longest first.
@@ -112,13 +170,42 @@ impl Packed {
         &self.text[s.start as usize..(s.start + s.matcher_len) as usize]
     }
 
-    fn find(&self, set: &HashTable<u32>, host: u16, matcher: &str) -> Option<PackedRule<'_>> {
-        let h = hash(&self.state, host, matcher.as_bytes());
-        set.find(h, |&n| {
-            let s = self.slot(n);
-            s.host == host && self.matcher_bytes(s) == matcher.as_bytes()
-        })
-        .map(|&slot| PackedRule { table: self, slot })
+    fn find(&self, region: &Region, host: u16, matcher: &str) -> Option<PackedRule<'_>> {
+        if region.rules == 0 {
+            return None;
+        }
+        let h = hash32(&self.state, host, matcher.as_bytes());
+        let start = (region.base + region.home(h)) as usize;
+        // Linear probing: a record is never past the first empty place after its home, and
+        // every region ends with an empty place. Tags are read eight at a time (`tags` has
+        // eight zero bytes past its last place).
+        let want = u64::from_ne_bytes([tag(h); GROUP]);
+        let mut at = start;
+        loop {
+            let group = u64::from_le_bytes(self.tags.get(at..at + GROUP)?.try_into().ok()?);
+            let empty = zero_bytes(group);
+            // Candidates before the first empty place, in order.
+            let before = match empty {
+                0 => u64::MAX,
+                e => (e & e.wrapping_neg()) - 1,
+            };
+            let mut candidates = zero_bytes(group ^ want) & before;
+            while candidates != 0 {
+                let n = (at + candidates.trailing_zeros() as usize / 8) as u32;
+                candidates &= candidates - 1;
+                let s = self.slot(n);
+                if s.hash == h && s.host == host && self.matcher_bytes(s) == matcher.as_bytes() {
+                    return Some(PackedRule {
+                        table: self,
+                        slot: n,
+                    });
+                }
+            }
+            if empty != 0 {
+                return None;
+            }
+            at += GROUP;
+        }
     }
 
     /// The number of `host`, if some packed rule is scoped to it.
@@ -134,9 +221,6 @@ impl Packed {
     /// The exact rule for `path` on host number `host`.
     #[inline]
     pub(crate) fn exact(&self, host: u16, path: &str) -> Option<PackedRule<'_>> {
-        if self.exact.is_empty() {
-            return None;
-        }
         self.find(&self.exact, host, path)
     }
 
@@ -161,15 +245,14 @@ impl Packed {
 
     /// How many rules (each filed once).
     pub(crate) fn len(&self) -> usize {
-        self.exact.len() + self.prefixes.len()
+        self.exact.rules as usize + self.prefixes.rules as usize
     }
 
     /// Every rule.
     pub(crate) fn rules(&self) -> impl Iterator<Item = PackedRule<'_>> {
-        self.exact
-            .iter()
-            .chain(self.prefixes.iter())
-            .map(|&slot| PackedRule { table: self, slot })
+        (0..self.slots.len() as u32)
+            .filter(|&n| self.slot(n).flags & USED != 0)
+            .map(|slot| PackedRule { table: self, slot })
     }
 
     /// Move the hits counted since the last call into `out`, as (rule id, hits), visiting only
@@ -185,7 +268,7 @@ impl Packed {
                 bits &= bits - 1;
                 let hits = self.slots[n].hits.swap(0, Ordering::Relaxed);
                 if hits > 0 {
-                    out.push((self.slots[n].id, hits));
+                    out.push((self.ids[n], hits));
                 }
             }
         }
@@ -217,7 +300,7 @@ impl<'i> PackedRule<'i> {
 
     /// The rule's id in the store.
     pub fn id(&self) -> i64 {
-        self.s().id
+        self.table.ids[self.slot as usize]
     }
 
     /// How it matches.
@@ -270,7 +353,8 @@ impl<'i> PackedRule<'i> {
 
     /// The redirect status.
     pub fn status(&self) -> RedirectStatus {
-        STATUSES[(self.s().flags >> STATUS_SHIFT) as usize % STATUSES.len()]
+        // Bits 3 to 5 (`USED` is above them).
+        STATUSES[((self.s().flags >> STATUS_SHIFT) & 7) as usize % STATUSES.len()]
     }
 
     /// What happens to the request's query.
@@ -319,7 +403,10 @@ impl<'i> PackedRule<'i> {
 /// Fills a [`Packed`] table.
 pub(crate) struct Builder {
     text: Vec<u8>,
+    /// Records in the order pushed (replaced ones stay, unreferenced), laid out by `finish`.
+    /// Until then each record's `hits` holds its rule's id.
     slots: Vec<Slot>,
+    /// Record numbers, to find the rule a later push replaces.
     exact: HashTable<u32>,
     prefixes: HashTable<u32>,
     hosts: HashMap<Box<str>, u16>,
@@ -335,7 +422,10 @@ impl Builder {
     pub(crate) fn with_capacity(rules: usize, text: usize) -> Self {
         Builder {
             text: Vec::with_capacity(text),
-            slots: Vec::with_capacity(rules),
+            // Laid out, the records take a quarter more places (and a few past the last
+            // home): room for them is reserved now (address space only until written), so
+            // they are moved in place, not copied to a larger buffer.
+            slots: Vec::with_capacity(rules + rules / 4 + 4096),
             exact: HashTable::with_capacity(rules),
             prefixes: HashTable::new(),
             hosts: HashMap::new(),
@@ -352,7 +442,8 @@ impl Builder {
         let size = rule.matcher.len() + rule.to.len();
         if !rule.is_plain()
             || self.text.len() + size > u32::MAX as usize
-            || self.slots.len() >= u32::MAX as usize
+            // Laid out, a table has a quarter more places than rules, numbered in `u32`.
+            || self.slots.len() >= (u32::MAX / 2) as usize
         {
             return Err(rule);
         }
@@ -384,14 +475,16 @@ impl Builder {
                 0
             }
             | if rule.gone { GONE } else { 0 };
+        let h = hash(&self.state, host, rule.matcher.as_bytes());
         let slot = Slot {
-            id: rule.id,
             start,
             matcher_len: rule.matcher.len() as u32,
             target_len: rule.to.len() as u32,
+            hash: (h >> 32) as u32,
             host,
-            flags,
-            hits: AtomicU64::new(0),
+            flags: flags | USED,
+            // The id, until `finish` moves it out.
+            hits: AtomicU64::new(rule.id as u64),
             checked: AtomicU8::new(UNCHECKED),
         };
         let n = self.slots.len() as u32;
@@ -412,7 +505,6 @@ impl Builder {
             )
         };
         let set = if prefix { prefixes } else { exact };
-        let h = hash(state, host, rule.matcher.as_bytes());
         match set.entry(
             h,
             |&m| matcher_of(m) == (host, rule.matcher.as_bytes()),
@@ -462,29 +554,113 @@ impl Builder {
         }
     }
 
-    /// Close the table.
+    /// Close the table: lay each set's records out as its open-addressed table, moving them
+    /// within the one buffer (no second copy of the records).
     pub(crate) fn finish(self) -> Packed {
-        let n = self.slots.len();
-        let dirty: Box<[AtomicU64]> = (0..n.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
+        let Builder {
+            text,
+            mut slots,
+            exact,
+            prefixes,
+            hosts,
+            host_names,
+            prefix_lens,
+            carried,
+            state,
+        } = self;
+        // Where each record goes; replaced records go nowhere.
+        let mut place = vec![u32::MAX; slots.len()];
+        let mut end = 0;
+        let exact = plan(exact, &slots, &mut place, &mut end);
+        let prefixes = plan(prefixes, &slots, &mut place, &mut end);
+        let carried: Vec<(u32, u64)> = carried
+            .into_iter()
+            .filter_map(|(n, hits)| Some((*place.get(n as usize)?, hits)))
+            .filter(|&(p, _)| p != u32::MAX)
+            .collect();
+        let len = end as usize;
+        if slots.len() < len {
+            slots.resize_with(len, Slot::default);
+            place.resize(len, u32::MAX);
+        }
+        // Each swap puts one record where it belongs, for good.
+        for i in 0..slots.len() {
+            while place[i] != u32::MAX && place[i] as usize != i {
+                let j = place[i] as usize;
+                slots.swap(i, j);
+                place.swap(i, j);
+            }
+        }
+        drop(place.split_off(len));
+        slots.truncate(len);
+        let ids: Vec<i64> = slots
+            .iter_mut()
+            .zip(place)
+            .enumerate()
+            .map(|(i, (s, p))| {
+                if p as usize == i {
+                    std::mem::take(s.hits.get_mut()) as i64
+                } else {
+                    // An empty place, or a replaced record left here by the swaps.
+                    *s = Slot::default();
+                    0
+                }
+            })
+            .collect();
+        let tags = slots
+            .iter()
+            .map(|s| if s.flags & USED != 0 { tag(s.hash) } else { 0 })
+            .chain([0; GROUP])
+            .collect();
+        let dirty: Box<[AtomicU64]> = (0..len.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
         let packed = Packed {
             // Room guessed for and never written is address space only, not memory.
-            text: Bytes::from(self.text),
-            slots: self.slots.into(),
+            text: Bytes::from(text),
+            slots,
+            tags,
+            ids: ids.into(),
             dirty,
-            exact: self.exact,
-            prefixes: self.prefixes,
-            hosts: self.hosts,
-            host_names: self.host_names.into(),
-            prefix_lens: self
-                .prefix_lens
+            exact,
+            prefixes,
+            hosts,
+            host_names: host_names.into(),
+            prefix_lens: prefix_lens
                 .into_iter()
                 .map(|lens| lens.into_iter().rev().collect())
                 .collect(),
-            state: self.state,
+            state,
         };
-        for (slot, n) in self.carried {
-            packed.add_hits(slot, n);
+        for (p, hits) in carried {
+            packed.add_hits(p, hits);
         }
         packed
     }
+}
+
+/// Plan the region of the records `set` numbers, from place `end` on (moved past it): a
+/// quarter more home places than rules, each record at its home or, when that is taken, at
+/// the first free place after the records before it, in the order of their homes (so no
+/// empty place lies between a record and its home), then one empty place that ends every
+/// probe. `place` learns where each record goes.
+fn plan(set: HashTable<u32>, slots: &[Slot], place: &mut [u32], end: &mut u32) -> Region {
+    let rules = set.len() as u32;
+    let region = Region {
+        base: *end,
+        homes: rules.saturating_add(rules / 4).max(1),
+        rules,
+    };
+    let mut order: Vec<(u32, u32)> = set
+        .iter()
+        .map(|&n| (region.home(slots[n as usize].hash), n))
+        .collect();
+    drop(set);
+    order.sort_unstable();
+    let mut next = 0;
+    for (home, n) in order {
+        let at = home.max(next);
+        place[n as usize] = region.base + at;
+        next = at + 1;
+    }
+    *end = region.base + region.homes.max(next) + 1;
+    region
 }
