@@ -14,11 +14,15 @@ pub const CONTENT_TYPE: &str = "text/html; charset=utf-8";
 const STYLE: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;\
                      padding:0 1rem}a{overflow-wrap:anywhere}";
 
-/// The note for a redirect: a small HTML page whose one link is exactly `location`.
+/// The note for a redirect: the smallest complete HTML page whose one link is exactly
+/// `location`.
 ///
 /// RFC 9110 §15.4.4: the note holds "a hyperlink to the same URI reference provided in the
 /// Location header field", so a relative reference stays relative. The title is the status's
-/// reason phrase; the link's `href` and text are the escaped `location`.
+/// reason phrase; the link's `href` and text are the escaped `location`. The note goes out with
+/// every redirect and is read only by clients that do not follow (a browser never shows it),
+/// so it is kept short: no stylesheet, and the tags HTML lets a page leave out are left out.
+/// It is ASCII (a `Location` is), so it needs no `charset` of its own.
 ///
 /// ```
 /// use http::StatusCode;
@@ -41,15 +45,18 @@ pub fn render(status: StatusCode, location: &Location) -> String {
         StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT => "This resource is temporarily at",
         _ => "Go to",
     };
-    let mut body = String::with_capacity(32 + lead.len() + 2 * target.len());
-    body.push_str("<p>");
-    body.push_str(lead);
-    body.push_str(" <a href=\"");
-    body.push_str(&target);
-    body.push_str("\">");
-    body.push_str(&target);
-    body.push_str("</a>.</p>");
-    page(title, &body)
+    let mut html = String::with_capacity(80 + title.len() + lead.len() + 2 * target.len());
+    // HTML: the `head` and `body` tags and the end tags of `html` and `p` may be omitted.
+    html.push_str("<!doctype html>\n<html lang=\"en\">\n<title>");
+    html.push_str(title);
+    html.push_str("</title>\n<p>");
+    html.push_str(lead);
+    html.push_str(" <a href=\"");
+    html.push_str(&target);
+    html.push_str("\">");
+    html.push_str(&target);
+    html.push_str("</a>.\n");
+    html
 }
 
 /// A complete small HTML page with `title` (escaped here) and `body_html` (already HTML).
