@@ -59,23 +59,27 @@ pub async fn handle(
 ) -> Result<Response<Full<Body>>, Infallible> {
     let start = Instant::now();
     let (response, handler) = if req.uri().path().starts_with(RESERVED_PREFIX) {
-        let (parts, body) = operations(&app, req).await.into_parts();
-        // Full bodies are ready at once and cannot fail.
-        let body = body
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        (
-            Response::from_parts(parts, Full::new(Body::from(body))),
-            Handler::Admin,
-        )
+        // Boxed: the API's and admin pages' futures are kilobytes, and held inline they would
+        // make every request's future that large, to be moved into hyper on each request.
+        (Box::pin(reserved(&app, req)).await, Handler::Admin)
     } else {
         redirect(&app, &req)
     };
     app.metrics
         .record(response.status().as_u16(), handler, start.elapsed());
     Ok(response)
+}
+
+/// A request under [`RESERVED_PREFIX`], its body collected.
+async fn reserved(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Body>> {
+    let (parts, body) = operations(app, req).await.into_parts();
+    // Full bodies are ready at once and cannot fail.
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    Response::from_parts(parts, Full::new(Body::from(body)))
 }
 
 /// The hot path: index lookup, then a (usually prebuilt) response from the core.
