@@ -310,3 +310,31 @@ fn every_rule_of_a_large_table_is_found_and_nothing_else() {
     assert!(index.lookup(None, "/c/2000/rest").is_none());
     assert_eq!(index.rules().count(), 22_000);
 }
+
+#[test]
+fn rules_replaced_while_packing_leave_nothing_behind() {
+    // Every tenth path is given again later: the later rule answers, and the table counts
+    // each path once.
+    let mut rules: Vec<RuleSpec> = (0..5_000)
+        .map(|i| RuleSpec::path(&format!("/id/{i}"), &format!("https://example.org/{i}")))
+        .collect();
+    for i in (0..5_000).step_by(10) {
+        rules.push(RuleSpec::path(
+            &format!("/id/{i}"),
+            &format!("https://example.org/new/{i}"),
+        ));
+    }
+    let index = compile(&rules);
+    assert_eq!(index.len(), 5_000);
+    assert_eq!(index.rules().count(), 5_000);
+    for i in 0..5_000 {
+        let path = format!("/id/{i}");
+        let hit = index.lookup(None, &path).expect("found");
+        let want = if i % 10 == 0 {
+            5_000 + i as i64 / 10 + 1
+        } else {
+            i as i64 + 1
+        };
+        assert_eq!(hit.rule.id(), want, "{path}");
+    }
+}

@@ -513,7 +513,11 @@ impl Builder {
                 hash(state, host, matcher)
             },
         ) {
-            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = n,
+            hashbrown::hash_table::Entry::Occupied(mut e) => {
+                // The replaced record stays in the buffer, unused: `finish` leaves it out.
+                let old = std::mem::replace(e.get_mut(), n);
+                slots[old as usize].flags &= !USED;
+            }
             hashbrown::hash_table::Entry::Vacant(e) => {
                 e.insert(n);
                 if prefix {
@@ -571,8 +575,10 @@ impl Builder {
         // Where each record goes; replaced records go nowhere.
         let mut place = vec![u32::MAX; slots.len()];
         let mut end = 0;
-        let exact = plan(exact, &slots, &mut place, &mut end);
-        let prefixes = plan(prefixes, &slots, &mut place, &mut end);
+        let (exact_rules, prefix_rules) = (exact.len() as u32, prefixes.len() as u32);
+        drop((exact, prefixes));
+        let exact = plan(&slots, false, exact_rules, &mut place, &mut end);
+        let prefixes = plan(&slots, true, prefix_rules, &mut place, &mut end);
         let carried: Vec<(u32, u64)> = carried
             .into_iter()
             .filter_map(|(n, hits)| Some((*place.get(n as usize)?, hits)))
@@ -637,29 +643,31 @@ impl Builder {
     }
 }
 
-/// Plan the region of the records `set` numbers, from place `end` on (moved past it): a
-/// quarter more home places than rules, each record at its home or, when that is taken, at
-/// the first free place after the records before it, in the order of their homes (so no
-/// empty place lies between a record and its home), then one empty place that ends every
-/// probe. `place` learns where each record goes.
-fn plan(set: HashTable<u32>, slots: &[Slot], place: &mut [u32], end: &mut u32) -> Region {
-    let rules = set.len() as u32;
+/// Plan the region of the `rules` live records that are prefixes (or not), from place `end`
+/// on (moved past it): a quarter more home places than rules, and linear probing in the
+/// order pushed, so each record goes to the first free place from its home on (and no empty
+/// place lies between a record and its home), then one empty place that ends every probe.
+/// `place` learns where each record goes.
+fn plan(slots: &[Slot], prefix: bool, rules: u32, place: &mut [u32], end: &mut u32) -> Region {
     let region = Region {
         base: *end,
         homes: rules.saturating_add(rules / 4).max(1),
         rules,
     };
-    let mut order: Vec<(u32, u32)> = set
-        .iter()
-        .map(|&n| (region.home(slots[n as usize].hash), n))
-        .collect();
-    drop(set);
-    order.sort_unstable();
+    // At worst every record probes past the last home.
+    let mut taken = vec![false; region.homes as usize + rules as usize + 1];
     let mut next = 0;
-    for (home, n) in order {
-        let at = home.max(next);
-        place[n as usize] = region.base + at;
-        next = at + 1;
+    for (n, s) in slots.iter().enumerate() {
+        if s.flags & USED == 0 || (s.flags & PREFIX != 0) != prefix {
+            continue;
+        }
+        let mut at = region.home(s.hash) as usize;
+        while taken[at] {
+            at += 1;
+        }
+        taken[at] = true;
+        place[n] = region.base + at as u32;
+        next = next.max(at as u32 + 1);
     }
     *end = region.base + region.homes.max(next) + 1;
     region
