@@ -338,3 +338,47 @@ fn rules_replaced_while_packing_leave_nothing_behind() {
         assert_eq!(hit.rule.id(), want, "{path}");
     }
 }
+
+#[test]
+fn a_table_built_without_knowing_its_size_grows_and_keeps_every_rule() {
+    let mut rules: Vec<RuleSpec> = (0..6_000)
+        .map(|i| RuleSpec::path(&format!("/id/{i}"), &format!("https://example.org/{i}")))
+        .collect();
+    rules.extend(
+        (0..600)
+            .map(|i| RuleSpec::prefix(&format!("/c/{i}/"), &format!("https://example.org/c{i}/"))),
+    );
+    // Given again after the table has grown several times.
+    rules.push(RuleSpec::path("/id/7", "https://example.org/seven"));
+    let valid: Vec<RuleSpec> = rules
+        .into_iter()
+        .map(|r| r.validate().expect("valid rule"))
+        .collect();
+    // A filter hides the count, so the builder starts with room for none.
+    let index = Index::build(
+        valid
+            .iter()
+            .enumerate()
+            .filter(|_| true)
+            .map(|(i, r)| RuleParts::of_spec(i as i64 + 1, r).expect("has a matcher")),
+    )
+    .expect("compiles");
+    assert_eq!(index.len(), 6_600);
+    assert_eq!(index.rules().count(), 6_600);
+    for i in 0..6_000 {
+        let path = format!("/id/{i}");
+        let hit = index
+            .lookup(None, &path)
+            .expect("every exact rule is found");
+        let want = if i == 7 { 6_601 } else { i as i64 + 1 };
+        assert_eq!(hit.rule.id(), want, "{path}");
+    }
+    for i in 0..600 {
+        let path = format!("/c/{i}/x");
+        let hit = index
+            .lookup(None, &path)
+            .expect("every prefix rule is found");
+        assert_eq!(hit.rule.id(), 6_000 + i as i64 + 1, "{path}");
+    }
+    assert!(index.lookup(None, "/id/6000").is_none());
+}

@@ -18,6 +18,7 @@ mod compiled;
 mod packed;
 mod parts;
 mod scope;
+mod table;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};

@@ -1,0 +1,193 @@
+//! The open-addressed table of packed records: linear probing over a quarter more places than
+//! rules, one tag byte per place (a filter of the hash, like a SwissTable's control bytes)
+//! read eight at a time, and the records in the places themselves. Rules are inserted
+//! straight into their places while the table is built, so closing it moves nothing.
+
+use std::sync::atomic::{AtomicU8, AtomicU64};
+
+/// One packed rule, or an empty place: its text is `matcher`, then the target. Everything a
+/// request touches beside the text (counter and target check included) is in these 32
+/// bytes, so answering costs about one cache miss here and one in the text. The rule's id,
+/// needed only to flush counters, is kept apart ([`Table::ids`]).
+#[derive(Debug, Default)]
+#[repr(align(32))]
+pub(super) struct Slot {
+    /// Hits since the last flush.
+    pub(super) hits: AtomicU64,
+    pub(super) start: u32,
+    pub(super) matcher_len: u32,
+    pub(super) target_len: u32,
+    /// The high half of the rule's hash: where its probe starts, and a filter before the
+    /// matcher's text is compared.
+    pub(super) hash: u32,
+    pub(super) host: u16,
+    /// [`USED`] and what the rule does (see `packed.rs`).
+    pub(super) flags: u8,
+    /// Whether the target is its own wire form (see `packed.rs`).
+    pub(super) checked: AtomicU8,
+}
+
+/// A place holding a rule (places without are empty).
+pub(super) const USED: u8 = 128;
+
+/// Tags read at once.
+const GROUP: usize = 8;
+
+/// The tag of a record with hash `h`: never 0 (an empty place).
+fn tag(h: u32) -> u8 {
+    (h as u8).max(1)
+}
+
+/// The high bit of each byte of `x` that is zero, exact up to the lowest zero byte (a borrow
+/// can mark a byte above it too, which only adds a candidate that the full check turns down).
+fn zero_bytes(x: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Records of one kind (exact paths, or prefixes) in their places.
+#[derive(Debug, Default)]
+pub(super) struct Table {
+    /// `homes` home places, the places records were pushed to past the last home, and one
+    /// empty place that ends every probe. A `Vec`, never shrunk: shrinking would copy it (its
+    /// alignment is above what `realloc` keeps), and room never written is address space only.
+    slots: Vec<Slot>,
+    /// One per place, then [`GROUP`] zeros: 0 for an empty place, else [`tag`] of its hash.
+    tags: Vec<u8>,
+    /// The store id of the rule in each place (0 for empty places).
+    ids: Vec<i64>,
+    homes: u32,
+    rules: u32,
+}
+
+impl Table {
+    /// A table with room for `rules` rules before it grows.
+    pub(super) fn with_room(rules: usize) -> Self {
+        let homes = (rules + rules / 4).clamp(1, (u32::MAX / 4) as usize);
+        let mut table = Table {
+            // A few places past the last home are reserved with the rest.
+            slots: Vec::with_capacity(homes + 1024),
+            tags: Vec::new(),
+            ids: Vec::new(),
+            homes: homes as u32,
+            rules: 0,
+        };
+        table.slots.resize_with(homes + 1, Slot::default);
+        table.tags = vec![0; homes + 1 + GROUP];
+        table.ids = vec![0; homes + 1];
+        table
+    }
+
+    /// How many rules.
+    pub(super) fn rules(&self) -> usize {
+        self.rules as usize
+    }
+
+    /// How many places (the numbers of records run from 0 to this).
+    pub(super) fn places(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The record in place `n` (an empty one past the end).
+    pub(super) fn slot(&self, n: usize) -> Option<&Slot> {
+        self.slots.get(n)
+    }
+
+    /// The store id of the rule in place `n`.
+    pub(super) fn id(&self, n: usize) -> i64 {
+        self.ids.get(n).copied().unwrap_or_default()
+    }
+
+    /// The place of the record with hash `h` for which `same` holds, or else the empty
+    /// place where such a record would go.
+    #[inline]
+    pub(super) fn probe(&self, h: u32, same: impl Fn(&Slot) -> bool) -> Result<usize, usize> {
+        let start = ((u64::from(h) * u64::from(self.homes)) >> 32) as usize;
+        let want = u64::from_ne_bytes([tag(h); GROUP]);
+        let mut at = start;
+        // Linear probing: a record is never past the first empty place after its home, and
+        // the last place is always empty (`tags` has GROUP zeros past it).
+        loop {
+            let Some(bytes) = self.tags.get(at..at + GROUP) else {
+                return Err(self.slots.len() - 1);
+            };
+            let group = u64::from_le_bytes(bytes.try_into().unwrap_or([0; GROUP]));
+            let empty = zero_bytes(group);
+            // Candidates before the first empty place, in order.
+            let before = match empty {
+                0 => u64::MAX,
+                e => (e & e.wrapping_neg()) - 1,
+            };
+            let mut candidates = zero_bytes(group ^ want) & before;
+            while candidates != 0 {
+                let n = at + candidates.trailing_zeros() as usize / 8;
+                candidates &= candidates - 1;
+                if self.slots[n].hash == h && same(&self.slots[n]) {
+                    return Ok(n);
+                }
+            }
+            if empty != 0 {
+                return Err(at + empty.trailing_zeros() as usize / 8);
+            }
+            at += GROUP;
+        }
+    }
+
+    /// Put `slot` (rule `id`) in place `n`, an empty place [`Table::probe`] gave for it or
+    /// the place of the rule it replaces; gives the place back. Grows the table first when
+    /// it is four fifths full, so a place found before the call may change.
+    pub(super) fn put(&mut self, n: Result<usize, usize>, slot: Slot, id: i64) -> usize {
+        let n = match n {
+            Ok(n) => n,
+            Err(n) if self.rules < self.homes - self.homes / 5 => {
+                self.rules += 1;
+                n
+            }
+            Err(_) => {
+                self.grow();
+                self.rules += 1;
+                self.free_place(slot.hash)
+            }
+        };
+        self.place(n, slot, id);
+        n
+    }
+
+    /// Write `slot` into place `n`, keeping one empty place after the last record.
+    fn place(&mut self, n: usize, slot: Slot, id: i64) {
+        if n + 1 == self.slots.len() {
+            self.slots.push(Slot::default());
+            self.ids.push(0);
+            self.tags.push(0);
+        }
+        self.tags[n] = tag(slot.hash);
+        self.slots[n] = slot;
+        self.ids[n] = id;
+    }
+
+    /// The first empty place from the home of hash `h` on.
+    fn free_place(&self, h: u32) -> usize {
+        match self.probe(h, |_| false) {
+            Ok(n) | Err(n) => n,
+        }
+    }
+
+    /// Room for twice the rules, every record placed again (in the order of their places).
+    fn grow(&mut self) {
+        let room = (self.rules as usize + 1) * 2;
+        let old = std::mem::replace(self, Table::with_room(room));
+        self.rules = old.rules;
+        for (slot, id) in old.slots.into_iter().zip(old.ids) {
+            if slot.flags & USED != 0 {
+                let n = self.free_place(slot.hash);
+                self.place(n, slot, id);
+            }
+        }
+    }
+
+    /// Every used place.
+    pub(super) fn used(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.slots.len()).filter(|&n| self.slots[n].flags & USED != 0)
+    }
+}
