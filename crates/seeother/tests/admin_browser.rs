@@ -71,11 +71,16 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // The whole group: chromedriver and the Chromium processes it started.
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{}", self.child.id()))
-            .status();
+        // The whole group: chromedriver and the Chromium processes it started. Signalled
+        // directly: Debian's `kill -KILL -PID` sends SIGKILL to pid -1, every process the
+        // user may signal, not to the group (`kill -s KILL -- -PID` would be right).
+        if let Ok(group) = i32::try_from(self.child.id())
+            && group > 1
+        {
+            // SAFETY: kill(2) takes no pointers; a negative pid names the process group that
+            // `process_group(0)` gave chromedriver, which is its own pid.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
