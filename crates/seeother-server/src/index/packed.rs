@@ -50,16 +50,18 @@ const STATUSES: [RedirectStatus; 5] = [
 /// inserted; requests only look up, so there is no flooding to resist.
 type Fast = foldhash::fast::RandomState;
 
-fn hash(state: &Fast, host: u16, matcher: &[u8]) -> u64 {
+/// The hash of a rule's host number and matcher, as each record keeps it: the high half of
+/// the hasher's (its best-mixed bits).
+fn hash(state: &Fast, host: u16, matcher: &[u8]) -> u32 {
     let mut h = state.build_hasher();
     h.write_u16(host);
     h.write(matcher);
-    h.finish()
+    (h.finish() >> 32) as u32
 }
 
-/// The high half of [`hash`], kept in each record.
-fn hash32(state: &Fast, host: u16, matcher: &[u8]) -> u32 {
-    (hash(state, host, matcher) >> 32) as u32
+/// The matcher of record `s`, whose text is in `text`.
+fn matcher_of<'t>(text: &'t [u8], s: &Slot) -> &'t [u8] {
+    &text[s.start as usize..(s.start + s.matcher_len) as usize]
 }
 
 /// Plain rules, packed. Immutable once built (but for the counters); shared by every version
@@ -119,20 +121,16 @@ impl Packed {
         table.slot(place).unwrap_or(&EMPTY)
     }
 
-    fn matcher_bytes(&self, s: &Slot) -> &[u8] {
-        &self.text[s.start as usize..(s.start + s.matcher_len) as usize]
-    }
-
     /// The rule for `matcher` on host number `host` in `table`, whose records are numbered
     /// from `base`.
     fn find(&self, table: &Table, base: usize, host: u16, matcher: &str) -> Option<PackedRule<'_>> {
         if table.rules() == 0 {
             return None;
         }
-        let h = hash32(&self.state, host, matcher.as_bytes());
+        let h = hash(&self.state, host, matcher.as_bytes());
         let place = table
             .probe(h, |s| {
-                s.host == host && self.matcher_bytes(s) == matcher.as_bytes()
+                s.host == host && matcher_of(&self.text, s) == matcher.as_bytes()
             })
             .ok()?;
         Some(PackedRule {
@@ -411,7 +409,7 @@ impl Builder {
                 0
             }
             | if rule.gone { GONE } else { 0 };
-        let h = hash32(&self.state, host, rule.matcher.as_bytes());
+        let h = hash(&self.state, host, rule.matcher.as_bytes());
         let slot = Slot {
             start,
             matcher_len: rule.matcher.len() as u32,
@@ -431,9 +429,7 @@ impl Builder {
         let table = if prefix { prefixes } else { exact };
         let matcher = rule.matcher.as_bytes();
         // A replaced rule's text stays in the buffer, unused.
-        let found = table.probe(h, |s| {
-            s.host == host && &text[s.start as usize..(s.start + s.matcher_len) as usize] == matcher
-        });
+        let found = table.probe(h, |s| s.host == host && matcher_of(text, s) == matcher);
         if prefix && found.is_err() {
             self.prefix_lens[host as usize].insert(rule.matcher.len() as u32);
         }
