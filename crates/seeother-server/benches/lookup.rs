@@ -10,9 +10,12 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, Method};
-use seeother_server::index::{Index, RuleParts};
+use seeother_server::index::Index;
 use seeother_server::resolve::{self, Request};
 use seeother_server::rule::RuleSpec;
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 /// A small deterministic generator (xorshift64*), so every run measures the same table.
 struct Random(u64);
@@ -64,17 +67,7 @@ fn table(n: usize) -> (Index, Vec<String>, Vec<String>) {
             exact.push(format!("/id/{kind}/{key}"));
         }
     }
-    let valid: Vec<RuleSpec> = specs
-        .into_iter()
-        .map(|r| r.validate().expect("valid rule"))
-        .collect();
-    let index = Index::build(
-        valid
-            .iter()
-            .enumerate()
-            .map(|(i, r)| RuleParts::of_spec(i as i64 + 1, r).expect("has a matcher")),
-    )
-    .expect("compiles");
+    let index = support::compile(&specs);
     for paths in [&mut exact, &mut under] {
         for i in (1..paths.len()).rev() {
             paths.swap(i, (random.next() % (i as u64 + 1)) as usize);

@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::header::LOCATION;
 use http::{HeaderMap, Method};
-use seeother_server::index::{Index, RuleParts};
 use seeother_server::resolve::{self, Outcome, Request};
 use seeother_server::rule::RuleSpec;
+
+mod support;
 
 /// The system allocator, counting every allocation and reallocation.
 struct Counting;
@@ -61,17 +62,7 @@ fn an_exact_redirect_allocates_only_the_header_map() {
         })
         .collect();
     rules.push(RuleSpec::path("/id/amp", "/works?a=1&b=2"));
-    let valid: Vec<RuleSpec> = rules
-        .iter()
-        .map(|r| r.clone().validate().expect("valid rule"))
-        .collect();
-    let index = Index::build(
-        valid
-            .iter()
-            .enumerate()
-            .map(|(i, r)| RuleParts::of_spec(i as i64 + 1, r).expect("has a matcher")),
-    )
-    .expect("compiles");
+    let index = support::compile(&rules);
     let headers = HeaderMap::new();
     let paths: Vec<String> = (0..1000).map(|i| format!("/id/work/{i}")).collect();
     let answer = |method: &Method, path: &str| {
