@@ -39,6 +39,8 @@ pub struct Metrics {
     by_handler: [AtomicU64; HANDLERS.len()],
     buckets: [AtomicU64; BUCKETS_US.len() + 1],
     latency_sum_ns: AtomicU64,
+    direct: AtomicU64,
+    handoffs: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -48,6 +50,8 @@ impl Default for Metrics {
             by_handler: std::array::from_fn(|_| AtomicU64::new(0)),
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
             latency_sum_ns: AtomicU64::new(0),
+            direct: AtomicU64::new(0),
+            handoffs: AtomicU64::new(0),
         }
     }
 }
@@ -70,6 +74,18 @@ impl Metrics {
         self.buckets[b].fetch_add(1, Ordering::Relaxed);
         self.latency_sum_ns
             .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Count `n` requests answered on the direct HTTP/1.1 path (they are counted by
+    /// [`Metrics::record`] too).
+    #[inline]
+    pub fn count_direct(&self, n: u64) {
+        self.direct.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Count a connection handed from the direct HTTP/1.1 path to hyper.
+    pub fn count_handoff(&self) {
+        self.handoffs.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -121,6 +137,12 @@ impl Metrics {
             get(&self.latency_sum_ns) as f64 / 1e9
         );
         let _ = writeln!(out, "seeother_request_duration_seconds_count {cumulative}");
+        out.push_str("# HELP seeother_http1_direct_total Requests answered on the direct HTTP/1.1 path (the others by hyper).\n");
+        out.push_str("# TYPE seeother_http1_direct_total counter\n");
+        let _ = writeln!(out, "seeother_http1_direct_total {}", get(&self.direct));
+        out.push_str("# HELP seeother_http1_handoffs_total Connections handed from the direct HTTP/1.1 path to hyper at a request it does not answer.\n");
+        out.push_str("# TYPE seeother_http1_handoffs_total counter\n");
+        let _ = writeln!(out, "seeother_http1_handoffs_total {}", get(&self.handoffs));
         out.push_str("# HELP seeother_rules Rules in the index.\n# TYPE seeother_rules gauge\n");
         let _ = writeln!(out, "seeother_rules {rules}");
         out.push_str(

@@ -70,6 +70,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
+    /// Serve every HTTP/1.1 request with hyper, the general HTTP engine. By default plain
+    /// GET and HEAD requests for identifiers over plain-text HTTP/1.1 are answered directly
+    /// (the same answers, with less work per request).
+    #[arg(long)]
+    pub no_fast_path: bool,
+
     /// Write logs as JSON lines.
     #[arg(long)]
     pub log_json: bool,
@@ -107,6 +113,7 @@ fn options(args: ServeArgs) -> Result<Options, String> {
             idle_timeout: seconds("idle-timeout", args.idle_timeout)?,
             max_header_bytes: args.max_header_bytes,
             shutdown_grace: seconds("shutdown-grace", args.shutdown_grace)?,
+            fast_path: !args.no_fast_path,
         },
         flush_interval: seconds("flush-interval", args.flush_interval)?,
         threads: args.threads,

@@ -57,6 +57,14 @@ impl Body {
         self.at >= PARTS
     }
 
+    /// The bytes left, part by part.
+    pub fn parts(&self) -> impl Iterator<Item = &[u8]> {
+        self.parts[self.at.min(PARTS)..]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| &p[..])
+    }
+
     /// The bytes left, in one buffer (shared when there is one part, copied otherwise).
     pub fn to_bytes(&self) -> Bytes {
         let rest = &self.parts[self.at.min(PARTS)..];

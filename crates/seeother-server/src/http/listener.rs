@@ -3,6 +3,7 @@
 //! with hyper, under a header-read timeout, an idle timeout and a header-size cap. On shutdown
 //! it stops accepting, lets requests in flight finish, then closes.
 
+mod direct;
 mod io;
 
 use std::future::Future;
@@ -18,9 +19,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use super::service::{App, handle};
-use io::{Activity, Tracked};
+use io::{Activity, Rewind, Tracked};
 
-/// Limits and timeouts of the listener.
+/// Limits and timeouts of the listener, and its HTTP/1.1 path.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Connections served at once; more wait in the accept queue.
@@ -33,6 +34,10 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// Answer plain-text HTTP/1.1 `GET` and `HEAD` requests for identifiers directly, and
+    /// hand a connection to hyper at its first other request (the default); if false, hyper
+    /// serves every connection from its first byte.
+    pub fast_path: bool,
 }
 
 impl Default for Limits {
@@ -43,6 +48,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(30),
+            fast_path: true,
         }
     }
 }
@@ -175,30 +181,24 @@ async fn connection(
     let activity = Arc::new(Activity::new());
     match tls {
         None => {
-            serve_io(
-                Tracked::new(stream, activity.clone()),
-                app,
-                builder,
-                limits,
-                activity,
-                stop,
-            )
-            .await
+            let mut io = Tracked::new(stream, activity.clone());
+            if !limits.fast_path {
+                return serve_io(io, app, builder, limits, activity, stop).await;
+            }
+            let mut stop = stop;
+            let end = direct::serve(&mut io, &app, &activity, limits.idle_timeout, &mut stop).await;
+            if let direct::End::Handoff(read) = end {
+                let io = Rewind::new(io, read);
+                serve_io(io, app, builder, limits, activity, stop).await;
+            }
         }
         Some(acceptor) => {
             let handshake =
                 tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await;
             match handshake {
                 Ok(Ok(tls_stream)) => {
-                    serve_io(
-                        Tracked::new(tls_stream, activity.clone()),
-                        app,
-                        builder,
-                        limits,
-                        activity,
-                        stop,
-                    )
-                    .await
+                    let io = Tracked::new(tls_stream, activity.clone());
+                    serve_io(io, app, builder, limits, activity, stop).await
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -208,7 +208,7 @@ async fn connection(
 }
 
 async fn serve_io<T>(
-    io: Tracked<T>,
+    io: T,
     app: Arc<App>,
     builder: &auto::Builder<TokioExecutor>,
     limits: &Limits,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
-use http::{Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use seeother_core::respond::Body;
@@ -57,17 +57,28 @@ pub async fn handle(
     app: Arc<App>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Body>>, Infallible> {
-    let start = Instant::now();
-    let (response, handler) = if req.uri().path().starts_with(RESERVED_PREFIX) {
+    if req.uri().path().starts_with(RESERVED_PREFIX) {
+        let start = Instant::now();
         // Boxed: the API's and admin pages' futures are kilobytes, and held inline they would
         // make every request's future that large, to be moved into hyper on each request.
-        (Box::pin(reserved(&app, req)).await, Handler::Admin)
-    } else {
-        redirect(&app, &req)
+        let response = Box::pin(reserved(&app, req)).await;
+        app.metrics
+            .record(response.status().as_u16(), Handler::Admin, start.elapsed());
+        return Ok(response);
+    }
+    let uri = req.uri();
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()));
+    let target = Target {
+        method: req.method(),
+        authority,
+        path: uri.path(),
+        query: uri.query(),
+        headers: req.headers(),
     };
-    app.metrics
-        .record(response.status().as_u16(), handler, start.elapsed());
-    Ok(response)
+    Ok(redirect(&app, &target).map(Full::new))
 }
 
 /// A request under [`RESERVED_PREFIX`], its body collected.
@@ -82,21 +93,29 @@ async fn reserved(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Body>
     Response::from_parts(parts, Full::new(Body::from(body)))
 }
 
-/// The hot path: index lookup, then a (usually prebuilt) response from the core.
-fn redirect<B>(app: &App, req: &Request<B>) -> (Response<Full<Body>>, Handler) {
-    let authority = req
-        .uri()
-        .authority()
-        .map(|a| a.as_str())
-        .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()));
-    let host = authority.map(normalize_host);
+/// A request outside [`RESERVED_PREFIX`], as the hot path needs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Target<'a> {
+    pub method: &'a Method,
+    /// The authority of an absolute-form target, else the `Host` field.
+    pub authority: Option<&'a str>,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+}
+
+/// The hot path, for hyper's connections and the direct HTTP/1.1 path alike: index lookup,
+/// then a (usually prebuilt) response from the core; counted in the metrics.
+pub(crate) fn redirect(app: &App, target: &Target<'_>) -> Response<Body> {
+    let start = Instant::now();
+    let host = target.authority.map(normalize_host);
     let index = app.catalog.index();
     let request = resolve::Request {
-        method: req.method(),
+        method: target.method,
         host: host.as_deref(),
-        path: req.uri().path(),
-        query: req.uri().query(),
-        headers: req.headers(),
+        path: target.path,
+        query: target.query,
+        headers: target.headers,
     };
     let answer = resolve::answer(&index, &request);
     let handler = match answer.outcome.rule() {
@@ -117,8 +136,10 @@ fn redirect<B>(app: &App, req: &Request<B>) -> (Response<Full<Body>>, Handler) {
     if let Outcome::BrokenTarget { hit, error } = &answer.outcome {
         tracing::warn!(rule = hit.rule.id(), %error, "rule produced a target that cannot be sent");
     }
-    tracing::debug!(method = %req.method(), path = request.path, status = answer.response.status().as_u16(), "answered");
-    (answer.response.map(Full::new), handler)
+    let status = answer.response.status().as_u16();
+    tracing::debug!(method = %target.method, path = request.path, status, "answered");
+    app.metrics.record(status, handler, start.elapsed());
+    answer.response
 }
 
 /// `/-/healthz`, `/-/metrics`, `/-/api/…`; `/-/admin` is reserved for the admin pages.

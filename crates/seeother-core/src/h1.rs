@@ -1,0 +1,220 @@
+//! HTTP/1.1 framing for the simplest requests a redirect server gets (RFC 9112), sans-IO.
+//!
+//! Most requests to an identifier resolver are a `GET` or `HEAD` of one path, with no body and
+//! nothing that changes the connection. [`parse`] recognises exactly those, complete in a
+//! buffer, and [`write_response`] writes the answer's bytes, so a server can answer them
+//! without a general HTTP engine. Anything else is [`Parsed::Other`]: a request with a body, a
+//! `Connection` or `Upgrade` field, HTTP/1.0, an absolute-form target, a character outside
+//! RFC 3986's set, a malformed message… and is left to a full HTTP/1.1 implementation, from
+//! the first byte of that request on.
+//!
+//! ```
+//! use http::{Method, Response, StatusCode};
+//! use seeother_core::h1::{self, Parsed};
+//! use seeother_core::respond::Body;
+//!
+//! let buf = b"GET /id/42?x=1 HTTP/1.1\r\nHost: example.org\r\n\r\n";
+//! let Parsed::Simple(req) = h1::parse(buf) else { panic!("a simple GET") };
+//! assert_eq!((&req.method, req.path, req.query), (&Method::GET, "/id/42", Some("x=1")));
+//! assert_eq!((req.host, req.len), (Some("example.org"), buf.len()));
+//!
+//! let mut response = Response::new(Body::from("hi"));
+//! *response.status_mut() = StatusCode::NOT_FOUND;
+//! let mut out = Vec::new();
+//! h1::write_response(&response, &req.method, b"Tue, 24 Nov 2026 23:00:00 GMT", &mut out);
+//! assert_eq!(
+//!     out,
+//!     b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\ndate: Tue, 24 Nov 2026 23:00:00 GMT\r\n\r\nhi"
+//! );
+//! ```
+
+use http::header::{ACCEPT, CONTENT_LENGTH, DATE};
+use http::{HeaderMap, HeaderValue, Method, Response};
+
+use crate::respond::Body;
+
+/// Most header fields a simple request may have; a request with more is [`Parsed::Other`].
+pub const MAX_HEADERS: usize = 48;
+
+/// What the start of a buffer holds.
+#[derive(Debug)]
+pub enum Parsed<'b> {
+    /// A complete simple request.
+    Simple(Simple<'b>),
+    /// The start of a message whose header block has not all arrived.
+    Partial,
+    /// A request this module does not answer (or not a valid message at all).
+    Other,
+}
+
+/// A complete `GET` or `HEAD` request without a body, in origin form, over HTTP/1.1.
+#[derive(Debug)]
+pub struct Simple<'b> {
+    /// `GET` or `HEAD`.
+    pub method: Method,
+    /// The path, as received (percent-encoded).
+    pub path: &'b str,
+    /// The query without `?`, if the target has one.
+    pub query: Option<&'b str>,
+    /// The `Host` field's value.
+    pub host: Option<&'b str>,
+    /// The request's `Accept` fields (and no other: no allocation when there are none).
+    pub headers: HeaderMap,
+    /// Bytes the request takes at the start of the buffer.
+    pub len: usize,
+}
+
+/// Read the request at the start of `buf`.
+pub fn parse(buf: &[u8]) -> Parsed<'_> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut fields);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Err(_) => return Parsed::Other,
+    };
+    // RFC 9112 §9.3: HTTP/1.0 has other persistence rules; leave it to the full engine.
+    if req.version != Some(1) {
+        return Parsed::Other;
+    }
+    // RFC 9110 §9.1: method names are case-sensitive.
+    let method = match req.method {
+        Some("GET") => Method::GET,
+        Some("HEAD") => Method::HEAD,
+        _ => return Parsed::Other,
+    };
+    let Some(target) = req.path.filter(|t| is_origin_form(t.as_bytes())) else {
+        return Parsed::Other;
+    };
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    let mut host = None;
+    let mut headers = HeaderMap::new();
+    for field in req.headers.iter() {
+        let name = field.name;
+        if name.eq_ignore_ascii_case("host") {
+            // RFC 9112 §3.2: exactly one Host field; anything else is the full engine's.
+            if host.is_some() {
+                return Parsed::Other;
+            }
+            match std::str::from_utf8(field.value) {
+                Ok(value) => host = Some(value),
+                Err(_) => return Parsed::Other,
+            }
+        } else if name.eq_ignore_ascii_case("accept") {
+            // RFC 9110 §12.5.1: several Accept fields are one list.
+            match HeaderValue::from_bytes(field.value) {
+                Ok(value) => {
+                    headers.append(ACCEPT, value);
+                }
+                Err(_) => return Parsed::Other,
+            }
+        } else if name.eq_ignore_ascii_case("connection") {
+            // RFC 9112 §9.3: keep-alive is HTTP/1.1's default; any other option (close,
+            // upgrade) changes the connection.
+            if !field.value.eq_ignore_ascii_case(b"keep-alive") {
+                return Parsed::Other;
+            }
+        } else if is_framing(name) {
+            return Parsed::Other;
+        }
+    }
+    Parsed::Simple(Simple {
+        method,
+        path,
+        query,
+        host,
+        headers,
+        len,
+    })
+}
+
+/// Fields that give a request a body (RFC 9112 §6), ask for an interim response (RFC 9110
+/// §10.1.1) or switch protocols (RFC 9110 §7.8).
+fn is_framing(name: &str) -> bool {
+    [
+        "content-length",
+        "transfer-encoding",
+        "expect",
+        "upgrade",
+        "te",
+    ]
+    .iter()
+    .any(|f| name.eq_ignore_ascii_case(f))
+}
+
+/// RFC 9112 §3.2.1 origin-form (`/path?query`) in RFC 3986's characters only (§3.3, §3.4:
+/// unreserved, percent-encoded, sub-delims, `:`, `@`, `/`, `?`). `//` at the start is left
+/// to the full engine, which may read it as an authority.
+fn is_origin_form(target: &[u8]) -> bool {
+    target.first() == Some(&b'/')
+        && target.get(1) != Some(&b'/')
+        && target.iter().all(|&b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'%'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                        | b'@'
+                        | b'/'
+                        | b'?'
+                )
+        })
+}
+
+/// Append `response` as HTTP/1.1 bytes to `out`: status line, the response's fields in order,
+/// `Content-Length` when it has none, `Date` (an IMF-fixdate, e.g. from
+/// `httpdate::fmt_http_date`) when it has none, then the body unless `method` is HEAD.
+pub fn write_response(response: &Response<Body>, method: &Method, date: &[u8], out: &mut Vec<u8>) {
+    let status = response.status();
+    let head = method == Method::HEAD;
+    // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ].
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let headers = response.headers();
+    for (name, value) in headers {
+        field(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    let body = response.body();
+    // RFC 9110 §8.6: a HEAD response may leave Content-Length out; any other must frame its
+    // body on a persistent connection (RFC 9112 §6.3).
+    if !head && !headers.contains_key(CONTENT_LENGTH) {
+        field(out, b"content-length", body.len().to_string().as_bytes());
+    }
+    // RFC 9110 §6.6.1: an origin server with a clock sends Date.
+    if !headers.contains_key(DATE) {
+        field(out, b"date", date);
+    }
+    out.extend_from_slice(b"\r\n");
+    if !head {
+        for part in body.parts() {
+            out.extend_from_slice(part);
+        }
+    }
+}
+
+fn field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}

@@ -1,0 +1,128 @@
+//! The direct HTTP/1.1 path: plain `GET` and `HEAD` requests for identifiers, answered
+//! without hyper.
+//!
+//! A plain-text connection is read here first. Each complete simple request (see
+//! [`seeother_core::h1`]) outside `/-/` is answered by the same hot path hyper's requests take
+//! ([`redirect`]), and all the answers to one read leave in one write. The first request that is
+//! anything else (a body, `/-/`, HTTP/2's preface, HTTP/1.0, a header block not complete in
+//! what was read, a malformed message) hands the connection to hyper with the bytes read and
+//! not yet answered; hyper serves the rest of it, with its own limits and timeouts.
+
+use std::cell::RefCell;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use seeother_core::h1::{self, Parsed};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+
+use super::io::Activity;
+use crate::http::service::{App, RESERVED_PREFIX, Target, redirect};
+
+/// Bytes read at most at once: a few dozen pipelined requests.
+const READ_SIZE: usize = 8 * 1024;
+
+/// How the direct path left a connection.
+pub(super) enum End {
+    /// Closed: by the client, on an error, idle or at shutdown.
+    Closed,
+    /// For hyper to serve from here on, starting with these bytes already read.
+    Handoff(Bytes),
+}
+
+/// Serve `io` until the client closes it, it is idle for `idle_limit`, the server stops, or
+/// a request comes that the direct path does not answer.
+pub(super) async fn serve<T>(
+    io: &mut T,
+    app: &App,
+    activity: &Activity,
+    idle_limit: Duration,
+    stop: &mut watch::Receiver<bool>,
+) -> End
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    let idle = activity.idle(idle_limit);
+    let stopped = stop.changed();
+    tokio::pin!(idle, stopped);
+    let mut buf = Vec::with_capacity(READ_SIZE);
+    let mut out = Vec::with_capacity(READ_SIZE);
+    loop {
+        // Nothing is buffered and nothing is owed: the one place to stop or give up.
+        buf.clear();
+        let read = tokio::select! {
+            biased;
+            _ = &mut stopped => return End::Closed,
+            r = io.read_buf(&mut buf) => r,
+            () = &mut idle => return End::Closed,
+        };
+        if !matches!(read, Ok(n) if n > 0) {
+            return End::Closed;
+        }
+        let date = http_date();
+        let mut at = 0;
+        let mut answered = 0;
+        let handoff = loop {
+            match h1::parse(&buf[at..]) {
+                Parsed::Simple(req) if !req.path.starts_with(RESERVED_PREFIX) => {
+                    let target = Target {
+                        method: &req.method,
+                        authority: req.host,
+                        path: req.path,
+                        query: req.query,
+                        headers: &req.headers,
+                    };
+                    let response = redirect(app, &target);
+                    h1::write_response(&response, &req.method, &date, &mut out);
+                    at += req.len;
+                    answered += 1;
+                    if at == buf.len() {
+                        break false;
+                    }
+                }
+                _ => break true,
+            }
+        };
+        if answered > 0 {
+            app.metrics.count_direct(answered);
+            // RFC 9112 §9.3.2: responses to pipelined requests go in the requests' order.
+            let wrote = tokio::select! {
+                biased;
+                r = io.write_all(&out) => r,
+                () = &mut idle => return End::Closed,
+            };
+            if wrote.is_err() {
+                return End::Closed;
+            }
+            out.clear();
+        }
+        if handoff {
+            app.metrics.count_handoff();
+            return End::Handoff(Bytes::copy_from_slice(&buf[at..]));
+        }
+    }
+}
+
+/// Length of an IMF-fixdate (RFC 9110 §5.6.7), e.g. `Tue, 24 Nov 2026 23:00:00 GMT`.
+const DATE_LEN: usize = 29;
+
+thread_local! {
+    /// The date of the last second asked for on this thread, formatted once.
+    static DATE: RefCell<(u64, [u8; DATE_LEN])> = const { RefCell::new((u64::MAX, [0; DATE_LEN])) };
+}
+
+/// Now as an IMF-fixdate, formatted at most once a second per thread.
+fn http_date() -> [u8; DATE_LEN] {
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    DATE.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != secs {
+            let text = httpdate::fmt_http_date(now);
+            if let Ok(bytes) = <[u8; DATE_LEN]>::try_from(text.as_bytes()) {
+                *cached = (secs, bytes);
+            }
+        }
+        cached.1
+    })
+}

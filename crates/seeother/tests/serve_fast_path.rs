@@ -1,0 +1,275 @@
+//! The direct HTTP/1.1 path against hyper: the same requests to a server with it (the default)
+//! and one without it (`--no-fast-path`) get the same bytes back (the `Date` value aside), on
+//! keep-alive connections, pipelined, and across the hand-off to hyper mid-connection.
+
+mod serve_support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use serve_support::{Server, TempDir};
+
+const RULES: &str = r#"
+[[rules]]
+path = "/id/berlin"
+to = "https://example.org/page/berlin"
+described_by = true
+cache_control = "max-age=3600"
+
+[[rules.variants]]
+type = "text/turtle"
+to = "https://example.org/data/berlin.ttl"
+
+[[rules]]
+pattern = "/id/{name}"
+to = "https://example.org/page/{name}"
+
+[[rules]]
+prefix = "/docs/"
+to = "https://new.example.org/manual/"
+status = 308
+query = "drop"
+
+[[rules]]
+prefix = "/c/"
+to = "https://catalogue.example.org/c/"
+
+[[rules]]
+host = "id.example.org"
+path = "/go"
+to = "https://example.org/scoped"
+status = 302
+
+[[rules]]
+path = "/go"
+to = "https://example.org/unscoped?from=go"
+status = 307
+
+[[rules]]
+path = "/id/withdrawn"
+to = "https://example.org/old"
+gone = true
+"#;
+
+/// Two servers on the same rules: the direct path on, and off.
+fn servers(name: &str) -> (TempDir, Server, Server) {
+    let dir = TempDir::new(name);
+    let rules = dir.file("rules.toml", RULES);
+    let rules = rules.to_str().unwrap();
+    let direct = Server::start(&dir.path().join("direct.db"), &["--rules", rules]);
+    let hyper = Server::start(
+        &dir.path().join("hyper.db"),
+        &["--rules", rules, "--no-fast-path"],
+    );
+    (dir, direct, hyper)
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let c = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c
+}
+
+/// Read one response to a request made with `method`, framed by its Content-Length, and
+/// blank out the `Date` value (the only part that may differ).
+fn read_response(c: &mut TcpStream, method: &str) -> String {
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        let n = c.read(&mut byte).expect("a response");
+        assert!(n == 1, "closed after {:?}", String::from_utf8_lossy(&raw));
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8(raw).unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    let mut body = vec![0; if method == "HEAD" { 0 } else { len }];
+    c.read_exact(&mut body).unwrap();
+    let head: Vec<String> = head
+        .split("\r\n")
+        .map(|l| match l.strip_prefix("date: ") {
+            Some(d) => {
+                assert_eq!(d.len(), 29, "an IMF-fixdate: {d}");
+                "date: <now>".to_owned()
+            }
+            None => l.to_owned(),
+        })
+        .collect();
+    head.join("\r\n") + &String::from_utf8(body).unwrap()
+}
+
+/// Write `chunks` on one connection to each server, reading the responses to `methods`
+/// after each chunk; both servers must answer byte for byte alike.
+fn same_answers(direct: &Server, hyper: &Server, chunks: &[(&str, &[&str])]) -> Vec<String> {
+    let mut a = connect(direct.addr);
+    let mut b = connect(hyper.addr);
+    let mut all = Vec::new();
+    for (chunk, methods) in chunks {
+        a.write_all(chunk.as_bytes()).unwrap();
+        b.write_all(chunk.as_bytes()).unwrap();
+        for method in *methods {
+            let (ra, rb) = (read_response(&mut a, method), read_response(&mut b, method));
+            assert_eq!(ra, rb, "after {chunk:?}");
+            all.push(ra);
+        }
+    }
+    all
+}
+
+/// A counter from one `/-/metrics` text.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+#[test]
+fn every_kind_of_answer_is_the_same_bytes_as_hyper_gives() {
+    let (_dir, direct, hyper) = servers("fast-same");
+    let requests: &[(&str, &str, &str)] = &[
+        ("GET", "/id/berlin", ""),
+        ("HEAD", "/id/berlin", ""),
+        ("GET", "/id/berlin", "Accept: text/turtle\r\n"),
+        (
+            "GET",
+            "/id/berlin",
+            "Accept: text/html;q=0.5\r\nAccept: text/turtle;q=0.1\r\n",
+        ),
+        ("GET", "/id/rome?lang=it", "Accept: */*\r\n"),
+        ("GET", "/docs/guide/intro.html?utm=x", ""),
+        ("GET", "/c/k3x9/part%20two.html?q=a&b=%2F", ""),
+        ("HEAD", "/c/k3x9/", ""),
+        ("GET", "/go", "Host: ID.example.org:8303\r\n"),
+        ("GET", "/go", "Host: other.example.org\r\n"),
+        ("GET", "/go?x=1", ""),
+        ("GET", "/id/withdrawn", ""),
+        ("HEAD", "/id/withdrawn", ""),
+        ("GET", "/nothing/here?x=%3Cy%3E", ""),
+        ("HEAD", "/nothing", ""),
+        ("GET", "/", "Connection: keep-alive\r\nUser-Agent: t\r\n"),
+    ];
+    let mut chunks = Vec::new();
+    for (method, target, fields) in requests {
+        let host = if fields.contains("Host:") {
+            ""
+        } else {
+            "Host: localhost\r\n"
+        };
+        let raw = format!("{method} {target} HTTP/1.1\r\n{host}{fields}\r\n");
+        chunks.push((raw, [*method]));
+    }
+    // Each request twice on one connection: keep-alive works on both paths.
+    let mut sent: Vec<(&str, &[&str])> = Vec::new();
+    for (raw, method) in &chunks {
+        sent.push((raw.as_str(), method));
+        sent.push((raw.as_str(), method));
+    }
+    let answers = same_answers(&direct, &hyper, &sent);
+    assert!(
+        answers[0].starts_with("HTTP/1.1 303 See Other\r\n"),
+        "{}",
+        answers[0]
+    );
+    assert!(answers.iter().any(|a| a.starts_with("HTTP/1.1 410 Gone")));
+    assert!(
+        answers
+            .iter()
+            .any(|a| a.starts_with("HTTP/1.1 404 Not Found"))
+    );
+    // They really took the two paths: all on the direct one; the metrics request itself is
+    // handed to hyper (it is under /-/).
+    let metrics = direct.get("/-/metrics").text();
+    assert_eq!(
+        metric(&metrics, "seeother_http1_direct_total"),
+        sent.len() as u64
+    );
+    assert_eq!(metric(&metrics, "seeother_http1_handoffs_total"), 1);
+    let metrics = hyper.get("/-/metrics").text();
+    assert_eq!(metric(&metrics, "seeother_http1_direct_total"), 0);
+}
+
+#[test]
+fn a_connection_is_handed_to_hyper_at_the_first_request_it_does_not_answer() {
+    let (_dir, direct, hyper) = servers("fast-handoff");
+    let get = "GET /id/berlin HTTP/1.1\r\nHost: h\r\n\r\n";
+    let post = "POST /id/berlin HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\n\r\na=b&c=d";
+    let pipelined = format!("{get}HEAD /c/a HTTP/1.1\r\nHost: h\r\n\r\n{get}");
+    let answers = same_answers(
+        &direct,
+        &hyper,
+        &[
+            (get, &["GET"]),
+            // Three pipelined requests in one write: three answers, in order (RFC 9112 §9.3.2).
+            (&pipelined, &["GET", "HEAD", "GET"]),
+            // A request with a body goes to hyper, and hyper keeps the connection.
+            (post, &["POST"]),
+            (get, &["GET"]),
+            ("GET /-/healthz HTTP/1.1\r\nHost: h\r\n\r\n", &["GET"]),
+        ],
+    );
+    assert_eq!(answers.len(), 7);
+    assert!(answers[4].starts_with("HTTP/1.1 303"), "{}", answers[4]);
+    assert!(answers[6].ends_with("\r\n\r\nok\n"), "{}", answers[6]);
+    let metrics = direct.get("/-/metrics").text();
+    assert_eq!(metric(&metrics, "seeother_http1_direct_total"), 4);
+
+    // A simple request after one the direct path does not answer, in the same write.
+    let answers = same_answers(
+        &direct,
+        &hyper,
+        &[(&format!("{post}{get}"), &["POST", "GET"])],
+    );
+    assert!(answers[1].starts_with("HTTP/1.1 303"));
+
+    // A header block cut across two writes is finished by hyper.
+    let mut c = connect(direct.addr);
+    c.write_all(b"GET /id/berlin HTTP/1.1\r\nHo").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    c.write_all(b"st: h\r\n\r\n").unwrap();
+    assert!(read_response(&mut c, "GET").starts_with("HTTP/1.1 303 See Other"));
+    c.write_all(get.as_bytes()).unwrap();
+    assert!(read_response(&mut c, "GET").starts_with("HTTP/1.1 303 See Other"));
+
+    // HTTP/1.0 and `Connection: close` are hyper's, and close as they should.
+    for raw in [
+        "GET /id/berlin HTTP/1.0\r\n\r\n",
+        "GET /id/berlin HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    ] {
+        let mut c = connect(direct.addr);
+        c.write_all(raw.as_bytes()).unwrap();
+        let mut all = Vec::new();
+        c.read_to_end(&mut all).unwrap();
+        let all = String::from_utf8(all).unwrap();
+        assert!(all.contains(" 303 See Other\r\n"), "{all}");
+    }
+}
+
+#[test]
+fn malformed_and_ambiguous_requests_get_what_hyper_gives() {
+    let (_dir, direct, hyper) = servers("fast-garbage");
+    let whole = |addr, raw: &[u8]| {
+        let mut c = connect(addr);
+        c.write_all(raw).unwrap();
+        let mut all = Vec::new();
+        let _ = c.read_to_end(&mut all);
+        let all = String::from_utf8_lossy(&all).into_owned();
+        // Blank the Date value.
+        match all.find("\r\ndate: ") {
+            Some(at) => format!("{}{}", &all[..at + 8], &all[at + 8 + 29..]),
+            None => all,
+        }
+    };
+    for raw in [
+        &b"GET /a b c HTTP/1.1\r\n\r\n"[..],
+        b"\x00\x01\x02\r\n\r\n",
+        b"GET /id/berlin HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+        b"GET /id/berlin HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+        b"GET http://id.example.org/go HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+    ] {
+        assert_eq!(whole(direct.addr, raw), whole(hyper.addr, raw), "{:?}", String::from_utf8_lossy(raw));
+    }
+    assert_eq!(direct.get("/id/berlin").status, 303);
+}
