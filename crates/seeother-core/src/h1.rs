@@ -1,12 +1,13 @@
 //! HTTP/1.1 framing for the simplest requests a redirect server gets (RFC 9112), sans-IO.
 //!
-//! Most requests to an identifier resolver are a `GET` or `HEAD` of one path, with no body and
-//! nothing that changes the connection. [`parse`] recognises exactly those, complete in a
-//! buffer, and [`write_response`] writes the answer's bytes, so a server can answer them
-//! without a general HTTP engine. Anything else is [`Parsed::Other`]: a request with a body, a
-//! `Connection` or `Upgrade` field, HTTP/1.0, an absolute-form target, a character outside
-//! RFC 3986's set, a malformed message… and is left to a full HTTP/1.1 implementation, from
-//! the first byte of that request on.
+//! Most requests to an identifier resolver are a `GET` or `HEAD` of one path, or the `POST` of
+//! a form that is answered `303 See Other`, with nothing that changes the connection.
+//! [`parse`] recognises exactly those, complete in a buffer, and [`write_response`] writes the
+//! answer's bytes, so a server can answer them without a general HTTP engine. Anything else is
+//! [`Parsed::Other`]: another method, a chunked body, a `Connection` or `Upgrade` field,
+//! HTTP/1.0, an absolute-form target, a character outside RFC 3986's set, a malformed
+//! message… and is left to a full HTTP/1.1 implementation, from the first byte of that
+//! request on.
 //!
 //! ```
 //! use http::{Method, Response, StatusCode};
@@ -47,10 +48,11 @@ pub enum Parsed<'b> {
     Other,
 }
 
-/// A complete `GET` or `HEAD` request without a body, in origin form, over HTTP/1.1.
+/// A complete `GET`, `HEAD` or `POST` request in origin form, over HTTP/1.1. Only a `POST`
+/// may have a body, framed by `Content-Length`; it is skipped (a redirect does not read it).
 #[derive(Debug)]
 pub struct Simple<'b> {
-    /// `GET` or `HEAD`.
+    /// `GET`, `HEAD` or `POST`.
     pub method: Method,
     /// The path, as received (percent-encoded).
     pub path: &'b str,
@@ -60,7 +62,7 @@ pub struct Simple<'b> {
     pub host: Option<&'b str>,
     /// The request's `Accept` fields (and no other: no allocation when there are none).
     pub headers: HeaderMap,
-    /// Bytes the request takes at the start of the buffer.
+    /// Bytes the request, body included, takes at the start of the buffer.
     pub len: usize,
 }
 
@@ -81,6 +83,7 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
     let method = match req.method {
         Some("GET") => Method::GET,
         Some("HEAD") => Method::HEAD,
+        Some("POST") => Method::POST,
         _ => return Parsed::Other,
     };
     let Some(target) = req.path.filter(|t| is_origin_form(t.as_bytes())) else {
@@ -91,6 +94,7 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
         None => (target, None),
     };
     let mut host = None;
+    let mut body = None;
     let mut headers = HeaderMap::new();
     for field in req.headers.iter() {
         let name = field.name;
@@ -117,10 +121,28 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
             if !field.value.eq_ignore_ascii_case(b"keep-alive") {
                 return Parsed::Other;
             }
+        } else if name.eq_ignore_ascii_case("content-length") {
+            // RFC 9110 §8.6: Content-Length = 1*DIGIT. A list, a sign or a second field is
+            // the full engine's to judge (RFC 9112 §6.3 step 5).
+            match (body, digits(field.value)) {
+                (None, Some(n)) => body = Some(n),
+                _ => return Parsed::Other,
+            }
         } else if is_framing(name) {
             return Parsed::Other;
         }
     }
+    // RFC 9112 §6.3 step 7: no Content-Length or Transfer-Encoding, no body. RFC 9110
+    // §9.3.1, §9.3.2: a body on GET or HEAD has no meaning; leave it to the full engine.
+    let body = body.unwrap_or(0);
+    if body > 0 && method != Method::POST {
+        return Parsed::Other;
+    }
+    let len = match len.checked_add(body) {
+        Some(end) if end <= buf.len() => end,
+        Some(_) => return Parsed::Partial,
+        None => return Parsed::Other,
+    };
     Parsed::Simple(Simple {
         method,
         path,
@@ -131,18 +153,21 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
     })
 }
 
-/// Fields that give a request a body (RFC 9112 §6), ask for an interim response (RFC 9110
-/// §10.1.1) or switch protocols (RFC 9110 §7.8).
+/// A decimal number of at most 18 digits (more is no body this path would wait for).
+fn digits(value: &[u8]) -> Option<usize> {
+    if value.is_empty() || value.len() > 18 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = value.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    usize::try_from(n).ok()
+}
+
+/// Fields that give a request a body of unknown length (RFC 9112 §6.1), ask for an interim
+/// response (RFC 9110 §10.1.1) or switch protocols (RFC 9110 §7.8).
 fn is_framing(name: &str) -> bool {
-    [
-        "content-length",
-        "transfer-encoding",
-        "expect",
-        "upgrade",
-        "te",
-    ]
-    .iter()
-    .any(|f| name.eq_ignore_ascii_case(f))
+    ["transfer-encoding", "expect", "upgrade", "te"]
+        .iter()
+        .any(|f| name.eq_ignore_ascii_case(f))
 }
 
 /// RFC 9112 §3.2.1 origin-form (`/path?query`) in RFC 3986's characters only (§3.3, §3.4:

@@ -62,6 +62,28 @@ fn len_is_where_the_next_pipelined_request_starts() {
 }
 
 #[test]
+fn a_post_takes_its_body_with_it() {
+    let post = "POST /form?x=1 HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\na=b&c=d";
+    let next = "GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    let both = format!("{post}{next}");
+    let s = simple(&both);
+    assert_eq!(
+        (&s.method, s.path, s.query),
+        (&Method::POST, "/form", Some("x=1"))
+    );
+    assert_eq!(s.len, post.len(), "the body is part of the request");
+    assert_eq!(simple(&both[s.len..]).path, "/b");
+    // RFC 9112 §6.3: no Content-Length, no body; and an explicit zero.
+    assert_eq!(simple("POST /f HTTP/1.1\r\n\r\n").len, 20);
+    simple("GET /f HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    // The body not all read yet.
+    assert!(matches!(
+        h1::parse(&post.as_bytes()[..post.len() - 1]),
+        Parsed::Partial
+    ));
+}
+
+#[test]
 fn an_unfinished_header_block_is_partial() {
     for raw in [
         "",
@@ -81,7 +103,7 @@ fn an_unfinished_header_block_is_partial() {
 fn everything_else_is_left_to_the_full_engine() {
     let cases = [
         // Other methods, and methods in the wrong case (RFC 9110 §9.1).
-        "POST /a HTTP/1.1\r\nHost: h\r\n\r\n",
+        "PUT /a HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
         "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
         "get /a HTTP/1.1\r\nHost: h\r\n\r\n",
         // HTTP/1.0, and HTTP/2's connection preface.
@@ -95,9 +117,16 @@ fn everything_else_is_left_to_the_full_engine() {
         "GET /a#frag HTTP/1.1\r\nHost: h\r\n\r\n",
         "GET /a|b HTTP/1.1\r\nHost: h\r\n\r\n",
         "GET /caf\u{e9} HTTP/1.1\r\nHost: h\r\n\r\n",
-        // A body, however announced (RFC 9112 §6).
-        "GET /a HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+        // A body on GET or HEAD, a chunked body, a length that is not one plain number.
+        "GET /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx",
+        "HEAD /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx",
         "GET /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1, 1\r\n\r\nx",
+        "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\nx",
+        "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+        "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: \r\n\r\n",
+        "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1234567890123456789\r\n\r\n",
         // Interim responses, upgrades, closing.
         "GET /a HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n",
         "GET /a HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",

@@ -86,8 +86,9 @@ pub fn flush(catalog: &Catalog, unknown: &Unknown) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The background thread that flushes counters every interval and reloads the index when
-/// another process (e.g. `seeother import`) changed the store.
+/// The background thread that flushes counters every interval, reloads the index when
+/// another process (e.g. `seeother import`) changed the store, and asks for huge pages for
+/// each newly packed table.
 #[derive(Debug)]
 pub struct Maintenance {
     stop: mpsc::Sender<()>,
@@ -104,6 +105,11 @@ impl Maintenance {
                 yield_to_requests();
                 let mut version = catalog.store().data_version().ok();
                 loop {
+                    // A table packed at start or since: its first tick on this thread.
+                    let bytes = catalog.index().collapse_huge_pages();
+                    if bytes > 0 {
+                        tracing::debug!(bytes, "huge pages asked for the packed rules");
+                    }
                     let last =
                         !matches!(stopped.recv_timeout(every), Err(RecvTimeoutError::Timeout));
                     if let Err(e) = flush(&catalog, &unknown) {

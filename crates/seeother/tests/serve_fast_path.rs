@@ -126,6 +126,9 @@ fn metric(text: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
+/// The header fields of a 7-byte form body.
+const FORM: &str = "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n";
+
 #[test]
 fn every_kind_of_answer_is_the_same_bytes_as_hyper_gives() {
     let (_dir, direct, hyper) = servers("fast-same");
@@ -148,6 +151,10 @@ fn every_kind_of_answer_is_the_same_bytes_as_hyper_gives() {
         ("GET", "/id/withdrawn", ""),
         ("HEAD", "/id/withdrawn", ""),
         ("GET", "/nothing/here?x=%3Cy%3E", ""),
+        // Post/Redirect/Get (RFC 9110 §15.4.4): the form's body is skipped.
+        ("POST", "/id/berlin", FORM),
+        ("POST", "/go?x=1", "Content-Length: 0\r\n"),
+        ("POST", "/nothing", FORM),
         ("HEAD", "/nothing", ""),
         ("GET", "/", "Connection: keep-alive\r\nUser-Agent: t\r\n"),
     ];
@@ -158,7 +165,8 @@ fn every_kind_of_answer_is_the_same_bytes_as_hyper_gives() {
         } else {
             "Host: localhost\r\n"
         };
-        let raw = format!("{method} {target} HTTP/1.1\r\n{host}{fields}\r\n");
+        let body = if *fields == FORM { "a=b&c=d" } else { "" };
+        let raw = format!("{method} {target} HTTP/1.1\r\n{host}{fields}\r\n{body}");
         chunks.push((raw, [*method]));
     }
     // Each request twice on one connection: keep-alive works on both paths.
@@ -196,6 +204,7 @@ fn a_connection_is_handed_to_hyper_at_the_first_request_it_does_not_answer() {
     let (_dir, direct, hyper) = servers("fast-handoff");
     let get = "GET /id/berlin HTTP/1.1\r\nHost: h\r\n\r\n";
     let post = "POST /id/berlin HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\n\r\na=b&c=d";
+    let chunked = "POST /id/berlin HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n7\r\na=b&c=d\r\n0\r\n\r\n";
     let pipelined = format!("{get}HEAD /c/a HTTP/1.1\r\nHost: h\r\n\r\n{get}");
     let answers = same_answers(
         &direct,
@@ -204,23 +213,25 @@ fn a_connection_is_handed_to_hyper_at_the_first_request_it_does_not_answer() {
             (get, &["GET"]),
             // Three pipelined requests in one write: three answers, in order (RFC 9112 §9.3.2).
             (&pipelined, &["GET", "HEAD", "GET"]),
-            // A request with a body goes to hyper, and hyper keeps the connection.
             (post, &["POST"]),
+            // A chunked body goes to hyper, and hyper keeps the connection.
+            (chunked, &["POST"]),
             (get, &["GET"]),
             ("GET /-/healthz HTTP/1.1\r\nHost: h\r\n\r\n", &["GET"]),
         ],
     );
-    assert_eq!(answers.len(), 7);
+    assert_eq!(answers.len(), 8);
     assert!(answers[4].starts_with("HTTP/1.1 303"), "{}", answers[4]);
-    assert!(answers[6].ends_with("\r\n\r\nok\n"), "{}", answers[6]);
+    assert!(answers[5].starts_with("HTTP/1.1 303"), "{}", answers[5]);
+    assert!(answers[7].ends_with("\r\n\r\nok\n"), "{}", answers[7]);
     let metrics = direct.get("/-/metrics").text();
-    assert_eq!(metric(&metrics, "seeother_http1_direct_total"), 4);
+    assert_eq!(metric(&metrics, "seeother_http1_direct_total"), 5);
 
     // A simple request after one the direct path does not answer, in the same write.
     let answers = same_answers(
         &direct,
         &hyper,
-        &[(&format!("{post}{get}"), &["POST", "GET"])],
+        &[(&format!("{chunked}{get}"), &["POST", "GET"])],
     );
     assert!(answers[1].starts_with("HTTP/1.1 303"));
 

@@ -15,6 +15,7 @@
 //! table is packed again.
 
 mod compiled;
+mod huge;
 mod packed;
 mod parts;
 mod scope;
@@ -376,6 +377,14 @@ impl Index {
     /// How many rules.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Ask for the packed table to be backed by huge pages, once per table (later calls
+    /// give 0); gives the bytes asked for. It makes lookups in a large table miss the TLB
+    /// less, and takes a while (the kernel copies the memory): call it off the serving
+    /// threads, after the index is in service.
+    pub fn collapse_huge_pages(&self) -> usize {
+        self.packed.collapse_once()
     }
 
     /// Whether there are no rules.

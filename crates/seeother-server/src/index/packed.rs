@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use seeother_core::location::{Location, LocationError};
@@ -80,6 +80,8 @@ pub(crate) struct Packed {
     /// Per host number: the distinct prefix lengths, longest first.
     prefix_lens: Box<[Box<[u32]>]>,
     state: Fast,
+    /// Whether huge pages were asked for.
+    collapsed: AtomicBool,
 }
 
 impl Default for Packed {
@@ -96,6 +98,15 @@ pub struct PackedRule<'i> {
 }
 
 impl Packed {
+    /// Back the text and the records with huge pages (see [`super::huge`]), the first time
+    /// only; gives the bytes asked for.
+    pub(crate) fn collapse_once(&self) -> usize {
+        if self.collapsed.swap(true, Ordering::Relaxed) {
+            return 0;
+        }
+        super::huge::collapse(&self.text) + self.exact.collapse() + self.prefixes.collapse()
+    }
+
     /// The table holding record `n`, and its place there.
     fn table_of(&self, n: u32) -> (&Table, usize) {
         let n = n as usize;
@@ -492,6 +503,7 @@ impl Builder {
                 .map(|lens| lens.into_iter().rev().collect())
                 .collect(),
             state: self.state,
+            collapsed: AtomicBool::new(false),
         };
         if self.carried {
             // Mark the rules given hits, for the next flush.

@@ -79,6 +79,11 @@ impl Table {
         table
     }
 
+    /// Back the records with huge pages (see [`super::huge`]); gives the bytes asked for.
+    pub(super) fn collapse(&self) -> usize {
+        super::huge::collapse(&self.slots)
+    }
+
     /// How many rules.
     pub(super) fn rules(&self) -> usize {
         self.rules as usize
