@@ -370,3 +370,33 @@ fn a_table_built_without_knowing_its_size_grows_and_keeps_every_rule() {
     }
     assert!(index.lookup(None, "/id/6000").is_none());
 }
+
+#[test]
+fn huge_pages_are_asked_for_once_per_table_and_change_nothing() {
+    // 100,000 rules: several MiB of text and records, so whole huge pages lie inside them.
+    let target = |i: usize| format!("https://catalogue.example.org/works/{i:012}");
+    let rules: Vec<RuleSpec> = (0..100_000)
+        .map(|i| RuleSpec::path(&format!("/id/work/{i:012}"), &target(i)))
+        .collect();
+    let index = compile(&rules);
+    assert!(
+        index.collapse_huge_pages() >= 2 << 20,
+        "at least one huge page asked for"
+    );
+    assert_eq!(index.collapse_huge_pages(), 0, "once per table");
+    // A later version of the index shares the table, and so its huge pages.
+    let next = index.with_changes(
+        &[],
+        vec![compiled(
+            100_001,
+            RuleSpec::path("/new", "https://example.org/new"),
+        )],
+    );
+    assert_eq!(next.collapse_huge_pages(), 0);
+    for i in (0..100_000).step_by(7) {
+        let path = format!("/id/work/{i:012}");
+        let hit = index.lookup(None, &path).expect("found after collapsing");
+        assert_eq!((hit.rule.id(), hit.rule.matcher()), (i as i64 + 1, &*path));
+    }
+    assert!(next.lookup(None, "/new").is_some());
+}
