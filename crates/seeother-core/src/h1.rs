@@ -103,9 +103,17 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
             if host.is_some() {
                 return Parsed::Other;
             }
+            // RFC 9110 §7.2: a Host is an authority, ASCII; other bytes are for the full
+            // engine to read as it reads them.
             match std::str::from_utf8(field.value) {
-                Ok(value) => host = Some(value),
-                Err(_) => return Parsed::Other,
+                Ok(value)
+                    if value
+                        .bytes()
+                        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) =>
+                {
+                    host = Some(value)
+                }
+                _ => return Parsed::Other,
             }
         } else if name.eq_ignore_ascii_case("accept") {
             // RFC 9110 §12.5.1: several Accept fields are one list.

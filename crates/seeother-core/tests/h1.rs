@@ -133,8 +133,9 @@ fn everything_else_is_left_to_the_full_engine() {
         "GET /a HTTP/1.1\r\nHost: h\r\nTE: trailers\r\n\r\n",
         "GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
         "GET /a HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, x\r\n\r\n",
-        // Two Host fields (RFC 9112 §3.2).
+        // Two Host fields (RFC 9112 §3.2), or one that is not ASCII.
         "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: b\u{fc}cher.example\r\n\r\n",
         // Malformed.
         "GET /a HTTP/1.1\r\nBad Name: x\r\n\r\n",
         "GET /a  HTTP/1.1\r\n\r\n",
