@@ -79,6 +79,59 @@ fn sigterm_finishes_requests_in_flight_then_exits() {
 }
 
 #[test]
+fn sigterm_closes_idle_keep_alive_connections_at_once() {
+    let dir = TempDir::new("term-idle");
+    let rules = dir.file("r.csv", "path,to\n/a,https://example.org/a\n");
+    let mut s = Server::start(
+        &dir.path().join("s.db"),
+        &["--rules", rules.to_str().unwrap()],
+    );
+    // Keep-alive connections resting between requests: one answered on the direct HTTP/1.1
+    // path, one handed to hyper (its first request has a chunked body).
+    let mut direct = TcpStream::connect(s.addr).unwrap();
+    let mut handed = TcpStream::connect(s.addr).unwrap();
+    for c in [&mut direct, &mut handed] {
+        c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    }
+    direct
+        .write_all(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    handed
+        .write_all(
+            b"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+        )
+        .unwrap();
+    for c in [&mut direct, &mut handed] {
+        let mut head = [0u8; 12];
+        c.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 303");
+    }
+    let started = std::time::Instant::now();
+    s.signal("TERM");
+    let status = s
+        .wait_exit(Duration::from_secs(10))
+        .expect("server exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    // Not held for the 30 s grace period by connections with nothing in flight.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    for c in [&mut direct, &mut handed] {
+        let mut rest = Vec::new();
+        let _ = c.read_to_end(&mut rest);
+        let rest = String::from_utf8_lossy(&rest);
+        // The rest of the first answer, then the end of the connection.
+        assert!(
+            rest.contains("location: https://example.org/a\r\n"),
+            "{rest}"
+        );
+        assert!(!rest.contains("HTTP/1.1"), "{rest}");
+    }
+}
+
+#[test]
 fn counters_are_kept_across_a_clean_restart() {
     let dir = TempDir::new("hits");
     let db = dir.path().join("s.db");
