@@ -30,9 +30,10 @@
 //! ```
 
 use http::header::{ACCEPT, CONTENT_LENGTH, DATE};
-use http::{HeaderMap, HeaderValue, Method, Response};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 
-use crate::respond::Body;
+use crate::note;
+use crate::respond::{Body, Plain};
 
 /// Most header fields a simple request may have; a request with more is [`Parsed::Other`].
 pub const MAX_HEADERS: usize = 48;
@@ -215,14 +216,8 @@ fn is_origin_form(target: &[u8]) -> bool {
 /// `Content-Length` when it has none, `Date` (an IMF-fixdate, e.g. from
 /// `httpdate::fmt_http_date`) when it has none, then the body unless `method` is HEAD.
 pub fn write_response(response: &Response<Body>, method: &Method, date: &[u8], out: &mut Vec<u8>) {
-    let status = response.status();
     let head = method == Method::HEAD;
-    // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ].
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
-    out.extend_from_slice(b"\r\n");
+    status_line(out, response.status());
     let headers = response.headers();
     for (name, value) in headers {
         field(out, name.as_str().as_bytes(), value.as_bytes());
@@ -237,10 +232,56 @@ pub fn write_response(response: &Response<Body>, method: &Method, date: &[u8], o
     if !headers.contains_key(DATE) {
         field(out, b"date", date);
     }
+    // RFC 9110 §9.3.2: no content in an answer to HEAD, whatever the response holds.
+    end_head_and_body(out, if head { &EMPTY } else { body });
+}
+
+static EMPTY: Body = Body::EMPTY;
+
+/// Append `plain` as HTTP/1.1 bytes to `out`, with `date` (as [`write_response`] would
+/// write `plain.into_response()`, without building the header map).
+pub fn write_plain(plain: &Plain, date: &[u8], out: &mut Vec<u8>) {
+    status_line(out, plain.status());
+    // The fields of `respond::insert_framing`, in its order.
+    field(out, b"location", plain.location().as_str().as_bytes());
+    field(out, b"content-type", note::CONTENT_TYPE.as_bytes());
+    let mut digits = [0u8; 20];
+    field(
+        out,
+        b"content-length",
+        decimal(plain.content_length(), &mut digits),
+    );
+    // RFC 9110 §6.6.1: an origin server with a clock sends Date.
+    field(out, b"date", date);
+    end_head_and_body(out, plain.body());
+}
+
+/// RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ].
+fn status_line(out: &mut Vec<u8>, status: StatusCode) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
-    if !head {
-        for part in body.parts() {
-            out.extend_from_slice(part);
+}
+
+/// The empty line that ends the header block, then the body (empty for HEAD).
+fn end_head_and_body(out: &mut Vec<u8>, body: &Body) {
+    out.extend_from_slice(b"\r\n");
+    for part in body.parts() {
+        out.extend_from_slice(part);
+    }
+}
+
+/// `n` in decimal, in the end of `buf`.
+fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
         }
     }
 }

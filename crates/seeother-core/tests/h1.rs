@@ -5,7 +5,7 @@ use http::header::{CONTENT_LENGTH, DATE, LOCATION};
 use http::{HeaderValue, Method, Response, StatusCode};
 use proptest::prelude::*;
 use seeother_core::h1::{self, MAX_HEADERS, Parsed, Simple};
-use seeother_core::respond::{Body, Redirect};
+use seeother_core::respond::{Body, Plain, Redirect};
 use seeother_core::{Location, RedirectStatus};
 
 fn simple(raw: &str) -> Simple<'_> {
@@ -198,6 +198,11 @@ fn content_length_and_date_are_added_only_when_missing() {
         written(&r, &Method::GET),
         "HTTP/1.1 410 Gone\r\ncontent-length: 3\r\ndate: Tue, 24 Nov 2026 23:00:00 GMT\r\n\r\nabc"
     );
+    // A HEAD answer holding a body anyway: the body is not sent (RFC 9110 §9.3.2).
+    assert_eq!(
+        written(&r, &Method::HEAD),
+        "HTTP/1.1 410 Gone\r\ndate: Tue, 24 Nov 2026 23:00:00 GMT\r\n\r\n"
+    );
     // HEAD with no Content-Length: none is made up (RFC 9110 §8.6 lets it be left out).
     let empty = Response::new(Body::default());
     assert_eq!(
@@ -230,6 +235,26 @@ fn target_char() -> impl Strategy<Value = char> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// A plain redirect written directly is the same bytes as its `http::Response` written:
+    /// the fields are listed in two places, and held to each other here.
+    #[test]
+    fn a_plain_redirect_is_written_as_its_response_would_be(
+        target in "(https://example\\.org)?/[a-zA-Z0-9/%&'<>\"?=._~-]{0,60}",
+        status in proptest::sample::select(vec![301u16, 302, 303, 307, 308]),
+        method in proptest::sample::select(vec![Method::GET, Method::HEAD, Method::POST, Method::DELETE]),
+    ) {
+        let location = Location::parse(&target);
+        prop_assume!(location.is_ok(), "a network-path reference with a bad host");
+        let location = location.unwrap();
+        let status = RedirectStatus::from_code(status).unwrap();
+        let plain = Plain::new(status, location, &method);
+        let mut direct = Vec::new();
+        h1::write_plain(&plain, DATE_TEXT, &mut direct);
+        let mut via_map = Vec::new();
+        h1::write_response(&plain.into_response(), &method, DATE_TEXT, &mut via_map);
+        prop_assert_eq!(String::from_utf8(direct).unwrap(), String::from_utf8(via_map).unwrap());
+    }
 
     /// A target taken as simple is one the `http` crate (hyper's) reads the same way: the
     /// same path and query.

@@ -104,7 +104,8 @@ fn lookup(c: &mut Criterion) {
                         headers: &headers,
                     },
                 )
-                .response
+                .reply
+                .into_response()
             })
         });
     }

@@ -7,8 +7,8 @@ use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use seeother_core::location::{Location, LocationError};
 use seeother_core::negotiate;
-use seeother_core::note;
-use seeother_core::respond::{Body, Redirect};
+use seeother_core::respond::{Body, Plain, Redirect};
+use seeother_core::{h1, note};
 
 use crate::index::{CompiledRule, Hit, Index, PackedRule, Rule};
 use crate::rule::{Kind, QueryMode};
@@ -66,11 +66,48 @@ impl<'i, 'p> Outcome<'i, 'p> {
     }
 }
 
+/// A response ready to send: on the hot path a plain redirect not yet in `http` types, so a
+/// server writing HTTP/1.1 itself needs no header map.
+#[derive(Debug)]
+pub enum Reply {
+    /// A redirect with only the fields every redirect has (see [`Plain`]).
+    Plain(Plain),
+    /// Any other response.
+    Full(Response<Body>),
+}
+
+impl Reply {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Reply::Plain(p) => p.status(),
+            Reply::Full(r) => r.status(),
+        }
+    }
+
+    /// As an `http` response.
+    pub fn into_response(self) -> Response<Body> {
+        match self {
+            Reply::Plain(p) => p.into_response(),
+            Reply::Full(r) => r,
+        }
+    }
+
+    /// Append it as HTTP/1.1 bytes to `out`, answering a request with `method`, with `date`
+    /// (an IMF-fixdate).
+    pub fn write_h1(&self, method: &Method, date: &[u8], out: &mut Vec<u8>) {
+        match self {
+            Reply::Plain(p) => h1::write_plain(p, date, out),
+            Reply::Full(r) => h1::write_response(r, method, date, out),
+        }
+    }
+}
+
 /// A response and why it was given.
 #[derive(Debug)]
 pub struct Answer<'i, 'p> {
     /// The response to send.
-    pub response: Response<Body>,
+    pub reply: Reply,
     /// What was decided.
     pub outcome: Outcome<'i, 'p>,
 }
@@ -79,13 +116,13 @@ pub struct Answer<'i, 'p> {
 pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
     let Some(hit) = index.lookup(req.host, req.path) else {
         return Answer {
-            response: not_found(req.method, req.path).map(Body::from),
+            reply: Reply::Full(not_found(req.method, req.path).map(Body::from)),
             outcome: Outcome::NotFound,
         };
     };
     if hit.rule.is_gone() {
         return Answer {
-            response: gone(req.method, req.path).map(Body::from),
+            reply: Reply::Full(gone(req.method, req.path).map(Body::from)),
             outcome: Outcome::Gone { hit },
         };
     }
@@ -94,12 +131,12 @@ pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
         Rule::Compiled(rule) => answer_compiled(rule, &hit, req),
     };
     match built {
-        Ok(response) => Answer {
-            response,
+        Ok(reply) => Answer {
+            reply,
             outcome: Outcome::Redirect { hit, variant },
         },
         Err(error) => Answer {
-            response: broken(req.method).map(Body::from),
+            reply: Reply::Full(broken(req.method).map(Body::from)),
             outcome: Outcome::BrokenTarget { hit, error },
         },
     }
@@ -119,7 +156,7 @@ fn answer_packed(
     rule: PackedRule<'_>,
     hit: &Hit<'_, '_>,
     req: &Request<'_>,
-) -> Result<Response<Body>, LocationError> {
+) -> Result<Reply, LocationError> {
     let query = passed_query(rule.query(), req);
     let location = if rule.kind() == Kind::Path && query.is_none() {
         rule.location()?
@@ -129,7 +166,11 @@ fn answer_packed(
         complete_target(&mut target, hit.remainder, query);
         Location::parse(&target)?
     };
-    Ok(Redirect::respond(rule.status(), &location, req.method))
+    Ok(Reply::Plain(Plain::new(
+        rule.status(),
+        location,
+        req.method,
+    )))
 }
 
 /// A compiled rule: content negotiation, templates, header fields of its own; exact rules
@@ -138,7 +179,7 @@ fn answer_compiled(
     rule: &CompiledRule,
     hit: &Hit<'_, '_>,
     req: &Request<'_>,
-) -> (Result<Response<Body>, LocationError>, usize) {
+) -> (Result<Reply, LocationError>, usize) {
     let variant = if rule.has_variants() {
         // RFC 9110 §12.5.1: the core picks; ties go to the first offered (the default), and a
         // request that accepts none of them gets the default.
@@ -150,12 +191,12 @@ fn answer_compiled(
     let exact = rule.kind == Kind::Path && query.is_none();
     let built = if rule.is_plain() {
         // No header field of the rule's own: the core answers straight from the target.
-        let respond = |location: &Location| Redirect::respond(rule.status, location, req.method);
+        let respond = |location| Reply::Plain(Plain::new(rule.status, location, req.method));
         if exact {
             rule.location(|| Location::parse(rule.target(0).as_literal().unwrap_or_default()))
-                .map(respond)
+                .map(|l| respond(l.clone()))
         } else {
-            Location::parse(&render_target(rule, hit, variant, query)).map(|l| respond(&l))
+            Location::parse(&render_target(rule, hit, variant, query)).map(respond)
         }
     } else {
         let prebuilt = if exact {
@@ -174,7 +215,7 @@ fn answer_compiled(
             None => build(rule, &render_target(rule, hit, variant, query))
                 .map(|r| r.to_response(req.method)),
         };
-        response.map(|r| r.map(Body::from))
+        response.map(|r| Reply::Full(r.map(Body::from)))
     };
     (built, variant)
 }

@@ -1,6 +1,8 @@
 //! Allocations on the resolve path: an exact-match redirect allocates only the response's
 //! header map once its rule has answered once: the `Location` value and the note's link share
-//! the packed table's bytes, the note's fixed text is static.
+//! the packed table's bytes, the note's fixed text is static. On the direct HTTP/1.1 path
+//! (read with `h1::parse`, written with `Reply::write_h1` into the connection's buffer) it
+//! allocates nothing at all.
 //!
 //! One test in this file, so no other test's allocations are counted.
 
@@ -9,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::header::LOCATION;
 use http::{HeaderMap, Method};
+use seeother_core::h1;
 use seeother_server::resolve::{self, Outcome, Request};
 use seeother_server::rule::RuleSpec;
 
@@ -52,7 +55,7 @@ fn per_call(n: usize, mut f: impl FnMut()) -> f64 {
 }
 
 #[test]
-fn an_exact_redirect_allocates_only_the_header_map() {
+fn an_exact_redirect_allocates_only_the_header_map_and_nothing_on_the_direct_path() {
     let mut rules: Vec<RuleSpec> = (0..1000)
         .map(|i| {
             RuleSpec::path(
@@ -77,8 +80,8 @@ fn an_exact_redirect_allocates_only_the_header_map() {
             },
         );
         assert!(matches!(a.outcome, Outcome::Redirect { .. }));
-        assert_eq!(a.response.status(), 303);
-        a.response
+        assert_eq!(a.reply.status(), 303);
+        a.reply.into_response()
     };
     // First requests: each rule's stored target is checked once against `Location::parse`
     // (and the process-wide tables, the note's fixed text and the shared `Content-Length`
@@ -109,5 +112,36 @@ fn an_exact_redirect_allocates_only_the_header_map() {
         assert!(!r.body().is_empty());
     });
     assert!(amp <= 3.0, "GET with &: {amp} allocations per request");
-    println!("allocations per request: GET {get}, HEAD {head}, GET with & {amp}");
+
+    // The direct path: request bytes in, response bytes out, buffers reused.
+    let requests: Vec<Vec<u8>> = paths
+        .iter()
+        .map(|p| {
+            format!("GET {p} HTTP/1.1\r\nHost: id.example\r\nUser-Agent: t\r\n\r\n").into_bytes()
+        })
+        .collect();
+    let mut out = Vec::with_capacity(4096);
+    let direct = per_call(10_000, || {
+        let raw = &requests[i % requests.len()];
+        let h1::Parsed::Simple(req) = h1::parse(raw) else {
+            panic!("a simple request")
+        };
+        let a = resolve::answer(
+            &index,
+            &Request {
+                method: &req.method,
+                host: None,
+                path: req.path,
+                query: req.query,
+                headers: &req.headers,
+            },
+        );
+        out.clear();
+        a.reply
+            .write_h1(&req.method, b"Tue, 24 Nov 2026 23:00:00 GMT", &mut out);
+        assert!(out.starts_with(b"HTTP/1.1 303 See Other\r\nlocation: https://"));
+        i += 1;
+    });
+    assert_eq!(direct, 0.0, "direct path: {direct} allocations per request");
+    println!("allocations per request: GET {get}, HEAD {head}, GET with & {amp}, direct {direct}");
 }

@@ -253,11 +253,11 @@ fn a_stored_target_not_in_wire_form_is_still_sent_right_and_a_broken_one_is_a_50
     };
     for _ in 0..2 {
         // Twice: the first request checks the target, the second uses what it found.
-        let a = ask("/spaced");
-        assert_eq!(a.response.headers()["location"], "/a%20b");
-        assert!(String::from_utf8_lossy(&a.response.body().to_bytes()).contains("/a%20b"));
+        let r = ask("/spaced").reply.into_response();
+        assert_eq!(r.headers()["location"], "/a%20b");
+        assert!(String::from_utf8_lossy(&r.body().to_bytes()).contains("/a%20b"));
         let a = ask("/script");
-        assert_eq!(a.response.status(), 500);
+        assert_eq!(a.reply.status(), 500);
         assert!(matches!(a.outcome, Outcome::BrokenTarget { .. }));
     }
 }

@@ -49,7 +49,7 @@ fn get(index: &Index, method: Method, target: &str, accept: Option<&str>) -> Got
             headers: &headers,
         },
     );
-    let r = answer.response;
+    let r = answer.reply.into_response();
     Got {
         status: r.status().as_u16(),
         location: r
@@ -255,7 +255,7 @@ fn captures_fill_targets_and_stay_encoded() {
         Outcome::Redirect { variant: 0, .. }
     ));
     assert_eq!(
-        answer.response.headers().get(LOCATION).unwrap(),
+        answer.reply.into_response().headers()[LOCATION],
         "/page/caf%C3%A9"
     );
 }

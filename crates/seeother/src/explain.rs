@@ -223,7 +223,7 @@ fn explain(args: &ExplainArgs) -> Result<(String, bool), String> {
             !matches!(outcome, Outcome::BrokenTarget { .. })
         }
     };
-    let response = &answer.response;
+    let response = &answer.reply.into_response();
     let _ = writeln!(out, "\nresponse:");
     let status = response.status();
     let _ = writeln!(

@@ -31,6 +31,12 @@ pub struct Body {
 }
 
 impl Body {
+    /// No bytes.
+    pub const EMPTY: Body = Body {
+        parts: [const { Bytes::new() }; PARTS],
+        at: PARTS,
+    };
+
     /// A body of `parts`, in order (empty parts are skipped).
     pub(crate) fn from_parts(parts: [Bytes; PARTS]) -> Self {
         let mut body = Body { parts, at: 0 };

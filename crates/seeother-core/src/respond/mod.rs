@@ -255,23 +255,86 @@ impl Redirect {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn respond(status: RedirectStatus, location: &Location, method: &Method) -> Response<Body> {
+        Plain::new(status, location.clone(), method).into_response()
+    }
+}
+
+/// A redirect with only the fields every redirect carries (`Location`, and the note's
+/// `Content-Type` and `Content-Length`) and the note, not yet an [`http::Response`]: what
+/// [`Redirect::respond`] builds, before the header map. A server that writes HTTP/1.1 itself
+/// sends it with [`crate::h1::write_plain`] and allocates nothing for it.
+///
+/// ```
+/// use http::Method;
+/// use seeother_core::respond::Plain;
+/// use seeother_core::{Location, RedirectStatus};
+///
+/// let location = Location::parse("/orders/42")?;
+/// let plain = Plain::new(RedirectStatus::SeeOther, location, &Method::GET);
+/// assert_eq!(plain.status().as_u16(), 303);
+/// let response = plain.into_response();
+/// assert_eq!(response.headers()["location"], "/orders/42");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Plain {
+    status: RedirectStatus,
+    location: Location,
+    body: Body,
+    /// The note's length, which a HEAD answer announces too.
+    note_len: usize,
+}
+
+impl Plain {
+    /// The answer to a request with `method` (see [`Redirect::respond`]).
+    pub fn new(status: RedirectStatus, location: Location, method: &Method) -> Self {
         let skeleton = Skeleton::of(status);
         let target = location.as_str();
         let escaped = note::escaped_len(target);
-        let len = skeleton.len(escaped);
+        let note_len = skeleton.len(escaped);
         // RFC 9110 §9.3.2: HEAD is GET without content; the header block stays identical.
         let body = if method == Method::HEAD {
             Body::default()
         } else if escaped == target.len() {
             skeleton.fill(location.wire().clone())
         } else {
-            skeleton.fill_escaped(target, len)
+            skeleton.fill_escaped(target, note_len)
         };
-        let mut response = Response::new(body);
-        *response.status_mut() = status.code();
+        Plain {
+            status,
+            location,
+            body,
+            note_len,
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status.code()
+    }
+
+    /// The target.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The body: the note, or nothing for HEAD.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// The `Content-Length` value: the note's length, for HEAD too.
+    pub fn content_length(&self) -> usize {
+        self.note_len
+    }
+
+    /// The response, its fields in a header map.
+    pub fn into_response(self) -> Response<Body> {
+        let mut response = Response::new(self.body);
+        *response.status_mut() = self.status.code();
         let headers = response.headers_mut();
         headers.reserve(3);
-        insert_framing(headers, location, len);
+        insert_framing(headers, &self.location, self.note_len);
         response
     }
 }
@@ -353,7 +416,8 @@ impl Skeleton {
 }
 
 /// The fields every redirect carries, whichever way it is built: the validated target and the
-/// framing of its note, `note_len` bytes long.
+/// framing of its note, `note_len` bytes long. [`crate::h1::write_plain`] writes the same
+/// fields in the same order (`tests/h1.rs` holds the two to the same bytes).
 fn insert_framing(headers: &mut HeaderMap, location: &Location, note_len: usize) {
     // RFC 9110 §10.2.2 and §15.4.4: the validated target, and a note that links it.
     headers.insert(LOCATION, location.header_value().clone());

@@ -74,7 +74,7 @@ pub fn run(index: &Index, url: &str, accept: &str) -> Result<Tried, TryError> {
         ),
         Outcome::NotFound => "no rule matches: 404 Not Found".to_owned(),
     };
-    let r = &answer.response;
+    let r = &answer.reply.into_response();
     let mut response = format!(
         "HTTP/1.1 {} {}\n",
         r.status().as_u16(),

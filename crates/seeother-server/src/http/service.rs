@@ -16,7 +16,7 @@ use crate::auth::AdminToken;
 use crate::catalog::Catalog;
 use crate::index::normalize_host;
 use crate::metrics::{Handler, Metrics};
-use crate::resolve::{self, Outcome};
+use crate::resolve::{self, Outcome, Reply};
 use crate::rule::Kind;
 use crate::stats::Unknown;
 use crate::{admin, api};
@@ -78,7 +78,7 @@ pub async fn handle(
         query: uri.query(),
         headers: req.headers(),
     };
-    Ok(redirect(&app, &target).map(Full::new))
+    Ok(redirect(&app, &target).into_response().map(Full::new))
 }
 
 /// A request under [`RESERVED_PREFIX`], its body collected.
@@ -106,7 +106,7 @@ pub(crate) struct Target<'a> {
 
 /// The hot path, for hyper's connections and the direct HTTP/1.1 path alike: index lookup,
 /// then a (usually prebuilt) response from the core; counted in the metrics.
-pub(crate) fn redirect(app: &App, target: &Target<'_>) -> Response<Body> {
+pub(crate) fn redirect(app: &App, target: &Target<'_>) -> Reply {
     let start = Instant::now();
     let host = target.authority.map(normalize_host);
     let index = app.catalog.index();
@@ -136,10 +136,10 @@ pub(crate) fn redirect(app: &App, target: &Target<'_>) -> Response<Body> {
     if let Outcome::BrokenTarget { hit, error } = &answer.outcome {
         tracing::warn!(rule = hit.rule.id(), %error, "rule produced a target that cannot be sent");
     }
-    let status = answer.response.status().as_u16();
+    let status = answer.reply.status().as_u16();
     tracing::debug!(method = %target.method, path = request.path, status, "answered");
     app.metrics.record(status, handler, start.elapsed());
-    answer.response
+    answer.reply
 }
 
 /// `/-/healthz`, `/-/metrics`, `/-/api/…`; `/-/admin` is reserved for the admin pages.

@@ -72,8 +72,7 @@ where
                         query: req.query,
                         headers: &req.headers,
                     };
-                    let response = redirect(app, &target);
-                    h1::write_response(&response, &req.method, &date, &mut out);
+                    redirect(app, &target).write_h1(&req.method, &date, &mut out);
                     at += req.len;
                     answered += 1;
                     if at == buf.len() {
