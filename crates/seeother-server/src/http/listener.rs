@@ -19,7 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use super::service::{App, handle};
-use io::{Activity, Rewind, Tracked};
+use io::{Activity, Tracked};
 
 /// Limits and timeouts of the listener, and its HTTP/1.1 path.
 #[derive(Clone, Debug)]
@@ -188,7 +188,7 @@ async fn connection(
             let mut stop = stop;
             let end = direct::serve(&mut io, &app, &activity, limits.idle_timeout, &mut stop).await;
             if let direct::End::Handoff(read) = end {
-                let io = Rewind::new(io, read);
+                io.unread(read);
                 serve_io(io, app, builder, limits, activity, stop).await;
             }
         }

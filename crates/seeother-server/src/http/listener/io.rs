@@ -73,15 +73,26 @@ impl Activity {
     }
 }
 
-/// An I/O stream that records activity.
+/// An I/O stream that records activity, and gives back first any bytes read from it already
+/// (so a connection the direct path has started reading can be handed to hyper as it stands).
 pub(super) struct Tracked<T> {
     inner: T,
     activity: Arc<Activity>,
+    unread: bytes::Bytes,
 }
 
 impl<T> Tracked<T> {
     pub(super) fn new(inner: T, activity: Arc<Activity>) -> Self {
-        Tracked { inner, activity }
+        Tracked {
+            inner,
+            activity,
+            unread: bytes::Bytes::new(),
+        }
+    }
+
+    /// Give `bytes` back: the next reads return them before reading the stream again.
+    pub(super) fn unread(&mut self, bytes: bytes::Bytes) {
+        self.unread = bytes;
     }
 }
 
@@ -92,6 +103,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for Tracked<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
+        if !this.unread.is_empty() {
+            let n = this.unread.len().min(buf.remaining());
+            buf.put_slice(&this.unread.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
@@ -126,65 +142,6 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
             this.activity.touch();
         }
         r
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
-/// An I/O stream that first gives back bytes already read from it, so a connection the
-/// direct path has started reading can be handed to hyper from where it stands.
-pub(super) struct Rewind<T> {
-    first: bytes::Bytes,
-    inner: T,
-}
-
-impl<T> Rewind<T> {
-    pub(super) fn new(inner: T, first: bytes::Bytes) -> Self {
-        Rewind { first, inner }
-    }
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Rewind<T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        if this.first.is_empty() {
-            return Pin::new(&mut this.inner).poll_read(cx, buf);
-        }
-        let n = this.first.len().min(buf.remaining());
-        buf.put_slice(&this.first.split_to(n));
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Rewind<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
