@@ -106,7 +106,10 @@ impl Maintenance {
                 let mut version = catalog.store().data_version().ok();
                 loop {
                     // A table packed at start or since: its first tick on this thread.
-                    let bytes = catalog.index().collapse_huge_pages();
+                    // A full `Arc`, not a guard: the call takes a while.
+                    let index = arc_swap::Guard::into_inner(catalog.index());
+                    let bytes = index.collapse_huge_pages();
+                    drop(index);
                     if bytes > 0 {
                         tracing::debug!(bytes, "huge pages asked for the packed rules");
                     }

@@ -71,8 +71,8 @@ pub struct ServeArgs {
     pub threads: usize,
 
     /// Serve every HTTP/1.1 request with hyper, the general HTTP engine. By default plain
-    /// GET and HEAD requests for identifiers over plain-text HTTP/1.1 are answered directly
-    /// (the same answers, with less work per request).
+    /// GET, HEAD and POST requests for identifiers over plain-text HTTP/1.1 are answered
+    /// directly (the same answers, with less work per request).
     #[arg(long)]
     pub no_fast_path: bool,
 

@@ -34,7 +34,7 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
-    /// Answer plain-text HTTP/1.1 `GET` and `HEAD` requests for identifiers directly, and
+    /// Answer plain-text HTTP/1.1 `GET`, `HEAD` and `POST` requests for identifiers directly, and
     /// hand a connection to hyper at its first other request (the default); if false, hyper
     /// serves every connection from its first byte.
     pub fast_path: bool,

@@ -1,11 +1,11 @@
-//! The direct HTTP/1.1 path: plain `GET` and `HEAD` requests for identifiers, answered
-//! without hyper.
+//! The direct HTTP/1.1 path: plain `GET`, `HEAD` and `POST` requests for identifiers,
+//! answered without hyper.
 //!
 //! A plain-text connection is read here first. Each complete simple request (see
 //! [`seeother_core::h1`]) outside `/-/` is answered by the same hot path hyper's requests take
 //! ([`redirect`]), and all the answers to one read leave in one write. The first request that is
-//! anything else (a body, `/-/`, HTTP/2's preface, HTTP/1.0, a header block not complete in
-//! what was read, a malformed message) hands the connection to hyper with the bytes read and
+//! anything else (another method, a chunked body, `/-/`, HTTP/2's preface, HTTP/1.0, a request
+//! not complete in what was read, a malformed message) hands the connection to hyper with the bytes read and
 //! not yet answered; hyper serves the rest of it, with its own limits and timeouts.
 
 use std::cell::RefCell;
