@@ -163,4 +163,22 @@ fn https_with_http2_by_alpn() {
     ]);
     assert!(ok, "{err}");
     assert!(out.starts_with("HTTP/1.1 303"), "{out}");
+    // HTTP/1.1 over TLS takes the direct path: two requests on one connection, then the
+    // metrics (under /-/, so handed to hyper) count them with the HEAD above; the HTTP/2
+    // request is not among them.
+    let (ok, out, err) = curl(&[
+        "--cacert",
+        cert_file.to_str().unwrap(),
+        "--resolve",
+        &resolve,
+        "--http1.1",
+        "-D",
+        "-",
+        &url,
+        &url,
+        &format!("https://localhost:{port}/-/metrics"),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(out.matches("HTTP/1.1 303 See Other").count(), 2, "{out}");
+    assert!(out.contains("\nseeother_http1_direct_total 3\n"), "{out}");
 }

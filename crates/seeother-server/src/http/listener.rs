@@ -34,7 +34,7 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
-    /// Answer plain-text HTTP/1.1 `GET`, `HEAD` and `POST` requests for identifiers directly, and
+    /// Answer HTTP/1.1 `GET`, `HEAD` and `POST` requests for identifiers directly, and
     /// hand a connection to hyper at its first other request (the default); if false, hyper
     /// serves every connection from its first byte.
     pub fast_path: bool,
@@ -181,30 +181,50 @@ async fn connection(
     let activity = Arc::new(Activity::new());
     match tls {
         None => {
-            let mut io = Tracked::new(stream, activity.clone());
-            if !limits.fast_path {
-                return serve_io(io, app, builder, limits, activity, stop).await;
-            }
-            let mut stop = stop;
-            let end = direct::serve(&mut io, &app, &activity, limits.idle_timeout, &mut stop).await;
-            if let direct::End::Handoff(read) = end {
-                io.unread(read);
-                serve_io(io, app, builder, limits, activity, stop).await;
-            }
+            let io = Tracked::new(stream, activity.clone());
+            serve_h1_first(io, app, builder, limits, activity, stop).await
         }
         Some(acceptor) => {
             let handshake =
                 tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await;
             match handshake {
                 Ok(Ok(tls_stream)) => {
+                    // RFC 7301: the protocol chosen by ALPN; h2 is hyper's from the start.
+                    let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
                     let io = Tracked::new(tls_stream, activity.clone());
-                    serve_io(io, app, builder, limits, activity, stop).await
+                    if h2 {
+                        serve_io(io, app, builder, limits, activity, stop).await
+                    } else {
+                        serve_h1_first(io, app, builder, limits, activity, stop).await
+                    }
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
         }
     }
+}
+
+/// Serve a connection that may speak HTTP/1.1: on the direct path first (unless it is off),
+/// then with hyper from the first request the direct path does not answer.
+async fn serve_h1_first<T>(
+    mut io: Tracked<T>,
+    app: Arc<App>,
+    builder: &auto::Builder<TokioExecutor>,
+    limits: &Limits,
+    activity: Arc<Activity>,
+    mut stop: watch::Receiver<bool>,
+) where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    if limits.fast_path {
+        let end = direct::serve(&mut io, &app, &activity, limits.idle_timeout, &mut stop).await;
+        let direct::End::Handoff(read) = end else {
+            return;
+        };
+        io.unread(read);
+    }
+    serve_io(io, app, builder, limits, activity, stop).await
 }
 
 async fn serve_io<T>(

@@ -1,12 +1,13 @@
 //! The direct HTTP/1.1 path: plain `GET`, `HEAD` and `POST` requests for identifiers,
 //! answered without hyper.
 //!
-//! A plain-text connection is read here first. Each complete simple request (see
-//! [`seeother_core::h1`]) outside `/-/` is answered by the same hot path hyper's requests take
-//! ([`redirect`]), and all the answers to one read leave in one write. The first request that is
-//! anything else (another method, a chunked body, `/-/`, HTTP/2's preface, HTTP/1.0, a request
-//! not complete in what was read, a malformed message) hands the connection to hyper with the bytes read and
-//! not yet answered; hyper serves the rest of it, with its own limits and timeouts.
+//! An HTTP/1.1 connection (plain text, or TLS where ALPN chose no other protocol) is read here
+//! first. Each complete simple request (see [`seeother_core::h1`]) outside `/-/` is answered
+//! by the same hot path hyper's requests take ([`redirect`]), and all the answers to one read
+//! leave in one write. The first request that is anything else (another method, a chunked
+//! body, `/-/`, HTTP/2's preface, HTTP/1.0, a request not complete in what was read, a
+//! malformed message) hands the connection to hyper with the bytes read and not yet
+//! answered; hyper serves the rest of it, with its own limits and timeouts.
 
 use std::cell::RefCell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -85,9 +86,13 @@ where
         if answered > 0 {
             app.metrics.count_direct(answered);
             // RFC 9112 §9.3.2: responses to pipelined requests go in the requests' order.
+            // Flushed too: a TLS stream may hold the last record back until then.
             let wrote = tokio::select! {
                 biased;
-                r = io.write_all(&out) => r,
+                r = async {
+                    io.write_all(&out).await?;
+                    io.flush().await
+                } => r,
                 () = &mut idle => return End::Closed,
             };
             if wrote.is_err() {
