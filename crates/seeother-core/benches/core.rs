@@ -1,5 +1,5 @@
-//! Micro-benchmarks of the core's hot paths: building and writing redirects, `Accept`
-//! negotiation, `Location` resolution and one redirect step of the user agent.
+//! Micro-benchmarks of the core's hot paths: building and writing redirects, HTTP/1.1 framing,
+//! `Accept` negotiation, `Location` resolution and one redirect step of the user agent.
 //!
 //! Run with `cargo bench -p seeother-core` (add `-- --quick` for a short pass).
 
@@ -11,7 +11,8 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use seeother_core::follow::{BodyKind, Follow, Policy};
 use seeother_core::location::resolve;
 use seeother_core::negotiate::{choose, quality};
-use seeother_core::{Location, Redirect, RedirectStatus, note};
+use seeother_core::respond::Plain;
+use seeother_core::{Location, Redirect, RedirectStatus, h1, note};
 use url::Url;
 
 const TARGET: &str = "https://data.example/doc/alice?format=html&lang=en";
@@ -33,6 +34,29 @@ fn respond(c: &mut Criterion) {
     });
     c.bench_function("Redirect::to_response HEAD", |b| {
         b.iter(|| redirect.to_response(black_box(&Method::HEAD)))
+    });
+}
+
+/// What a browser sends for a link it follows.
+const BROWSER_REQUEST: &[u8] = b"GET /id/work/k3x9mrff?lang=en HTTP/1.1\r\nHost: id.example.org\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\nAccept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-GB,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\nUpgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-Site: none\r\n\r\n";
+
+fn h1(c: &mut Criterion) {
+    let wrk = b"GET /id/work/k3x9mrff HTTP/1.1\r\nHost: 127.0.0.1:8303\r\n\r\n";
+    c.bench_function("h1::parse, wrk's GET", |b| {
+        b.iter(|| matches!(h1::parse(black_box(wrk)), h1::Parsed::Simple(_)))
+    });
+    c.bench_function("h1::parse, a browser's GET", |b| {
+        b.iter(|| matches!(h1::parse(black_box(BROWSER_REQUEST)), h1::Parsed::Simple(_)))
+    });
+    let location = Location::parse(TARGET).unwrap();
+    let mut out = Vec::with_capacity(1024);
+    c.bench_function("Plain::new + h1::write_plain", |b| {
+        b.iter(|| {
+            out.clear();
+            let plain = Plain::new(RedirectStatus::SeeOther, location.clone(), &Method::GET);
+            h1::write_plain(&plain, b"Tue, 24 Nov 2026 23:00:00 GMT", &mut out);
+            out.len()
+        })
     });
 }
 
@@ -101,5 +125,5 @@ fn user_agent(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, respond, negotiate, user_agent);
+criterion_group!(benches, respond, h1, negotiate, user_agent);
 criterion_main!(benches);

@@ -29,6 +29,8 @@
 //! );
 //! ```
 
+use std::mem::MaybeUninit;
+
 use http::header::{ACCEPT, CONTENT_LENGTH, DATE};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 
@@ -69,9 +71,10 @@ pub struct Simple<'b> {
 
 /// Read the request at the start of `buf`.
 pub fn parse(buf: &[u8]) -> Parsed<'_> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut fields);
-    let len = match req.parse(buf) {
+    // Left uninitialised: httparse writes only the fields it finds, and hands back only those.
+    let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, &mut fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Parsed::Partial,
         Err(_) => return Parsed::Other,
