@@ -103,13 +103,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     };
     let mut out = String::with_capacity(text.len() + 16);
     out.push_str(&text[..first]);
-    for c in text[first..].chars() {
-        // Every special character is ASCII, so `c as u8` is exact when it matches.
-        match u8::try_from(c).ok().and_then(entity) {
-            Some(replacement) => out.push_str(replacement),
-            None => out.push(c),
-        }
-    }
+    escape_runs(&text[first..], |run| out.push_str(run));
     Cow::Owned(out)
 }
 
@@ -120,12 +114,21 @@ pub(crate) fn escaped_len(text: &str) -> usize {
 
 /// Append [`escape`]`(text)` to `out`.
 pub(crate) fn escape_into(text: &str, out: &mut Vec<u8>) {
-    for &b in text.as_bytes() {
-        match entity(b) {
-            Some(replacement) => out.extend_from_slice(replacement.as_bytes()),
-            None => out.push(b),
+    escape_runs(text, |run| out.extend_from_slice(run.as_bytes()));
+}
+
+/// [`escape`]`(text)` in pieces, in order: runs of `text` that need nothing, and entities.
+fn escape_runs<'t>(text: &'t str, mut emit: impl FnMut(&'t str)) {
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        // Every special character is ASCII, so `i` and `i + 1` are character boundaries.
+        if let Some(entity) = entity(b) {
+            emit(&text[start..i]);
+            emit(entity);
+            start = i + 1;
         }
     }
+    emit(&text[start..]);
 }
 
 /// The entity that stands for `b`, if `b` could end HTML text or a quoted attribute value, or
