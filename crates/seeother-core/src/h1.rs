@@ -65,6 +65,9 @@ pub struct Simple<'b> {
     pub host: Option<&'b str>,
     /// The request's `Accept` fields (and no other: no allocation when there are none).
     pub headers: HeaderMap,
+    /// Bytes of the request line and header block (a server's header size limit applies to
+    /// these).
+    pub head_len: usize,
     /// Bytes the request, body included, takes at the start of the buffer.
     pub len: usize,
 }
@@ -150,7 +153,8 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
     if body > 0 && method != Method::POST {
         return Parsed::Other;
     }
-    let len = match len.checked_add(body) {
+    let head_len = len;
+    let len = match head_len.checked_add(body) {
         Some(end) if end <= buf.len() => end,
         Some(_) => return Parsed::Partial,
         None => return Parsed::Other,
@@ -161,6 +165,7 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
         query,
         host,
         headers,
+        head_len,
         len,
     })
 }

@@ -54,7 +54,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub idle_timeout: f64,
 
-    /// Largest request header block, in bytes.
+    /// Largest request header block, in bytes (over HTTP/1.1 never below 8192).
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024)]
     pub max_header_bytes: usize,
 

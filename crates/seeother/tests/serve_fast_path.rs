@@ -54,15 +54,34 @@ gone = true
 
 /// Two servers on the same rules: the direct path on, and off.
 fn servers(name: &str) -> (TempDir, Server, Server) {
+    servers_with(name, &[])
+}
+
+/// [`servers`], both started with `args` too.
+fn servers_with(name: &str, args: &[&str]) -> (TempDir, Server, Server) {
     let dir = TempDir::new(name);
     let rules = dir.file("rules.toml", RULES);
-    let rules = rules.to_str().unwrap();
-    let direct = Server::start(&dir.path().join("direct.db"), &["--rules", rules]);
-    let hyper = Server::start(
-        &dir.path().join("hyper.db"),
-        &["--rules", rules, "--no-fast-path"],
-    );
+    let mut direct_args = vec!["--rules", rules.to_str().unwrap()];
+    direct_args.extend(args);
+    let direct = Server::start(&dir.path().join("direct.db"), &direct_args);
+    let mut hyper_args = direct_args.clone();
+    hyper_args.push("--no-fast-path");
+    let hyper = Server::start(&dir.path().join("hyper.db"), &hyper_args);
     (dir, direct, hyper)
+}
+
+/// Everything the server at `addr` sends back to `raw` until it closes the connection, the
+/// `Date` value blanked.
+fn whole(addr: SocketAddr, raw: &[u8]) -> String {
+    let mut c = connect(addr);
+    c.write_all(raw).unwrap();
+    let mut all = Vec::new();
+    let _ = c.read_to_end(&mut all);
+    let all = String::from_utf8_lossy(&all).into_owned();
+    match all.find("\r\ndate: ") {
+        Some(at) => format!("{}{}", &all[..at + 8], &all[at + 8 + 29..]),
+        None => all,
+    }
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -261,18 +280,6 @@ fn a_connection_is_handed_to_hyper_at_the_first_request_it_does_not_answer() {
 #[test]
 fn malformed_and_ambiguous_requests_get_what_hyper_gives() {
     let (_dir, direct, hyper) = servers("fast-garbage");
-    let whole = |addr, raw: &[u8]| {
-        let mut c = connect(addr);
-        c.write_all(raw).unwrap();
-        let mut all = Vec::new();
-        let _ = c.read_to_end(&mut all);
-        let all = String::from_utf8_lossy(&all).into_owned();
-        // Blank the Date value.
-        match all.find("\r\ndate: ") {
-            Some(at) => format!("{}{}", &all[..at + 8], &all[at + 8 + 29..]),
-            None => all,
-        }
-    };
     for raw in [
         &b"GET /a b c HTTP/1.1\r\n\r\n"[..],
         b"\x00\x01\x02\r\n\r\n",
@@ -283,4 +290,29 @@ fn malformed_and_ambiguous_requests_get_what_hyper_gives() {
         assert_eq!(whole(direct.addr, raw), whole(hyper.addr, raw), "{:?}", String::from_utf8_lossy(raw));
     }
     assert_eq!(direct.get("/id/berlin").status, 303);
+}
+
+#[test]
+fn the_header_size_limit_holds_on_the_direct_path() {
+    // Over HTTP/1.1 the limit is never below 8,192 bytes (hyper's floor), on either path.
+    let (_dir, direct, hyper) = servers_with("fast-limit", &["--max-header-bytes", "1024"]);
+    let request = |filler: usize| {
+        format!(
+            "GET /id/berlin HTTP/1.1\r\nHost: h\r\nX-Filler: {}\r\n\r\n",
+            "a".repeat(filler)
+        )
+    };
+    let within = request(2000);
+    let answers = same_answers(&direct, &hyper, &[(within.as_str(), &["GET"])]);
+    assert!(answers[0].starts_with("HTTP/1.1 303"), "{}", answers[0]);
+    let metrics = direct.get("/-/metrics").text();
+    assert_eq!(metric(&metrics, "seeother_http1_direct_total"), 1);
+    // Over it: refused on both, and the connection closed.
+    let over = request(9000);
+    let (a, b) = (
+        whole(direct.addr, over.as_bytes()),
+        whole(hyper.addr, over.as_bytes()),
+    );
+    assert_eq!(a, b);
+    assert!(a.starts_with("HTTP/1.1 431"), "{a}");
 }

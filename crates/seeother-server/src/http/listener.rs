@@ -30,7 +30,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// A connection with no traffic and no request in flight for this long is closed.
     pub idle_timeout: Duration,
-    /// Largest request header block, in bytes.
+    /// Largest request header block, in bytes (over HTTP/1.1 never below 8,192: see
+    /// [`Limits::http1_header_bytes`]).
     pub max_header_bytes: usize,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
@@ -50,6 +51,14 @@ impl Default for Limits {
             shutdown_grace: Duration::from_secs(30),
             fast_path: true,
         }
+    }
+}
+
+impl Limits {
+    /// The largest HTTP/1.1 header block served, on either path: `max_header_bytes`, but not
+    /// below hyper's smallest read buffer (8,192 bytes), under which it cannot be set.
+    pub fn http1_header_bytes(&self) -> usize {
+        self.max_header_bytes.max(8192)
     }
 }
 
@@ -102,7 +111,7 @@ fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         // Responses are small: copying the body into hyper's buffer and writing once costs
         // less than a vectored write of the header block and the note's parts (measured).
         .writev(false)
-        .max_buf_size(limits.max_header_bytes.max(8192));
+        .max_buf_size(limits.http1_header_bytes());
     b.http2()
         .timer(TokioTimer::new())
         .max_header_list_size(limits.max_header_bytes as u32)
@@ -218,7 +227,7 @@ async fn serve_h1_first<T>(
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     if limits.fast_path {
-        let end = direct::serve(&mut io, &app, &activity, limits.idle_timeout, &mut stop).await;
+        let end = direct::serve(&mut io, &app, &activity, limits, &mut stop).await;
         let direct::End::Handoff(read) = end else {
             return;
         };

@@ -10,13 +10,14 @@
 //! answered; hyper serves the rest of it, with its own limits and timeouts.
 
 use std::cell::RefCell;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use seeother_core::h1::{self, Parsed};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
+use super::Limits;
 use super::io::Activity;
 use crate::http::service::{App, RESERVED_PREFIX, Target, redirect};
 
@@ -31,19 +32,19 @@ pub(super) enum End {
     Handoff(Bytes),
 }
 
-/// Serve `io` until the client closes it, it is idle for `idle_limit`, the server stops, or
-/// a request comes that the direct path does not answer.
+/// Serve `io` until the client closes it, it is idle for `limits.idle_timeout`, the server
+/// stops, or a request comes that the direct path does not answer.
 pub(super) async fn serve<T>(
     io: &mut T,
     app: &App,
     activity: &Activity,
-    idle_limit: Duration,
+    limits: &Limits,
     stop: &mut watch::Receiver<bool>,
 ) -> End
 where
     T: AsyncRead + AsyncWrite + Unpin,
 {
-    let idle = activity.idle(idle_limit);
+    let idle = activity.idle(limits.idle_timeout);
     let stopped = stop.changed();
     tokio::pin!(idle, stopped);
     let mut buf = Vec::with_capacity(READ_SIZE);
@@ -65,7 +66,11 @@ where
         let mut answered = 0;
         let handoff = loop {
             match h1::parse(&buf[at..]) {
-                Parsed::Simple(req) if !req.path.starts_with(RESERVED_PREFIX) => {
+                // A header block over the limit is hyper's to refuse (431), as it would be.
+                Parsed::Simple(req)
+                    if !req.path.starts_with(RESERVED_PREFIX)
+                        && req.head_len <= limits.http1_header_bytes() =>
+                {
                     let target = Target {
                         method: &req.method,
                         authority: req.host,
