@@ -155,12 +155,24 @@ def run_size(a, n, bins, workdir):
         paths = os.path.join(table, "paths.txt")
         for s in servers:
             measure.wrk(a, s, paths, duration=a.warmup)  # warm-up, not recorded
+        seeother = next(s for s in servers if s.name == "seeother")
+        direct_before = contestants.counter(seeother.port, "seeother_http1_direct_total")
         for r in range(a.rounds):
             row = {}
             for s in servers:
                 row[s.name] = measure.wrk(a, s, paths, duration=a.duration)
                 print(f"  round {r + 1} {s.name:8} {report.wrk_line(row[s.name])}", flush=True)
             result["rounds"].append(row)
+        direct_after = contestants.counter(seeother.port, "seeother_http1_direct_total")
+        if direct_before is not None and direct_after is not None:
+            # Which of seeother's two HTTP/1.1 paths the timed rounds measured.
+            result["direct"] = {
+                "answered": direct_after - direct_before,
+                "completed": sum(row["seeother"]["requests"] for row in result["rounds"]),
+            }
+            print(f"  seeother's direct HTTP/1.1 path answered {result['direct']['answered']:,} "
+                  f"requests in the rounds, wrk completed {result['direct']['completed']:,}",
+                  flush=True)
         for mix in a.mixes:
             row = {"mix": mix}
             for s in servers:
@@ -182,7 +194,6 @@ def run_size(a, n, bins, workdir):
                 contestants.stop(ceiling)
             print(f"  ceiling (nginx, one fixed 303, no table) "
                   f"{report.wrk_line(result['ceiling'])}", flush=True)
-        seeother = next(s for s in servers if s.name == "seeother")
         if a.admin:
             result["admin"] = measure.admin_latency(seeother, count=a.admin)
             print(f"  admin change → visible: {report.admin_line(result['admin'])}", flush=True)

@@ -41,6 +41,22 @@ def status_of(port, path, timeout=1.0):
         return None
 
 
+def counter(port, name, timeout=2.0):
+    """A counter from the server's /-/metrics page (seeother only), or None."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(b"GET /-/metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            text = b""
+            while chunk := s.recv(65536):
+                text += chunk
+    except OSError:
+        return None
+    for line in text.decode("utf-8", "replace").splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    return None
+
+
 def vm(pid, field):
     """A /proc/PID/status field in MiB (VmHWM, VmRSS), or None once the process is gone."""
     try:

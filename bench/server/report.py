@@ -199,6 +199,11 @@ def size_section(result):
     others = [c for c in names if c != "seeother"]
     if others and "seeother" in names:
         out += ["", *ratio_table(rounds, others)]
+    if "direct" in result:
+        d = result["direct"]
+        out += ["", f"seeother's direct HTTP/1.1 path (`seeother_http1_direct_total`) answered "
+                f"{d['answered']:,} requests during the timed rounds, for {d['completed']:,} "
+                "that wrk completed (it does not count those still in flight when a run ends)."]
     if result["mixes"]:
         out += ["", "Other HTTP/1.1 loads (wrk, one run each): POST carries a 37-byte form body "
                 "(a POST answered 303 is followed by a GET, RFC 9110 §15.4.4); pipelined runs "
