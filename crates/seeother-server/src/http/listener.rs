@@ -191,7 +191,7 @@ async fn connection(
     match tls {
         None => {
             let io = Tracked::new(stream, activity.clone());
-            serve_h1_first(io, app, builder, limits, activity, stop).await
+            serve_io(io, true, app, builder, limits, activity, stop).await
         }
         Some(acceptor) => {
             let handshake =
@@ -201,11 +201,7 @@ async fn connection(
                     // RFC 7301: the protocol chosen by ALPN; h2 is hyper's from the start.
                     let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
                     let io = Tracked::new(tls_stream, activity.clone());
-                    if h2 {
-                        serve_io(io, app, builder, limits, activity, stop).await
-                    } else {
-                        serve_h1_first(io, app, builder, limits, activity, stop).await
-                    }
+                    serve_io(io, !h2, app, builder, limits, activity, stop).await
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -214,10 +210,11 @@ async fn connection(
     }
 }
 
-/// Serve a connection that may speak HTTP/1.1: on the direct path first (unless it is off),
-/// then with hyper from the first request the direct path does not answer.
-async fn serve_h1_first<T>(
+/// Serve a connection: when it may speak HTTP/1.1 (`h1`), on the direct path first (unless
+/// it is off), then with hyper from the first request the direct path does not answer.
+async fn serve_io<T>(
     mut io: Tracked<T>,
+    h1: bool,
     app: Arc<App>,
     builder: &auto::Builder<TokioExecutor>,
     limits: &Limits,
@@ -226,26 +223,13 @@ async fn serve_h1_first<T>(
 ) where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    if limits.fast_path {
+    if h1 && limits.fast_path {
         let end = direct::serve(&mut io, &app, &activity, limits, &mut stop).await;
         let direct::End::Handoff(read) = end else {
             return;
         };
         io.unread(read);
     }
-    serve_io(io, app, builder, limits, activity, stop).await
-}
-
-async fn serve_io<T>(
-    io: T,
-    app: Arc<App>,
-    builder: &auto::Builder<TokioExecutor>,
-    limits: &Limits,
-    activity: Arc<Activity>,
-    mut stop: watch::Receiver<bool>,
-) where
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
     let busy = activity.clone();
     let service = service_fn(move |req| {
         let app = app.clone();
