@@ -137,47 +137,29 @@ fn https_with_http2_by_alpn() {
     let port = s.addr.port();
     let url = format!("https://localhost:{port}/id/x");
     let resolve = format!("localhost:{port}:127.0.0.1");
-    let (ok, out, err) = curl(&[
-        "--cacert",
-        cert_file.to_str().unwrap(),
-        "--resolve",
-        &resolve,
-        "--http2",
-        "-o",
-        "/dev/null",
-        "-D",
-        "-",
-        &url,
-    ]);
+    // curl trusting the test certificate, with `localhost` on loopback.
+    let curl_tls = |args: &[&str]| {
+        let mut all = vec![
+            "--cacert",
+            cert_file.to_str().unwrap(),
+            "--resolve",
+            &resolve,
+        ];
+        all.extend(args);
+        curl(&all)
+    };
+    let (ok, out, err) = curl_tls(&["--http2", "-o", "/dev/null", "-D", "-", &url]);
     assert!(ok, "{err}");
     assert!(out.starts_with("HTTP/2 303"), "{out}");
     assert!(out.contains("location: https://example.org/x"), "{out}");
-    let (ok, out, err) = curl(&[
-        "--cacert",
-        cert_file.to_str().unwrap(),
-        "--resolve",
-        &resolve,
-        "--http1.1",
-        "-I",
-        &url,
-    ]);
+    let (ok, out, err) = curl_tls(&["--http1.1", "-I", &url]);
     assert!(ok, "{err}");
     assert!(out.starts_with("HTTP/1.1 303"), "{out}");
     // HTTP/1.1 over TLS takes the direct path: two requests on one connection, then the
     // metrics (under /-/, so handed to hyper) count them with the HEAD above; the HTTP/2
     // request is not among them.
-    let (ok, out, err) = curl(&[
-        "--cacert",
-        cert_file.to_str().unwrap(),
-        "--resolve",
-        &resolve,
-        "--http1.1",
-        "-D",
-        "-",
-        &url,
-        &url,
-        &format!("https://localhost:{port}/-/metrics"),
-    ]);
+    let metrics = format!("https://localhost:{port}/-/metrics");
+    let (ok, out, err) = curl_tls(&["--http1.1", "-D", "-", &url, &url, &metrics]);
     assert!(ok, "{err}");
     assert_eq!(out.matches("HTTP/1.1 303 See Other").count(), 2, "{out}");
     assert!(out.contains("\nseeother_http1_direct_total 3\n"), "{out}");
