@@ -234,17 +234,17 @@ pub fn write_response(response: &Response<Body>, method: &Method, date: &[u8], o
     // RFC 9110 §8.6: a HEAD response may leave Content-Length out; any other must frame its
     // body on a persistent connection (RFC 9112 §6.3).
     if !head && !headers.contains_key(CONTENT_LENGTH) {
-        field(out, b"content-length", body.len().to_string().as_bytes());
+        let mut digits = [0u8; 20];
+        field(out, b"content-length", decimal(body.len(), &mut digits));
     }
     // RFC 9110 §6.6.1: an origin server with a clock sends Date.
     if !headers.contains_key(DATE) {
         field(out, b"date", date);
     }
     // RFC 9110 §9.3.2: no content in an answer to HEAD, whatever the response holds.
-    end_head_and_body(out, if head { &EMPTY } else { body });
+    let empty = Body::EMPTY;
+    end_head_and_body(out, if head { &empty } else { body });
 }
-
-static EMPTY: Body = Body::EMPTY;
 
 /// Append `plain` as HTTP/1.1 bytes to `out`, with `date` (as [`write_response`] would
 /// write `plain.into_response()`, without building the header map).

@@ -95,10 +95,7 @@ impl Body {
 impl Default for Body {
     /// An empty body.
     fn default() -> Self {
-        Body {
-            parts: Default::default(),
-            at: PARTS,
-        }
+        Body::EMPTY
     }
 }
 
