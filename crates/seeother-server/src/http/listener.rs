@@ -18,6 +18,7 @@ use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
+use super::peer::Peer;
 use super::service::{App, handle};
 use io::{Activity, Tracked};
 
@@ -191,7 +192,7 @@ async fn connection(
     match tls {
         None => {
             let io = Tracked::new(stream, activity.clone());
-            serve_io(io, true, app, builder, limits, activity, stop).await
+            serve_io(io, true, peer, app, builder, limits, activity, stop).await
         }
         Some(acceptor) => {
             let handshake =
@@ -201,7 +202,7 @@ async fn connection(
                     // RFC 7301: the protocol chosen by ALPN; h2 is hyper's from the start.
                     let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
                     let io = Tracked::new(tls_stream, activity.clone());
-                    serve_io(io, !h2, app, builder, limits, activity, stop).await
+                    serve_io(io, !h2, peer, app, builder, limits, activity, stop).await
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -212,9 +213,11 @@ async fn connection(
 
 /// Serve a connection: when it may speak HTTP/1.1 (`h1`), on the direct path first (unless
 /// it is off), then with hyper from the first request the direct path does not answer.
+#[allow(clippy::too_many_arguments)]
 async fn serve_io<T>(
     mut io: Tracked<T>,
     h1: bool,
+    peer: SocketAddr,
     app: Arc<App>,
     builder: &auto::Builder<TokioExecutor>,
     limits: &Limits,
@@ -231,7 +234,8 @@ async fn serve_io<T>(
         io.unread(read);
     }
     let busy = activity.clone();
-    let service = service_fn(move |req| {
+    let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(Peer(peer));
         let app = app.clone();
         let guard = busy.start();
         async move {
