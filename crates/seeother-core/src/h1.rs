@@ -17,7 +17,7 @@
 //! let buf = b"GET /id/42?x=1 HTTP/1.1\r\nHost: example.org\r\n\r\n";
 //! let Parsed::Simple(req) = h1::parse(buf) else { panic!("a simple GET") };
 //! assert_eq!((&req.method, req.path, req.query), (&Method::GET, "/id/42", Some("x=1")));
-//! assert_eq!((req.host, req.len), (Some("example.org"), buf.len()));
+//! assert_eq!((req.host, req.len), ("example.org", buf.len()));
 //!
 //! let mut response = Response::new(Body::from("hi"));
 //! *response.status_mut() = StatusCode::NOT_FOUND;
@@ -61,8 +61,8 @@ pub struct Simple<'b> {
     pub path: &'b str,
     /// The query without `?`, if the target has one.
     pub query: Option<&'b str>,
-    /// The `Host` field's value.
-    pub host: Option<&'b str>,
+    /// The `Host` field's value, a valid one ([`crate::host::check`]).
+    pub host: &'b str,
     /// The request's `Accept` fields (and no other: no allocation when there are none).
     pub headers: HeaderMap,
     /// Bytes of the request line and header block (a server's header size limit applies to
@@ -106,21 +106,14 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
     for field in req.headers.iter() {
         let name = field.name;
         if name.eq_ignore_ascii_case("host") {
-            // RFC 9112 §3.2: exactly one Host field; anything else is the full engine's.
+            // RFC 9112 §3.2: exactly one valid Host field; a request with none, two or a
+            // bad one is the full engine's to refuse (400).
             if host.is_some() {
                 return Parsed::Other;
             }
-            // RFC 9110 §7.2: a Host is an authority, ASCII; other bytes are for the full
-            // engine to read as it reads them.
-            match std::str::from_utf8(field.value) {
-                Ok(value)
-                    if value
-                        .bytes()
-                        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) =>
-                {
-                    host = Some(value)
-                }
-                _ => return Parsed::Other,
+            match crate::host::check(field.value) {
+                Ok(value) => host = Some(value),
+                Err(_) => return Parsed::Other,
             }
         } else if name.eq_ignore_ascii_case("accept") {
             // RFC 9110 §12.5.1: several Accept fields are one list.
@@ -147,6 +140,9 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
             return Parsed::Other;
         }
     }
+    let Some(host) = host else {
+        return Parsed::Other;
+    };
     // RFC 9112 §6.3 step 7: no Content-Length or Transfer-Encoding, no body. RFC 9110
     // §9.3.1, §9.3.2: a body on GET or HEAD has no meaning; leave it to the full engine.
     let body = body.unwrap_or(0);

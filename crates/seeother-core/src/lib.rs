@@ -8,6 +8,8 @@
 //!   (RFC 9110 §15.4.4).
 //! - [`guard`]: the open-redirect policy for targets that come from user input.
 //! - [`negotiate`]: `Accept` parsing and variant choice (RFC 9110 §12.5.1).
+//! - [`host`]: the authority a request is for, and when its `Host` is a bad request
+//!   (RFC 9112 §3.2).
 //! - [`h1`]: HTTP/1.1 framing of the simplest requests and their answers (RFC 9112).
 //! - [`follow`]: the user agent's redirect state machine (RFC 9110 §15.4, Fetch §4.4).
 //! - [`referrer`]: the `Referer` a redirected request carries (Referrer Policy §8).
@@ -15,6 +17,7 @@
 pub mod follow;
 pub mod guard;
 pub mod h1;
+pub mod host;
 pub mod location;
 pub mod negotiate;
 pub mod note;
