@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use http::Request;
-use hyper::body::Incoming;
+use seeother_server::http::body::RequestBody;
 use seeother_server::http::service::{App, handle};
 
 /// The size of the future `f` returns, from its type alone.
 fn future_size<F, Fut>(_: F) -> usize
 where
-    F: Fn(Arc<App>, Request<Incoming>) -> Fut,
+    F: Fn(Arc<App>, Request<RequestBody>) -> Fut,
 {
     std::mem::size_of::<Fut>()
 }
@@ -20,7 +20,7 @@ where
 fn the_request_handler_future_stays_small() {
     let size = future_size(handle);
     // The request itself is most of it; it was 4,552 bytes with the API's future inline.
-    let request = std::mem::size_of::<Request<Incoming>>();
+    let request = std::mem::size_of::<Request<RequestBody>>();
     assert!(
         size <= request + 512,
         "handle's future is {size} bytes (a request is {request}): box what made it grow"

@@ -1,11 +1,11 @@
 //! Form submissions: reading `application/x-www-form-urlencoded` and `multipart/form-data`
 //! bodies, and turning the rule form into a [`RuleSpec`] with an error per field.
 
+use crate::http::body::RequestBody;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 
 use crate::rule::{Kind, QueryMode, RuleError, RuleSpec, Variant};
 use crate::store::StoreError;
@@ -80,7 +80,11 @@ fn too_large(limit: usize) -> BodyError {
 }
 
 /// Read a form body of at most `limit` bytes, URL-encoded or multipart.
-pub async fn read(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<Fields, BodyError> {
+pub async fn read(
+    headers: &HeaderMap,
+    body: RequestBody,
+    limit: usize,
+) -> Result<Fields, BodyError> {
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -95,18 +99,13 @@ pub async fn read(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<F
     match essence.as_str() {
         // HTML §4.10.21.7: the default enctype of a form.
         "application/x-www-form-urlencoded" | "" => {
-            let bytes = body.collect().await.map_err(|e| {
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some()
-                {
-                    too_large(limit)
-                } else {
-                    BodyError::new(
-                        StatusCode::BAD_REQUEST,
-                        format!("could not read the form: {e}"),
-                    )
-                }
-            })?;
+            let bytes =
+                body.collect().await.map_err(|e| {
+                    match crate::http::body::read_error_status(&*e) {
+                        StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
+                        status => BodyError::new(status, format!("could not read the form: {e}")),
+                    }
+                })?;
             Ok(Fields::from_pairs(
                 form_urlencoded::parse(&bytes.to_bytes())
                     .into_owned()
@@ -125,7 +124,7 @@ pub async fn read(headers: &HeaderMap, body: Incoming, limit: usize) -> Result<F
 
 async fn multipart(
     content_type: &str,
-    body: Limited<Incoming>,
+    body: Limited<RequestBody>,
     limit: usize,
 ) -> Result<Fields, BodyError> {
     // RFC 7578 §4.1: the boundary parameter of multipart/form-data.
@@ -137,18 +136,17 @@ async fn multipart(
     })?;
     let mut parts = multer::Multipart::new(body.into_data_stream(), boundary);
     let mut fields = Fields::default();
-    let bad = |e: multer::Error| match e {
-        multer::Error::StreamReadFailed(inner)
-            if inner
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            too_large(limit)
+    let bad = |e: multer::Error| {
+        let status = match &e {
+            multer::Error::StreamReadFailed(inner) => {
+                crate::http::body::read_error_status(&**inner)
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
+            status => BodyError::new(status, format!("could not read the multipart form: {e}")),
         }
-        e => BodyError::new(
-            StatusCode::BAD_REQUEST,
-            format!("could not read the multipart form: {e}"),
-        ),
     };
     while let Some(field) = parts.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or("").to_owned();

@@ -23,10 +23,10 @@ pub mod view;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::http::body::RequestBody;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
-use hyper::body::Incoming;
 
 use crate::http::service::App;
 
@@ -53,6 +53,6 @@ impl State {
 }
 
 /// Answer a request under `/-/admin`. Never panics on input: every request gets a page.
-pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub async fn handle(app: &Arc<App>, req: Request<RequestBody>) -> Response<Full<Bytes>> {
     routes::route(app, req).await.map(Full::new)
 }

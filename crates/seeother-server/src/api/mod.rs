@@ -13,11 +13,11 @@ mod reply;
 
 use std::sync::Arc;
 
+use crate::http::body::RequestBody;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::http::service::App;
@@ -36,7 +36,7 @@ const MAX_RULE_BODY: usize = 1 << 20;
 const MAX_IMPORT_BODY: usize = 256 << 20;
 
 /// Answer a request under `/-/api/`.
-pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub async fn handle(app: &Arc<App>, req: Request<RequestBody>) -> Response<Full<Bytes>> {
     match route(app, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -45,7 +45,7 @@ pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Byt
 
 /// Who made a change, for the history: the `X-Actor` header (printable, 64 bytes at most)
 /// or `api`.
-fn actor(req: &Request<Incoming>) -> String {
+fn actor(req: &Request<RequestBody>) -> String {
     req.headers()
         .get("x-actor")
         .and_then(|v| v.to_str().ok())
@@ -54,22 +54,16 @@ fn actor(req: &Request<Incoming>) -> String {
         .map_or_else(|| "api".to_owned(), |v| format!("api:{v}"))
 }
 
-async fn body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
+async fn body(req: Request<RequestBody>, limit: usize) -> Result<Bytes, ApiError> {
     match Limited::new(req.into_body(), limit).collect().await {
         Ok(b) => Ok(b.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(ApiError::new(
+        Err(e) => Err(match crate::http::body::read_error_status(&*e) {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the body is larger than {limit} bytes; split it into smaller requests"),
-            ))
-        }
-        Err(e) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("could not read the body: {e}"),
-        )),
+            ),
+            status => ApiError::new(status, format!("could not read the body: {e}")),
+        }),
     }
 }
 
@@ -116,7 +110,10 @@ fn not_allowed(allow: &'static str) -> ApiError {
     .allow(allow)
 }
 
-async fn route(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, ApiError> {
+async fn route(
+    app: &Arc<App>,
+    req: Request<RequestBody>,
+) -> Result<Response<Full<Bytes>>, ApiError> {
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let rest = path.strip_prefix("/-/api").unwrap_or("");
     if rest == "/openapi.json" {

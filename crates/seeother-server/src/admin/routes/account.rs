@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::http::body::RequestBody;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
-use hyper::body::Incoming;
 use seeother_core::guard::Guard;
 use url::Url;
 
@@ -36,7 +36,7 @@ fn no_session(method: &Method) -> Response<Bytes> {
 }
 
 /// The sign-in form; starts an anonymous session (for the form's CSRF token) when there is none.
-pub(super) fn sign_in_page(app: &Arc<App>, req: &Request<Incoming>) -> Response<Bytes> {
+pub(super) fn sign_in_page(app: &Arc<App>, req: &Request<RequestBody>) -> Response<Bytes> {
     let method = req.method();
     let next = Fields::from_query(req.uri().query()).get("next").to_owned();
     let (session, cookie) = match app.admin.sessions.find(req.headers()) {
@@ -100,7 +100,7 @@ fn next_target(app: &App, headers: &HeaderMap, next: &str) -> String {
 }
 
 /// The sign-in form's POST: a new signed-in session and `303` to `next`, or the form again.
-pub(super) async fn sign_in(app: &Arc<App>, req: Request<Incoming>) -> Response<Bytes> {
+pub(super) async fn sign_in(app: &Arc<App>, req: Request<RequestBody>) -> Response<Bytes> {
     let method = Method::POST;
     let (parts, body) = req.into_parts();
     let fields = match form::read(&parts.headers, body, MAX_FORM).await {
@@ -150,7 +150,7 @@ pub(super) async fn sign_in(app: &Arc<App>, req: Request<Incoming>) -> Response<
 }
 
 /// Sign out: the session ends, the cookie is cleared, `303` to the sign-in page.
-pub(super) async fn sign_out(app: &Arc<App>, req: Request<Incoming>) -> Response<Bytes> {
+pub(super) async fn sign_out(app: &Arc<App>, req: Request<RequestBody>) -> Response<Bytes> {
     let method = Method::POST;
     let (parts, body) = req.into_parts();
     let fields = form::read(&parts.headers, body, MAX_FORM)

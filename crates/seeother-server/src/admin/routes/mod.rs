@@ -7,9 +7,9 @@ mod rules;
 
 use std::sync::Arc;
 
+use crate::http::body::RequestBody;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
 
 use super::form::{self, Fields};
 use super::reply;
@@ -26,7 +26,7 @@ const MAX_IMPORT: usize = 32 << 20;
 const ACTOR: &str = "admin";
 
 /// Answer a request under `/-/admin`.
-pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<Bytes> {
+pub async fn route(app: &Arc<App>, req: Request<RequestBody>) -> Response<Bytes> {
     let path = req.uri().path().to_owned();
     let rest = path.strip_prefix("/-/admin").unwrap_or("");
     let segments: Vec<&str> = rest.split('/').skip(1).collect();
@@ -95,7 +95,7 @@ fn allowed(segments: &[&str]) -> &'static str {
 async fn get(
     app: &Arc<App>,
     session: &Session,
-    req: &Request<Incoming>,
+    req: &Request<RequestBody>,
     segments: &[&str],
 ) -> Response<Bytes> {
     let method = req.method();
