@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The statuses counted by name; any other is counted as `other`.
-const STATUSES: [u16; 18] = [
-    200, 201, 204, 301, 302, 303, 307, 308, 400, 401, 404, 405, 409, 410, 413, 415, 422, 500,
+const STATUSES: [u16; 22] = [
+    200, 201, 204, 301, 302, 303, 307, 308, 400, 401, 404, 405, 408, 409, 410, 413, 415, 422, 429,
+    431, 500, 503,
 ];
 
 /// Latency bucket bounds, in microseconds.
@@ -41,6 +42,8 @@ pub struct Metrics {
     latency_sum_ns: AtomicU64,
     direct: AtomicU64,
     handoffs: AtomicU64,
+    header_timeouts: AtomicU64,
+    refused_per_client: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -52,6 +55,8 @@ impl Default for Metrics {
             latency_sum_ns: AtomicU64::new(0),
             direct: AtomicU64::new(0),
             handoffs: AtomicU64::new(0),
+            header_timeouts: AtomicU64::new(0),
+            refused_per_client: AtomicU64::new(0),
         }
     }
 }
@@ -86,6 +91,17 @@ impl Metrics {
     /// Count a connection handed from the direct HTTP/1.1 path to hyper.
     pub fn count_handoff(&self) {
         self.handoffs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count a connection closed because no request came within the header timeout of
+    /// accept.
+    pub fn count_header_timeout(&self) {
+        self.header_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count a connection closed at accept because its client held its maximum.
+    pub fn count_refused_per_client(&self) {
+        self.refused_per_client.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -143,6 +159,20 @@ impl Metrics {
         out.push_str("# HELP seeother_http1_handoffs_total Connections handed from the direct HTTP/1.1 path to hyper at a request it does not answer.\n");
         out.push_str("# TYPE seeother_http1_handoffs_total counter\n");
         let _ = writeln!(out, "seeother_http1_handoffs_total {}", get(&self.handoffs));
+        out.push_str("# HELP seeother_header_timeouts_total Connections closed with no request within the header timeout of accept.\n");
+        out.push_str("# TYPE seeother_header_timeouts_total counter\n");
+        let _ = writeln!(
+            out,
+            "seeother_header_timeouts_total {}",
+            get(&self.header_timeouts)
+        );
+        out.push_str("# HELP seeother_connections_refused_total Connections closed at accept because their client address held --max-connections-per-client.\n");
+        out.push_str("# TYPE seeother_connections_refused_total counter\n");
+        let _ = writeln!(
+            out,
+            "seeother_connections_refused_total {}",
+            get(&self.refused_per_client)
+        );
         out.push_str("# HELP seeother_rules Rules in the index.\n# TYPE seeother_rules gauge\n");
         let _ = writeln!(out, "seeother_rules {rules}");
         out.push_str(

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use seeother_server::http::body::BodyDeadline;
 use seeother_server::http::listener::Limits;
 use seeother_server::{Options, Server};
 
@@ -46,9 +47,24 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_connections: usize,
 
-    /// Seconds a client has to send a request's header block.
+    /// Connections one client address (IPv4, or IPv6 /64) may hold at once; more are closed
+    /// at accept. 0: no limit (set it behind a reverse proxy, where one address is everyone).
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_connections_per_client: usize,
+
+    /// Seconds a client has to send a request's header block: the first from accept (TLS
+    /// handshake included), each later one from the previous response.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub header_timeout: f64,
+
+    /// Seconds a request body may take to arrive (admin pages and API), before the extension
+    /// --body-min-rate earns; a body still unread then gets 408 and the connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20.0)]
+    pub body_timeout: f64,
+
+    /// Bytes of a request body that earn one more second of --body-timeout (0: none).
+    #[arg(long, value_name = "BYTES", default_value_t = 500)]
+    pub body_min_rate: u64,
 
     /// Seconds after which an idle connection is closed.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
@@ -109,7 +125,12 @@ fn options(args: ServeArgs) -> Result<Options, String> {
         tls: args.tls_cert.zip(args.tls_key),
         limits: Limits {
             max_connections: args.max_connections.max(1),
+            max_connections_per_client: args.max_connections_per_client,
             header_read_timeout: seconds("header-timeout", args.header_timeout)?,
+            body: BodyDeadline {
+                timeout: seconds("body-timeout", args.body_timeout)?,
+                min_rate: args.body_min_rate,
+            },
             idle_timeout: seconds("idle-timeout", args.idle_timeout)?,
             max_header_bytes: args.max_header_bytes,
             shutdown_grace: seconds("shutdown-grace", args.shutdown_grace)?,

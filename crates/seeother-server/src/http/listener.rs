@@ -1,8 +1,10 @@
 //! The listener: accepts connections (at most `max_connections` at once), optionally over
 //! TLS, and serves HTTP/1.1 (keep-alive) and HTTP/2 (h2c by prior knowledge, or h2 by ALPN)
-//! with hyper, under a header-read timeout, an idle timeout and a header-size cap. On shutdown
-//! it stops accepting, lets requests in flight finish, then closes.
+//! with hyper, under a header-read timeout (from accept), a body deadline, an idle timeout, a
+//! header-size cap and a cap on connections per client. On shutdown it stops accepting, lets
+//! requests in flight finish, then closes.
 
+mod clients;
 mod direct;
 mod io;
 
@@ -17,9 +19,12 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
 
+use super::body::{BodyDeadline, RequestBody};
 use super::peer::Peer;
 use super::service::{App, handle};
+use clients::Clients;
 use io::{Activity, Tracked};
 
 /// Limits and timeouts of the listener, and its HTTP/1.1 path.
@@ -27,8 +32,15 @@ use io::{Activity, Tracked};
 pub struct Limits {
     /// Connections served at once; more wait in the accept queue.
     pub max_connections: usize,
-    /// Time a client has to send a request's header block.
+    /// Connections one client address (an IPv6 /64) may hold at once; more are closed as
+    /// soon as they are accepted. 0 is no limit (behind a proxy, every client has its address).
+    pub max_connections_per_client: usize,
+    /// Time a client has to send a request's header block: the first one from the moment
+    /// its connection is accepted (TLS handshake included), each later one over HTTP/1.1
+    /// from the previous response.
     pub header_read_timeout: Duration,
+    /// Time a request body may take to arrive, and the rate that extends it.
+    pub body: BodyDeadline,
     /// A connection with no traffic and no request in flight for this long is closed.
     pub idle_timeout: Duration,
     /// Largest request header block, in bytes (over HTTP/1.1 never below 8,192: see
@@ -46,7 +58,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 10_000,
+            max_connections_per_client: 256,
             header_read_timeout: Duration::from_secs(10),
+            body: BodyDeadline::default(),
             idle_timeout: Duration::from_secs(60),
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(30),
@@ -103,6 +117,15 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, 
     Ok(Arc::new(config))
 }
 
+/// hyper's server for a connection whose protocol is not known yet (HTTP/1.1, or HTTP/2 by
+/// its preface), or is HTTP/1.1 for sure.
+struct Builders {
+    auto: auto::Builder<TokioExecutor>,
+    /// RFC 9113 §3.4: the HTTP/2 preface opens a connection; one that has spoken HTTP/1.1
+    /// stays HTTP/1.1, and a preface later on it is a malformed HTTP/1.1 request.
+    http1: auto::Builder<TokioExecutor>,
+}
+
 fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
     b.http1()
@@ -131,7 +154,11 @@ pub async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let builder = Arc::new(builder(&limits));
+    let builders = Arc::new(Builders {
+        auto: builder(&limits),
+        http1: builder(&limits).http1_only(),
+    });
+    let clients = Clients::new(limits.max_connections_per_client);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let tls = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -154,17 +181,23 @@ pub async fn serve(
                 }
             },
         };
+        let Some(slot) = clients.enter(peer.ip()) else {
+            app.metrics.count_refused_per_client();
+            tracing::debug!(%peer, "connection refused: the client holds its maximum");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        let (app, builder, limits, tls, stop) = (
+        let (app, builders, limits, tls, stop) = (
             app.clone(),
-            builder.clone(),
+            builders.clone(),
             limits.clone(),
             tls.clone(),
             stop_rx.clone(),
         );
         tokio::spawn(async move {
-            connection(stream, peer, app, &builder, &limits, tls, stop).await;
-            drop(permit);
+            connection(stream, peer, app, &builders, &limits, tls, stop).await;
+            drop((permit, slot));
         });
     }
     drop(listener);
@@ -183,26 +216,39 @@ async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     app: Arc<App>,
-    builder: &auto::Builder<TokioExecutor>,
+    builders: &Builders,
     limits: &Limits,
     tls: Option<tokio_rustls::TlsAcceptor>,
     stop: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(Activity::new());
+    // The first request's header block is due this long after accept, whatever the path.
+    let first_by = Instant::now() + limits.header_read_timeout;
+    let conn = Conn {
+        peer,
+        first_by,
+        app,
+        builders,
+        limits,
+        activity,
+    };
     match tls {
         None => {
-            let io = Tracked::new(stream, activity.clone());
-            serve_io(io, true, peer, app, builder, limits, activity, stop).await
+            let io = Tracked::new(stream, conn.activity.clone());
+            conn.serve(io, Protocol::Unknown, stop).await
         }
         Some(acceptor) => {
-            let handshake =
-                tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await;
+            let handshake = tokio::time::timeout_at(first_by, acceptor.accept(stream)).await;
             match handshake {
                 Ok(Ok(tls_stream)) => {
                     // RFC 7301: the protocol chosen by ALPN; h2 is hyper's from the start.
-                    let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                    let io = Tracked::new(tls_stream, activity.clone());
-                    serve_io(io, !h2, peer, app, builder, limits, activity, stop).await
+                    let protocol = match tls_stream.get_ref().1.alpn_protocol() {
+                        Some(b"h2") => Protocol::Http2,
+                        Some(b"http/1.1") => Protocol::Http1,
+                        _ => Protocol::Unknown,
+                    };
+                    let io = Tracked::new(tls_stream, conn.activity.clone());
+                    conn.serve(io, protocol, stop).await
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -211,57 +257,97 @@ async fn connection(
     }
 }
 
-/// Serve a connection: when it may speak HTTP/1.1 (`h1`), on the direct path first (unless
-/// it is off), then with hyper from the first request the direct path does not answer.
-#[allow(clippy::too_many_arguments)]
-async fn serve_io<T>(
-    mut io: Tracked<T>,
-    h1: bool,
+/// What a connection is known to speak before its first byte is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    /// HTTP/1.1, or HTTP/2 by prior knowledge (RFC 9113 §3.3): the first bytes tell.
+    Unknown,
+    /// HTTP/1.1, chosen by ALPN.
+    Http1,
+    /// HTTP/2, chosen by ALPN.
+    Http2,
+}
+
+/// One accepted connection and what serving it needs.
+struct Conn<'a> {
     peer: SocketAddr,
+    /// When the first request's header block is due.
+    first_by: Instant,
     app: Arc<App>,
-    builder: &auto::Builder<TokioExecutor>,
-    limits: &Limits,
+    builders: &'a Builders,
+    limits: &'a Limits,
     activity: Arc<Activity>,
-    mut stop: watch::Receiver<bool>,
-) where
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    if h1 && limits.fast_path {
-        let end = direct::serve(&mut io, &app, &activity, limits, &mut stop).await;
-        let direct::End::Handoff(read) = end else {
-            return;
-        };
-        io.unread(read);
-    }
-    let busy = activity.clone();
-    let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(Peer(peer));
-        let app = app.clone();
-        let guard = busy.start();
-        async move {
-            let r = handle(app, req).await;
-            drop(guard);
-            r
+}
+
+impl Conn<'_> {
+    /// Serve a connection: when it may speak HTTP/1.1, on the direct path first (unless it
+    /// is off), then with hyper from the first request the direct path does not answer.
+    async fn serve<T>(self, mut io: Tracked<T>, protocol: Protocol, mut stop: watch::Receiver<bool>)
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let Conn {
+            peer,
+            first_by,
+            app,
+            builders,
+            limits,
+            activity,
+        } = self;
+        let mut http1 = protocol == Protocol::Http1;
+        if protocol != Protocol::Http2 && limits.fast_path {
+            let end = direct::serve(&mut io, &app, &activity, limits, first_by, &mut stop).await;
+            let direct::End::Handoff { read, answered } = end else {
+                return;
+            };
+            http1 |= answered;
+            io.unread(read);
         }
-    });
-    let conn = builder.serve_connection(TokioIo::new(io), service);
-    tokio::pin!(conn);
-    let mut stopping = false;
-    loop {
-        tokio::select! {
-            r = conn.as_mut() => {
-                if let Err(e) = r {
-                    tracing::debug!(error = %e, "connection ended with an error");
+        let busy = activity.clone();
+        let body = limits.body;
+        let service_app = app.clone();
+        let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let mut req = req.map(|b| RequestBody::new(b, body));
+            req.extensions_mut().insert(Peer(peer));
+            let app = service_app.clone();
+            let guard = busy.start();
+            async move {
+                let r = handle(app, req).await;
+                drop(guard);
+                r
+            }
+        });
+        let builder = if http1 {
+            &builders.http1
+        } else {
+            &builders.auto
+        };
+        let conn = builder.serve_connection(TokioIo::new(io), service);
+        tokio::pin!(conn);
+        let first = activity.first_request_by(first_by);
+        tokio::pin!(first);
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    return;
                 }
-                return;
-            }
-            _ = activity.idle(limits.idle_timeout) => {
-                tracing::debug!("idle connection closed");
-                return;
-            }
-            _ = stop.changed(), if !stopping => {
-                stopping = true;
-                conn.as_mut().graceful_shutdown();
+                () = &mut first => {
+                    app.metrics.count_header_timeout();
+                    tracing::debug!(%peer, "no request within the header timeout of accept");
+                    return;
+                }
+                _ = activity.idle(limits.idle_timeout) => {
+                    tracing::debug!("idle connection closed");
+                    return;
+                }
+                _ = stop.changed(), if !stopping => {
+                    stopping = true;
+                    conn.as_mut().graceful_shutdown();
+                }
             }
         }
     }

@@ -3,14 +3,15 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use crate::http::body::RequestBody;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use seeother_core::respond::Body;
+use seeother_core::{host, note};
 
 use crate::auth::AdminToken;
 use crate::catalog::Catalog;
@@ -55,9 +56,26 @@ impl App {
 /// Answer one request. Never fails and never panics on input: every request gets a response.
 pub async fn handle(
     app: Arc<App>,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
 ) -> Result<Response<Full<Body>>, Infallible> {
-    if req.uri().path().starts_with(RESERVED_PREFIX) {
+    let uri = req.uri();
+    let hosts = req.headers().get_all(HOST).iter().map(|v| v.as_bytes());
+    // RFC 9112 §3.2: no Host, two, or a bad one is a bad request, whatever the path.
+    let authority =
+        match host::of_request(req.version(), uri.authority().map(|a| a.as_str()), hosts) {
+            Ok(authority) => authority,
+            Err(e) => {
+                let page = resolve::page(
+                    req.method(),
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request",
+                    &format!("<p>{}</p>", note::escape(&e.to_string())),
+                );
+                app.metrics.record(400, Handler::None, Duration::ZERO);
+                return Ok(page.map(|b| Full::new(Body::from(b))));
+            }
+        };
+    if uri.path().starts_with(RESERVED_PREFIX) {
         let start = Instant::now();
         // Boxed: the API's and admin pages' futures are kilobytes, and held inline they would
         // make every request's future that large, to be moved into hyper on each request.
@@ -66,11 +84,6 @@ pub async fn handle(
             .record(response.status().as_u16(), Handler::Admin, start.elapsed());
         return Ok(response);
     }
-    let uri = req.uri();
-    let authority = uri
-        .authority()
-        .map(|a| a.as_str())
-        .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()));
     let target = Target {
         method: req.method(),
         authority,
@@ -82,7 +95,7 @@ pub async fn handle(
 }
 
 /// A request under [`RESERVED_PREFIX`], its body collected.
-async fn reserved(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Body>> {
+async fn reserved(app: &Arc<App>, req: Request<RequestBody>) -> Response<Full<Body>> {
     let (parts, body) = operations(app, req).await.into_parts();
     // Full bodies are ready at once and cannot fail.
     let body = body
@@ -143,7 +156,7 @@ pub(crate) fn redirect(app: &App, target: &Target<'_>) -> Reply {
 }
 
 /// `/-/healthz`, `/-/metrics`, `/-/api/…`; `/-/admin` is reserved for the admin pages.
-async fn operations(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn operations(app: &Arc<App>, req: Request<RequestBody>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     match path {
         "/-/healthz" => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use seeother_core::h1::{self, Parsed};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::Limits;
 use super::io::Activity;
@@ -28,27 +29,35 @@ const READ_SIZE: usize = 8 * 1024;
 pub(super) enum End {
     /// Closed: by the client, on an error, idle or at shutdown.
     Closed,
-    /// For hyper to serve from here on, starting with these bytes already read.
-    Handoff(Bytes),
+    /// For hyper to serve from here on, starting with `read`, the bytes already read;
+    /// `answered` if the direct path answered a request first (the connection has spoken
+    /// HTTP/1.1).
+    Handoff { read: Bytes, answered: bool },
 }
 
-/// Serve `io` until the client closes it, it is idle for `limits.idle_timeout`, the server
+/// Serve `io` until the client closes it, sends no request by `first_by` (the header timeout
+/// from accept), is quiet between requests for the header timeout (as hyper's header timer
+/// runs from one response to the next request), stalls for `limits.idle_timeout`, the server
 /// stops, or a request comes that the direct path does not answer.
 pub(super) async fn serve<T>(
     io: &mut T,
     app: &App,
     activity: &Activity,
     limits: &Limits,
+    first_by: Instant,
     stop: &mut watch::Receiver<bool>,
 ) -> End
 where
     T: AsyncRead + AsyncWrite + Unpin,
 {
-    let idle = activity.idle(limits.idle_timeout);
+    let idle = activity.idle(limits.header_read_timeout.min(limits.idle_timeout));
+    let first = tokio::time::sleep_until(first_by);
     let stopped = stop.changed();
-    tokio::pin!(idle, stopped);
+    tokio::pin!(idle, first, stopped);
     let mut buf = Vec::with_capacity(READ_SIZE);
-    let mut out = Vec::with_capacity(READ_SIZE);
+    // Allocated at the first answer: a connection that sends nothing holds only `buf`.
+    let mut out = Vec::new();
+    let mut served = false;
     loop {
         // Nothing is buffered and nothing is owed: the one place to stop or give up.
         buf.clear();
@@ -56,6 +65,10 @@ where
             biased;
             _ = &mut stopped => return End::Closed,
             r = io.read_buf(&mut buf) => r,
+            () = &mut first, if !served => {
+                app.metrics.count_header_timeout();
+                return End::Closed;
+            }
             () = &mut idle => return End::Closed,
         };
         if !matches!(read, Ok(n) if n > 0) {
@@ -73,7 +86,7 @@ where
                 {
                     let target = Target {
                         method: &req.method,
-                        authority: req.host,
+                        authority: Some(req.host),
                         path: req.path,
                         query: req.query,
                         headers: &req.headers,
@@ -89,6 +102,10 @@ where
             }
         };
         if answered > 0 {
+            if !served {
+                served = true;
+                activity.mark_served();
+            }
             app.metrics.count_direct(answered);
             // RFC 9112 §9.3.2: responses to pipelined requests go in the requests' order.
             // Flushed too: a TLS stream may hold the last record back until then.
@@ -107,7 +124,10 @@ where
         }
         if handoff {
             app.metrics.count_handoff();
-            return End::Handoff(Bytes::copy_from_slice(&buf[at..]));
+            return End::Handoff {
+                read: Bytes::copy_from_slice(&buf[at..]),
+                answered: served,
+            };
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,6 +17,8 @@ pub(super) struct Activity {
     /// Reads, writes and finished requests so far.
     moves: AtomicU64,
     in_flight: AtomicUsize,
+    /// Whether a request has been answered or handed to the service yet.
+    served: AtomicBool,
 }
 
 /// Marks a request in flight until dropped.
@@ -48,7 +50,21 @@ impl Activity {
     /// Count a request in flight until the returned guard is dropped.
     pub(super) fn start(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.mark_served();
         Busy(self.clone())
+    }
+
+    /// Record that a whole request head has arrived.
+    pub(super) fn mark_served(&self) {
+        self.served.store(true, Ordering::Relaxed);
+    }
+
+    /// Completes at `deadline` if no request has arrived by then; never, if one has.
+    pub(super) async fn first_request_by(&self, deadline: tokio::time::Instant) {
+        tokio::time::sleep_until(deadline).await;
+        if self.served.load(Ordering::Relaxed) {
+            std::future::pending::<()>().await;
+        }
     }
 
     /// Completes once the connection has been idle (no bytes, no request in flight) for
