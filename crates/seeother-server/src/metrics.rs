@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The statuses counted by name; any other is counted as `other`.
-const STATUSES: [u16; 18] = [
-    200, 201, 204, 301, 302, 303, 307, 308, 400, 401, 404, 405, 409, 410, 413, 415, 422, 500,
+const STATUSES: [u16; 19] = [
+    200, 201, 204, 301, 302, 303, 307, 308, 400, 401, 404, 405, 409, 410, 413, 415, 422, 429, 500,
 ];
 
 /// Latency bucket bounds, in microseconds.
@@ -32,6 +32,17 @@ pub enum Handler {
 
 const HANDLERS: [&str; 5] = ["path", "prefix", "pattern", "none", "admin"];
 
+/// Where the admin token was checked, for the `via` label of the authentication counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthVia {
+    /// `Authorization: Bearer` on the JSON API.
+    Api,
+    /// The admin pages' sign-in form.
+    SignIn,
+}
+
+const AUTH_VIA: [&str; 2] = ["api", "sign-in"];
+
 /// The counters.
 #[derive(Debug)]
 pub struct Metrics {
@@ -41,6 +52,9 @@ pub struct Metrics {
     latency_sum_ns: AtomicU64,
     direct: AtomicU64,
     handoffs: AtomicU64,
+    auth_failures: [AtomicU64; AUTH_VIA.len()],
+    auth_throttled: [AtomicU64; AUTH_VIA.len()],
+    admin_sessions: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -52,6 +66,9 @@ impl Default for Metrics {
             latency_sum_ns: AtomicU64::new(0),
             direct: AtomicU64::new(0),
             handoffs: AtomicU64::new(0),
+            auth_failures: std::array::from_fn(|_| AtomicU64::new(0)),
+            auth_throttled: std::array::from_fn(|_| AtomicU64::new(0)),
+            admin_sessions: AtomicU64::new(0),
         }
     }
 }
@@ -86,6 +103,21 @@ impl Metrics {
     /// Count a connection handed from the direct HTTP/1.1 path to hyper.
     pub fn count_handoff(&self) {
         self.handoffs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count a wrong admin token.
+    pub fn count_auth_failure(&self, via: AuthVia) {
+        self.auth_failures[via as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count a request refused with 429 because its client failed too often.
+    pub fn count_auth_throttled(&self, via: AuthVia) {
+        self.auth_throttled[via as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Record how many signed-in admin sessions the server keeps.
+    pub fn set_admin_sessions(&self, n: usize) {
+        self.admin_sessions.store(n as u64, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -153,6 +185,27 @@ impl Metrics {
         out.push_str("# HELP seeother_unknown_uncounted_total Unknown-path requests not counted by path (too many distinct paths).\n");
         out.push_str("# TYPE seeother_unknown_uncounted_total counter\n");
         let _ = writeln!(out, "seeother_unknown_uncounted_total {unknown_overflow}");
+        out.push_str("# HELP seeother_auth_failures_total Wrong admin tokens given, by where.\n");
+        out.push_str("# TYPE seeother_auth_failures_total counter\n");
+        for (i, via) in AUTH_VIA.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "seeother_auth_failures_total{{via=\"{via}\"}} {}",
+                get(&self.auth_failures[i])
+            );
+        }
+        out.push_str("# HELP seeother_auth_throttled_total Requests refused with 429 because their client gave too many wrong admin tokens, by where.\n");
+        out.push_str("# TYPE seeother_auth_throttled_total counter\n");
+        for (i, via) in AUTH_VIA.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "seeother_auth_throttled_total{{via=\"{via}\"}} {}",
+                get(&self.auth_throttled[i])
+            );
+        }
+        out.push_str("# HELP seeother_admin_sessions Signed-in admin sessions kept (the server keeps none for visitors who have not signed in).\n");
+        out.push_str("# TYPE seeother_admin_sessions gauge\n");
+        let _ = writeln!(out, "seeother_admin_sessions {}", get(&self.admin_sessions));
         out
     }
 }

@@ -41,6 +41,8 @@ pub struct Options {
     /// Threads that serve requests; 0 for one per core the process may run on. With one,
     /// everything runs on the calling thread (no hand-offs between threads).
     pub threads: usize,
+    /// Wrong admin tokens (API and sign-in) allowed per client address.
+    pub auth_throttle: crate::throttle::Config,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             limits: Limits::default(),
             flush_interval: Duration::from_secs(5),
             threads: 0,
+            auth_throttle: crate::throttle::Config::default(),
         }
     }
 }
@@ -134,7 +137,10 @@ impl Server {
         Ok(Server {
             listener,
             addr,
-            app: Arc::new(App::new(catalog, token)),
+            app: Arc::new(App {
+                throttle: crate::throttle::Throttle::new(options.auth_throttle),
+                ..App::new(catalog, token)
+            }),
             token_source,
             tls,
             limits: options.limits,
