@@ -116,13 +116,14 @@ impl Server {
     /// Open the store, load `--rules` files, obtain the token and bind the address.
     pub fn prepare(options: Options) -> Result<Server, ServeError> {
         let store = Arc::new(Store::open(&options.db)?);
+        // Before the rules are loaded: a token refused (too short) stops the start at once.
+        let (token, token_source) =
+            AdminToken::obtain(options.admin_token_file.as_deref(), &options.db)?;
         let catalog = Arc::new(Catalog::open(store)?);
         let mut loaded = Vec::new();
         for path in &options.rules {
             loaded.push((path.clone(), apply_rules_file(&catalog, path)?));
         }
-        let (token, token_source) =
-            AdminToken::obtain(options.admin_token_file.as_deref(), &options.db)?;
         let tls = match &options.tls {
             Some((cert, key)) => Some(listener::tls_config(cert, key)?),
             None => None,
