@@ -65,7 +65,7 @@ def main():
 
     port = contestants.free_port()
     argv = [a.binary, "serve", "--listen", f"127.0.0.1:{port}", "--db", a.db, *a.seeother_args]
-    env = dict(os.environ, SEEOTHER_ADMIN_TOKEN="profile", RUST_LOG="warn")
+    env = dict(os.environ, SEEOTHER_ADMIN_TOKEN="profile-token-0123456789", RUST_LOG="warn")
     t0 = time.monotonic()
     proc, log = contestants.launch("seeother", argv, a.server_cpu,
                                    os.path.join(work, "seeother.log"), env)

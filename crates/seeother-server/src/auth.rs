@@ -11,6 +11,13 @@ use subtle::ConstantTimeEq;
 /// The environment variable that may hold the admin token.
 pub const TOKEN_ENV: &str = "SEEOTHER_ADMIN_TOKEN";
 
+/// The shortest admin token accepted. With failed tokens limited to about one a second per
+/// address (`crate::throttle`), 16 random characters are far beyond guessing; a short or
+/// memorable one is not.
+// OWASP authentication cheat sheet: secrets must resist guessing; NIST SP 800-63B §5.1.1.2
+// sets a floor on length rather than rules on composition.
+pub const MIN_TOKEN_LEN: usize = 16;
+
 /// The bearer token that the admin API requires. Never printed, never logged.
 #[derive(Clone)]
 pub struct AdminToken(Box<[u8]>);
@@ -64,9 +71,21 @@ pub enum TokenError {
     },
     /// The token is empty or has characters that cannot be sent in a header.
     #[error(
-        "the admin token {0} is empty or holds spaces or control characters; use 16 or more visible ASCII characters"
+        "the admin token {0} is empty or holds spaces or control characters; use 16 or more visible ASCII characters, e.g. from `head -c 32 /dev/urandom | base64`"
     )]
     Invalid(String),
+    /// The token is too short to resist guessing.
+    #[error(
+        "the admin token {origin} is {len} characters long; it must have at least {MIN_TOKEN_LEN}. \
+         Make a good one with `head -c 32 /dev/urandom | base64`, or remove it to have the \
+         server generate one beside the database"
+    )]
+    TooShort {
+        /// Where it came from (`in FILE`, `in SEEOTHER_ADMIN_TOKEN`).
+        origin: String,
+        /// Its length in characters.
+        len: usize,
+    },
 }
 
 impl AdminToken {
@@ -75,6 +94,12 @@ impl AdminToken {
         let t = text.trim();
         if t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(TokenError::Invalid(origin.to_owned()));
+        }
+        if t.len() < MIN_TOKEN_LEN {
+            return Err(TokenError::TooShort {
+                origin: origin.to_owned(),
+                len: t.len(),
+            });
         }
         Ok(AdminToken(t.as_bytes().into()))
     }
@@ -149,5 +174,24 @@ impl AdminToken {
         }
         let given = value[7..].trim_ascii();
         given.ct_eq(&self.0).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_shorter_than_16_characters_are_refused() {
+        let e = AdminToken::new("short-token", "in X").unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("in X is 11 characters long"), "{text}");
+        assert!(text.contains("head -c 32 /dev/urandom | base64"), "{text}");
+        assert!(AdminToken::new(" 0123456789abcdef \n", "in X").is_ok());
+        assert!(AdminToken::new("0123456789abcde", "in X").is_err());
+        assert!(matches!(
+            AdminToken::new("with space 0123456789", "in X"),
+            Err(TokenError::Invalid(_))
+        ));
     }
 }

@@ -8,6 +8,7 @@
 //! - [`rules_file`]: TOML, JSON and CSV rule files.
 //! - [`http`], [`api`], [`auth`], [`metrics`], [`stats`]: serving, the admin API, the token,
 //!   Prometheus metrics and hit counters.
+//! - [`throttle`]: failed authentications limited per client address.
 //! - [`server`]: everything put together, as `seeother serve` runs it.
 //!
 //! Every redirect is built by `seeother_core`; this crate takes no protocol decision of its own.
@@ -39,5 +40,6 @@ pub mod rules_file;
 pub mod server;
 pub mod stats;
 pub mod store;
+pub mod throttle;
 
 pub use server::{Options, ServeError, Server};

@@ -33,6 +33,17 @@ pub enum Handler {
 
 const HANDLERS: [&str; 5] = ["path", "prefix", "pattern", "none", "admin"];
 
+/// Where the admin token was checked, for the `via` label of the authentication counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthVia {
+    /// `Authorization: Bearer` on the JSON API.
+    Api,
+    /// The admin pages' sign-in form.
+    SignIn,
+}
+
+const AUTH_VIA: [&str; 2] = ["api", "sign-in"];
+
 /// The counters.
 #[derive(Debug)]
 pub struct Metrics {
@@ -44,6 +55,9 @@ pub struct Metrics {
     handoffs: AtomicU64,
     header_timeouts: AtomicU64,
     refused_per_client: AtomicU64,
+    auth_failures: [AtomicU64; AUTH_VIA.len()],
+    auth_throttled: [AtomicU64; AUTH_VIA.len()],
+    admin_sessions: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -57,6 +71,9 @@ impl Default for Metrics {
             handoffs: AtomicU64::new(0),
             header_timeouts: AtomicU64::new(0),
             refused_per_client: AtomicU64::new(0),
+            auth_failures: std::array::from_fn(|_| AtomicU64::new(0)),
+            auth_throttled: std::array::from_fn(|_| AtomicU64::new(0)),
+            admin_sessions: AtomicU64::new(0),
         }
     }
 }
@@ -102,6 +119,21 @@ impl Metrics {
     /// Count a connection closed at accept because its client held its maximum.
     pub fn count_refused_per_client(&self) {
         self.refused_per_client.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count a wrong admin token.
+    pub fn count_auth_failure(&self, via: AuthVia) {
+        self.auth_failures[via as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count a request refused with 429 because its client failed too often.
+    pub fn count_auth_throttled(&self, via: AuthVia) {
+        self.auth_throttled[via as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Record how many signed-in admin sessions the server keeps.
+    pub fn set_admin_sessions(&self, n: usize) {
+        self.admin_sessions.store(n as u64, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -183,6 +215,27 @@ impl Metrics {
         out.push_str("# HELP seeother_unknown_uncounted_total Unknown-path requests not counted by path (too many distinct paths).\n");
         out.push_str("# TYPE seeother_unknown_uncounted_total counter\n");
         let _ = writeln!(out, "seeother_unknown_uncounted_total {unknown_overflow}");
+        out.push_str("# HELP seeother_auth_failures_total Wrong admin tokens given, by where.\n");
+        out.push_str("# TYPE seeother_auth_failures_total counter\n");
+        for (i, via) in AUTH_VIA.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "seeother_auth_failures_total{{via=\"{via}\"}} {}",
+                get(&self.auth_failures[i])
+            );
+        }
+        out.push_str("# HELP seeother_auth_throttled_total Requests refused with 429 because their client gave too many wrong admin tokens, by where.\n");
+        out.push_str("# TYPE seeother_auth_throttled_total counter\n");
+        for (i, via) in AUTH_VIA.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "seeother_auth_throttled_total{{via=\"{via}\"}} {}",
+                get(&self.auth_throttled[i])
+            );
+        }
+        out.push_str("# HELP seeother_admin_sessions Signed-in admin sessions kept (the server keeps none for visitors who have not signed in).\n");
+        out.push_str("# TYPE seeother_admin_sessions gauge\n");
+        let _ = writeln!(out, "seeother_admin_sessions {}", get(&self.admin_sessions));
         out
     }
 }

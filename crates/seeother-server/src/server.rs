@@ -41,6 +41,8 @@ pub struct Options {
     /// Threads that serve requests; 0 for one per core the process may run on. With one,
     /// everything runs on the calling thread (no hand-offs between threads).
     pub threads: usize,
+    /// Wrong admin tokens (API and sign-in) allowed per client address.
+    pub auth_throttle: crate::throttle::Config,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             limits: Limits::default(),
             flush_interval: Duration::from_secs(5),
             threads: 0,
+            auth_throttle: crate::throttle::Config::default(),
         }
     }
 }
@@ -113,13 +116,14 @@ impl Server {
     /// Open the store, load `--rules` files, obtain the token and bind the address.
     pub fn prepare(options: Options) -> Result<Server, ServeError> {
         let store = Arc::new(Store::open(&options.db)?);
+        // Before the rules are loaded: a token refused (too short) stops the start at once.
+        let (token, token_source) =
+            AdminToken::obtain(options.admin_token_file.as_deref(), &options.db)?;
         let catalog = Arc::new(Catalog::open(store)?);
         let mut loaded = Vec::new();
         for path in &options.rules {
             loaded.push((path.clone(), apply_rules_file(&catalog, path)?));
         }
-        let (token, token_source) =
-            AdminToken::obtain(options.admin_token_file.as_deref(), &options.db)?;
         let tls = match &options.tls {
             Some((cert, key)) => Some(listener::tls_config(cert, key)?),
             None => None,
@@ -134,7 +138,10 @@ impl Server {
         Ok(Server {
             listener,
             addr,
-            app: Arc::new(App::new(catalog, token)),
+            app: Arc::new(App {
+                throttle: crate::throttle::Throttle::new(options.auth_throttle),
+                ..App::new(catalog, token)
+            }),
             token_source,
             tls,
             limits: options.limits,

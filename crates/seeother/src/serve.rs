@@ -86,6 +86,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
+    /// Wrong admin tokens (API or sign-in form) a client address may send at once; past them
+    /// it is answered 429 Too Many Requests, even with the right token, until it has waited.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub auth_failures: u32,
+
+    /// Seconds after which a client address may send one more wrong admin token.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub auth_failure_interval: f64,
+
+    /// Client addresses (IPv6: /64 prefixes) whose wrong tokens are tracked at once; past
+    /// that the one closest to its limit's end is forgotten.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub auth_clients: usize,
+
     /// Serve every HTTP/1.1 request with hyper, the general HTTP engine. By default plain
     /// GET, HEAD and POST requests for identifiers over plain-text HTTP/1.1 are answered
     /// directly (the same answers, with less work per request).
@@ -138,6 +152,11 @@ fn options(args: ServeArgs) -> Result<Options, String> {
         },
         flush_interval: seconds("flush-interval", args.flush_interval)?,
         threads: args.threads,
+        auth_throttle: seeother_server::throttle::Config {
+            burst: args.auth_failures.max(1),
+            interval: seconds("auth-failure-interval", args.auth_failure_interval)?,
+            max_clients: args.auth_clients.max(1),
+        },
     })
 }
 

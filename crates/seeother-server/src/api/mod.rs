@@ -123,7 +123,19 @@ async fn route(
             OPENAPI.into(),
         ));
     }
+    // A client that gave too many wrong tokens waits (429, Retry-After) before its token is
+    // looked at; only a wrong token (not a missing one) counts. See `crate::throttle`.
+    let client = crate::throttle::client_of(&req);
+    if let Err(wait) = app.throttle.check(client) {
+        app.metrics
+            .count_auth_throttled(crate::metrics::AuthVia::Api);
+        return Ok(wait.api_response());
+    }
     if !app.token.verify(req.headers()) {
+        if req.headers().contains_key(http::header::AUTHORIZATION) {
+            app.throttle.failed(client);
+            app.metrics.count_auth_failure(crate::metrics::AuthVia::Api);
+        }
         return Err(ApiError::unauthorized());
     }
     let query = Query::parse(req.uri().query());

@@ -20,6 +20,7 @@ use crate::metrics::{Handler, Metrics};
 use crate::resolve::{self, Outcome, Reply};
 use crate::rule::Kind;
 use crate::stats::Unknown;
+use crate::throttle::Throttle;
 use crate::{admin, api};
 
 /// The path prefix reserved for the server's own pages and API; rules never answer under it.
@@ -38,6 +39,8 @@ pub struct App {
     pub unknown: Arc<Unknown>,
     /// The admin pages' sessions and import reports.
     pub admin: admin::State,
+    /// Failed admin tokens (API and sign-in), limited per client address.
+    pub throttle: Throttle,
 }
 
 impl App {
@@ -49,6 +52,7 @@ impl App {
             metrics: Metrics::default(),
             unknown: Arc::new(Unknown::default()),
             admin: admin::State::default(),
+            throttle: Throttle::default(),
         }
     }
 }

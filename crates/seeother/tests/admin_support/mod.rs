@@ -6,10 +6,21 @@ use crate::serve_support::{Resp, Server, TOKEN};
 
 /// The value of the admin session cookie a response sets, if any.
 pub fn set_cookie(r: &Resp) -> Option<String> {
+    set_cookie_named(r, "seeother_admin")
+}
+
+/// The value of the sign-in form's cookie (its signed CSRF token) a response sets, if any.
+pub fn set_form_cookie(r: &Resp) -> Option<String> {
+    set_cookie_named(r, "seeother_sign_in")
+}
+
+/// The value of cookie `name` a response sets, if any.
+pub fn set_cookie_named(r: &Resp, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     r.headers
         .iter()
         .filter(|(n, _)| n == "set-cookie")
-        .find_map(|(_, v)| v.strip_prefix("seeother_admin="))
+        .find_map(|(_, v)| v.strip_prefix(prefix.as_str()))
         .map(|v| v.split(';').next().unwrap_or("").to_owned())
 }
 
@@ -51,21 +62,32 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-/// A browser-like admin session: its cookie and the CSRF token of its forms.
+/// A browser-like admin: the cookie it sends (`name=value`) and the CSRF token of its forms.
 pub struct Admin<'s> {
     pub server: &'s Server,
+    /// The `Cookie` field value: the sign-in form's cookie before signing in, the session
+    /// cookie after.
     pub cookie: String,
     pub csrf: String,
 }
 
 impl<'s> Admin<'s> {
-    /// Open the sign-in page (an anonymous session), without signing in.
+    /// Open the sign-in page, without signing in, and keep what a browser would: the cookies
+    /// it sets (the form's signed cookie) and the form's CSRF token.
     pub fn anonymous(server: &'s Server) -> Admin<'s> {
         let r = server.get("/-/admin/sign-in");
         assert_eq!(r.status, 200, "{}", r.text());
+        let cookie = r
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "set-cookie")
+            .map(|(_, v)| v.split(';').next().unwrap_or("").to_owned())
+            .collect::<Vec<_>>()
+            .join("; ");
+        assert!(!cookie.is_empty(), "the sign-in page sets a cookie");
         Admin {
             server,
-            cookie: set_cookie(&r).expect("the sign-in page sets a session cookie"),
+            cookie,
             csrf: csrf_of(&r.text()).expect("the sign-in form has a CSRF token"),
         }
     }
@@ -78,11 +100,10 @@ impl<'s> Admin<'s> {
             &[("csrf", &anon.csrf), ("token", TOKEN), ("next", "")],
         );
         assert_eq!(r.status, 303, "{}", r.text());
-        let cookie = set_cookie(&r).expect("signing in sets a new session cookie");
-        assert_ne!(cookie, anon.cookie, "signing in gives a new session id");
+        let cookie = set_cookie(&r).expect("signing in sets a session cookie");
         let mut admin = Admin {
             server,
-            cookie,
+            cookie: format!("seeother_admin={cookie}"),
             csrf: String::new(),
         };
         let page = admin.get("/-/admin/rules");
@@ -91,25 +112,19 @@ impl<'s> Admin<'s> {
         admin
     }
 
-    fn cookie_header(&self) -> String {
-        format!("seeother_admin={}", self.cookie)
-    }
-
-    /// GET `target` with the session cookie.
+    /// GET `target` with the cookie.
     pub fn get(&self, target: &str) -> Resp {
-        let cookie = self.cookie_header();
         self.server
-            .request("GET", target, &[("Cookie", &cookie)], b"")
+            .request("GET", target, &[("Cookie", &self.cookie)], b"")
     }
 
-    /// POST a URL-encoded form to `target` with the session cookie.
+    /// POST a URL-encoded form to `target` with the cookie.
     pub fn post(&self, target: &str, pairs: &[(&str, &str)]) -> Resp {
-        let cookie = self.cookie_header();
         self.server.request(
             "POST",
             target,
             &[
-                ("Cookie", &cookie),
+                ("Cookie", &self.cookie),
                 ("Content-Type", "application/x-www-form-urlencoded"),
             ],
             form(pairs).as_bytes(),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::http::body::RequestBody;
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, HOST};
+use http::header::{AUTHORIZATION, HOST, RETRY_AFTER, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use seeother_core::guard::Guard;
 use url::Url;
@@ -14,6 +14,8 @@ use crate::admin::form::{self, FieldError, Fields};
 use crate::admin::session::{self, Session};
 use crate::admin::{reply, view};
 use crate::http::service::App;
+use crate::metrics::AuthVia;
+use crate::throttle::{self, Wait};
 
 /// Where signing in leads when no (acceptable) `next` was asked for.
 const HOME: &str = "/-/admin/rules";
@@ -30,35 +32,56 @@ fn no_session(method: &Method) -> Response<Bytes> {
         method,
         StatusCode::SERVICE_UNAVAILABLE,
         "Service Unavailable",
-        "No session could be started (too many at once, or no randomness available). Try again in a minute.",
+        "No session could be started (no randomness available from the operating system). \
+         Try again in a minute, and check the server's log.",
         ("/-/admin/sign-in", "Sign in"),
     )
 }
 
-/// The sign-in form; starts an anonymous session (for the form's CSRF token) when there is none.
+/// `429` with `Retry-After` for a client that gave too many wrong tokens.
+fn too_many(method: &Method, wait: Wait) -> Response<Bytes> {
+    let mut r = reply::message(
+        method,
+        // RFC 6585 §4: 429 Too Many Requests.
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too Many Requests",
+        &format!(
+            "Too many wrong admin tokens were sent from your address. Wait {} second{}, then \
+             sign in again; until then even the right token is refused.",
+            wait.seconds(),
+            if wait.seconds() == 1 { "" } else { "s" }
+        ),
+        ("/-/admin/sign-in", "Sign in"),
+    );
+    // RFC 9110 §10.2.3: Retry-After in delay-seconds.
+    r.headers_mut().insert(RETRY_AFTER, wait.retry_after());
+    r
+}
+
+/// The sign-in form. It keeps nothing on the server: its CSRF token is signed and sent back in
+/// a cookie (the one the request carried while it has half its life left, else a new one).
 pub(super) fn sign_in_page(app: &Arc<App>, req: &Request<RequestBody>) -> Response<Bytes> {
     let method = req.method();
     let next = Fields::from_query(req.uri().query()).get("next").to_owned();
-    let (session, cookie) = match app.admin.sessions.find(req.headers()) {
-        Some(s) => (s, None),
-        None => match app.admin.sessions.create(false) {
-            Some(s) => {
-                let c = session::set_cookie(&s, app.admin.tls());
-                (s, Some(c))
-            }
-            None => return no_session(method),
-        },
+    let Some((csrf, new)) = app
+        .admin
+        .form_key
+        .as_ref()
+        .and_then(|key| key.reuse_or_issue(req.headers()))
+    else {
+        return no_session(method);
     };
-    let notice = if session.signed_in {
+    let notice = if app.admin.sessions.find(req.headers()).is_some() {
         "You are signed in; signing in again starts a new session."
     } else {
         ""
     };
+    let cookie = new.then(|| session::set_form_cookie(&csrf, app.admin.tls()));
     reply::with_cookie(
         reply::html(
             method,
             StatusCode::OK,
-            view::sign_in::page(&session, &next, &[], notice),
+            view::sign_in::page(&csrf, &next, &[], notice),
         ),
         cookie,
     )
@@ -100,8 +123,25 @@ fn next_target(app: &App, headers: &HeaderMap, next: &str) -> String {
 }
 
 /// The sign-in form's POST: a new signed-in session and `303` to `next`, or the form again.
+///
+/// Before the body is read, the request must carry the sign-in form's signed cookie (else 403)
+/// and its client must not be over the limit of wrong tokens (else 429).
 pub(super) async fn sign_in(app: &Arc<App>, req: Request<RequestBody>) -> Response<Bytes> {
     let method = Method::POST;
+    let Some(form_token) = app
+        .admin
+        .form_key
+        .as_ref()
+        .and_then(|key| key.from_cookie(req.headers()))
+        .map(str::to_owned)
+    else {
+        return reply::forbidden(&method);
+    };
+    let client = throttle::client_of(&req);
+    if let Err(wait) = app.throttle.check(client) {
+        app.metrics.count_auth_throttled(AuthVia::SignIn);
+        return too_many(&method, wait);
+    }
     let (parts, body) = req.into_parts();
     let fields = match form::read(&parts.headers, body, MAX_FORM).await {
         Ok(f) => f,
@@ -115,55 +155,67 @@ pub(super) async fn sign_in(app: &Arc<App>, req: Request<RequestBody>) -> Respon
             );
         }
     };
-    let sessions = &app.admin.sessions;
-    let Some(old) = sessions
-        .find(&parts.headers)
-        .filter(|s| s.csrf_matches(fields.get("csrf")))
-    else {
+    // OWASP CSRF prevention cheat sheet, signed double-submit cookie: the form's token is the
+    // cookie's, which this server signed.
+    if !session::form_token_matches(&form_token, fields.get("csrf")) {
         return reply::forbidden(&method);
-    };
+    }
     let next = fields.get("next");
     if !token_ok(app, fields.get("token")) {
+        app.throttle.failed(client);
+        app.metrics.count_auth_failure(AuthVia::SignIn);
+        let limit = app.throttle.config();
         let errors = [FieldError {
             field: "token",
-            message: "This is not the admin token. Copy it from the token file or the \
-                      SEEOTHER_ADMIN_TOKEN the server was started with."
-                .to_owned(),
+            message: format!(
+                "This is not the admin token. Copy it from the token file or the \
+                 SEEOTHER_ADMIN_TOKEN the server was started with. After {} wrong tokens, \
+                 your address must wait {} s for each next try.",
+                limit.burst,
+                limit.interval.as_secs_f64()
+            ),
         }];
         return reply::html(
             &method,
             StatusCode::UNPROCESSABLE_ENTITY,
-            view::sign_in::page(&old, next, &errors, ""),
+            view::sign_in::page(&form_token, next, &errors, ""),
         );
     }
-    // OWASP session management: a new id at sign-in, so no id set beforehand is ever trusted.
-    sessions.revoke(&old.id);
-    let Some(new): Option<Session> = sessions.create(true) else {
+    let sessions = &app.admin.sessions;
+    // OWASP session management: a new id at sign-in, so no id set beforehand is ever trusted;
+    // the session signing in again is ended.
+    if let Some(old) = sessions.find(&parts.headers) {
+        sessions.revoke(&old.id);
+    }
+    let Some(new): Option<Session> = sessions.create() else {
         return no_session(&method);
     };
     let target = next_target(app, &parts.headers, next);
-    reply::see_other(
+    let mut r = reply::see_other(
         &method,
         &target,
         Some(session::set_cookie(&new, app.admin.tls())),
-    )
+    );
+    if let Ok(v) = HeaderValue::from_str(&session::clear_form_cookie(app.admin.tls())) {
+        r.headers_mut().append(SET_COOKIE, v);
+    }
+    r
 }
 
-/// Sign out: the session ends, the cookie is cleared, `303` to the sign-in page.
+/// Sign out: the session ends, the cookie is cleared, `303` to the sign-in page. Without a
+/// signed-in session it is refused (403) before the body is read.
 pub(super) async fn sign_out(app: &Arc<App>, req: Request<RequestBody>) -> Response<Bytes> {
     let method = Method::POST;
+    let Some(session) = app.admin.sessions.find(req.headers()) else {
+        return reply::forbidden(&method);
+    };
     let (parts, body) = req.into_parts();
     let fields = form::read(&parts.headers, body, MAX_FORM)
         .await
         .unwrap_or_default();
-    let Some(session) = app
-        .admin
-        .sessions
-        .find(&parts.headers)
-        .filter(|s| s.csrf_matches(fields.get("csrf")))
-    else {
+    if !session.csrf_matches(fields.get("csrf")) {
         return reply::forbidden(&method);
-    };
+    }
     app.admin.sessions.revoke(&session.id);
     reply::see_other(
         &method,

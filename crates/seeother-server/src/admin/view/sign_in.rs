@@ -2,12 +2,12 @@
 
 use seeother_core::note::escape;
 
-use super::{Field, csrf_input, error_summary, layout};
+use super::{Field, error_summary, layout};
 use crate::admin::form::FieldError;
-use crate::admin::session::Session;
 
-/// The sign-in form; `next` is where to go after signing in.
-pub fn page(session: &Session, next: &str, errors: &[FieldError], notice: &str) -> String {
+/// The sign-in form; `csrf` is its signed token (the same as its cookie's), `next` is where
+/// to go after signing in.
+pub fn page(csrf: &str, next: &str, errors: &[FieldError], notice: &str) -> String {
     let token = Field {
         name: "token",
         label: "Admin token",
@@ -21,11 +21,12 @@ pub fn page(session: &Session, next: &str, errors: &[FieldError], notice: &str) 
         format!("<p class=\"flash\">{}</p>", escape(notice))
     };
     let body = format!(
-        "{notice}{}<form class=\"stack\" method=\"post\" action=\"/-/admin/sign-in\">{}\
+        "{notice}{}<form class=\"stack\" method=\"post\" action=\"/-/admin/sign-in\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <input type=\"hidden\" name=\"next\" value=\"{}\">{}\
          <div class=\"actions\"><button type=\"submit\">Sign in</button></div></form>",
         error_summary(errors),
-        csrf_input(session),
+        escape(csrf),
         escape(next),
         token.text("password", ""),
     );
