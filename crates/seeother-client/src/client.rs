@@ -1,6 +1,8 @@
 //! [`Client`]: hyper's pooled client, driven hop by hop by the core's
 //! [`Follow`](seeother_core::Follow) state machine through [`Chain`].
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,12 +19,12 @@ use url::Url;
 
 use crate::body::{self, Body, HopBody, ReadError};
 use crate::chain::Chain;
-use crate::connect::LabelingConnector;
+use crate::connect::{LabelingConnector, OverrideConnector};
 use crate::error::{BoxError, Error, ErrorKind, Timeout};
 use crate::history::Response;
 use crate::jar::CookieJar;
 
-type Connector = LabelingConnector<HttpsConnector<HttpConnector>>;
+type Connector = LabelingConnector<HttpsConnector<OverrideConnector<HttpConnector>>>;
 
 /// A redirect-following HTTP client: HTTP/1.1 and HTTP/2 (ALPN) over `http://` and `https://`,
 /// with a connection pool, timeouts, a body size limit and a per-fetch cookie jar.
@@ -70,6 +72,7 @@ pub struct ClientBuilder {
     roots: Vec<CertificateDer<'static>>,
     system_roots: bool,
     pool_idle_timeout: Duration,
+    overrides: HashMap<(String, u16), IpAddr>,
 }
 
 impl Default for ClientBuilder {
@@ -95,6 +98,7 @@ impl Default for ClientBuilder {
             roots: Vec::new(),
             system_roots: true,
             pool_idle_timeout: Duration::from_secs(90),
+            overrides: HashMap::new(),
         }
     }
 }
@@ -192,6 +196,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Connect to `addr` for every URL whose host is `host` and whose port is `port` (curl's
+    /// `--resolve host:port:addr`), instead of resolving `host`. Everything else (the `Host`
+    /// field, the TLS server name, which cookies go) is still decided by the URL.
+    pub fn resolve(mut self, host: &str, port: u16, addr: IpAddr) -> Self {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.overrides
+            .insert((host.to_ascii_lowercase(), port), addr);
+        self
+    }
+
     /// Build the client. Must be called within a Tokio runtime only when sending.
     pub fn build(self) -> Result<Client, Error> {
         let tls = crate::tls::client_config(self.roots, self.system_roots).map_err(|e| {
@@ -212,7 +226,7 @@ impl ClientBuilder {
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .wrap_connector(http);
+            .wrap_connector(OverrideConnector::new(http, self.overrides));
         let connector = LabelingConnector::new(https);
         let hyper = HyperClient::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())

@@ -26,7 +26,7 @@ pub use body::Body;
 pub use client::{Client, ClientBuilder};
 pub use error::{BoxError, Error, ErrorKind, Timeout};
 pub use history::{History, HopRecord, Response};
-pub use jar::{CookieJar, NetscapeError};
+pub use jar::{CookieJar, CookieRefused, NetscapeError};
 pub use layer::{FollowLayer, FollowService};
 pub use seeother_core::follow::Policy;
 

@@ -114,6 +114,11 @@ pub struct Options {
     #[arg(long = "no-cookies")]
     pub no_cookies: bool,
 
+    /// Connect to ADDR whenever a URL names HOST:PORT, instead of resolving HOST (curl's
+    /// `--resolve`; repeatable). The URL, `Host`, TLS name and cookies stay HOST's.
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
     /// Trust the root certificates in this PEM file as well as the system's.
     #[arg(long = "cacert", value_name = "FILE")]
     pub cacert: Option<PathBuf>,
@@ -218,6 +223,10 @@ fn build_client(args: &Options, removed: &[http::HeaderName]) -> Result<Client, 
         .hop_timeout(Some(secs("hop-timeout", args.hop_timeout)?))
         .chain_timeout(args.timeout.map(|t| secs("timeout", t)).transpose()?)
         .max_body_size(args.max_filesize);
+    for entry in &args.resolve {
+        let (host, port, addr) = parse_resolve(entry)?;
+        builder = builder.resolve(host, port, addr);
+    }
     for name in removed {
         builder = builder.default_header(name.clone(), None);
     }
@@ -229,6 +238,31 @@ fn build_client(args: &Options, removed: &[http::HeaderName]) -> Result<Client, 
             .map_err(|e| format!("--cacert {}: {e}", path.display()))?;
     }
     builder.build().map_err(|e| e.to_string())
+}
+
+/// `HOST:PORT:ADDR`, ADDR an IPv4 or IPv6 address (brackets optional), as curl's `--resolve`.
+fn parse_resolve(entry: &str) -> Result<(&str, u16, std::net::IpAddr), String> {
+    let bad = |why: &str| {
+        format!(
+            "--resolve {entry:?}: {why}; write it as HOST:PORT:ADDR, e.g. example.com:443:127.0.0.1"
+        )
+    };
+    let mut parts = entry.splitn(3, ':');
+    let (Some(host), Some(port), Some(addr)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad("expected three parts separated by ':'"));
+    };
+    if host.is_empty() {
+        return Err(bad("the host is empty"));
+    }
+    let port = port
+        .parse()
+        .map_err(|_| bad("the port is not a number from 0 to 65535"))?;
+    let addr = addr
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| bad("the address is not an IP address"))?;
+    Ok((host, port, addr))
 }
 
 fn save_jar(jar: &CookieJar, path: &std::path::Path) -> std::io::Result<()> {
