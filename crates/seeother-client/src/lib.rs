@@ -20,6 +20,7 @@ mod error;
 mod history;
 mod jar;
 mod layer;
+mod stream;
 mod tls;
 
 pub use body::Body;
@@ -29,6 +30,7 @@ pub use history::{History, HopRecord, Response};
 pub use jar::{CookieJar, CookieRefused, NetscapeError};
 pub use layer::{FollowLayer, FollowService};
 pub use seeother_core::follow::Policy;
+pub use stream::{BodyStream, StreamingResponse};
 
 /// The URL of an original request: a [`url::Url`] in its extensions when there is one (the
 /// only way to keep a fragment, which `http::Uri` drops), else its URI, which must be absolute.

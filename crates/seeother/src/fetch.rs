@@ -157,18 +157,12 @@ pub fn run(args: FetchArgs) -> ExitCode {
         }
     };
     let jar = prepared.jar.clone().unwrap_or_default();
-    let url = prepared.url.clone();
-    let result = runtime.block_on(async {
-        if args.no_cookies {
-            client.send(prepared.request).await
-        } else {
-            client.send_with_jar(prepared.request, &jar).await
-        }
-    });
-
-    let mut code = match &result {
-        Ok(_) => 0,
-        Err(e) => exit::code(e),
+    let jar_used = (!args.no_cookies).then_some(&jar);
+    let mut code = if args.json {
+        json_fetch(&args, &runtime, &client, prepared, jar_used)
+    } else {
+        // The body goes to its output as it arrives.
+        human::fetch(&args, &runtime, &client, prepared.request, jar_used)
     };
     if let Some(path) = &args.cookie_jar {
         if let Err(e) = save_jar(&jar, path) {
@@ -179,29 +173,46 @@ pub fn run(args: FetchArgs) -> ExitCode {
             code = code.max(exit::WRITE);
         }
     }
-    let printed = if args.json {
-        match (&result, &args.output) {
-            (Err(e), _) => human::print_error(e),
-            // The body is in the document; --output gets a copy of it as well.
-            (Ok(response), Some(path)) => {
-                if let Err(e) = std::fs::write(path, &response.body) {
-                    eprintln!("seeother fetch: cannot write {}: {e}", path.display());
-                    code = code.max(exit::WRITE);
-                }
-            }
-            (Ok(_), None) => {}
+    ExitCode::from(code)
+}
+
+/// `--json`: the body is part of the document, so it is read into memory (up to
+/// `--max-filesize`) before anything is printed.
+fn json_fetch(
+    args: &Options,
+    runtime: &tokio::runtime::Runtime,
+    client: &Client,
+    prepared: request::Prepared,
+    jar: Option<&CookieJar>,
+) -> u8 {
+    let result = runtime.block_on(async {
+        match jar {
+            Some(jar) => client.send_with_jar(prepared.request, jar).await,
+            None => client.send(prepared.request).await,
         }
-        json::print(&url, &result)
-    } else {
-        human::print(&args, &result)
+    });
+    let mut code = match &result {
+        Ok(_) => 0,
+        Err(e) => exit::code(e),
     };
-    if let Err(e) = printed {
+    match (&result, &args.output) {
+        (Err(e), _) => human::print_error(e),
+        // The body is in the document; --output gets a copy of it as well.
+        (Ok(response), Some(path)) => {
+            if let Err(e) = std::fs::write(path, &response.body) {
+                eprintln!("seeother fetch: cannot write {}: {e}", path.display());
+                code = code.max(exit::WRITE);
+            }
+        }
+        (Ok(_), None) => {}
+    }
+    if let Err(e) = json::print(&prepared.url, &result) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("seeother fetch: cannot write the output: {e}");
         }
         code = code.max(exit::WRITE);
     }
-    ExitCode::from(code)
+    code
 }
 
 fn build_client(args: &Options, removed: &[http::HeaderName]) -> Result<Client, String> {
