@@ -170,7 +170,17 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// One line that names the request and says what to do; passwords in URLs masked and
+    /// over-long URLs cut ([`crate::redact::message`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        self.write_message(&mut text)?;
+        f.write_str(&crate::redact::message(&text))
+    }
+}
+
+impl Error {
+    fn write_message(&self, f: &mut impl fmt::Write) -> fmt::Result {
         let at = match &self.0.url {
             Some(url) => format!("request #{} ({} {})", self.0.hop, self.0.method, url),
             None => format!("request #{}", self.0.hop),
@@ -214,11 +224,11 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the fields' own Debug: a `Url`'s shows its password.
         f.debug_struct("Error")
-            .field("kind", &self.0.kind)
+            .field("kind", &self.0.kind.name())
             .field("hop", &self.0.hop)
-            .field("url", &self.0.url.as_ref().map(url::Url::as_str))
-            .field("source", &self.0.source)
+            .field("message", &self.to_string())
             .finish()
     }
 }

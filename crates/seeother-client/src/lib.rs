@@ -20,6 +20,7 @@ mod error;
 mod history;
 mod jar;
 mod layer;
+pub mod redact;
 mod stream;
 mod tls;
 

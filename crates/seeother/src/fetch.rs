@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use seeother_client::{Client, CookieJar, Policy};
+use seeother_client::{Client, CookieJar, Policy, redact};
 
 /// Arguments of `seeother fetch`.
 #[derive(clap::Args, Debug)]
@@ -135,7 +135,8 @@ pub fn run(args: FetchArgs) -> ExitCode {
     let prepared = match request::prepare(&args) {
         Ok(p) => p,
         Err(message) => {
-            eprintln!("seeother fetch: {message}");
+            // The message may quote the URL given, password and all.
+            eprintln!("seeother fetch: {}", redact::message(&message));
             return ExitCode::from(exit::USAGE);
         }
     };
@@ -152,7 +153,7 @@ pub fn run(args: FetchArgs) -> ExitCode {
     let client = match build_client(&args, &prepared.removed) {
         Ok(c) => c,
         Err(message) => {
-            eprintln!("seeother fetch: {message}");
+            eprintln!("seeother fetch: {}", redact::message(&message));
             return ExitCode::from(exit::USAGE);
         }
     };

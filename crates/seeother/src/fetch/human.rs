@@ -3,7 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
-use seeother_client::{Body, Client, CookieJar, Error, HopRecord, StreamingResponse};
+use seeother_client::{Body, Client, CookieJar, Error, HopRecord, StreamingResponse, redact};
 
 use super::{Options, exit};
 
@@ -178,10 +178,16 @@ fn hop_line(hop: &HopRecord, colour: bool) -> String {
         hop.status.as_u16(),
         hop.status.canonical_reason().unwrap_or("")
     );
+    // Passwords masked and a huge Location cut: the line is for a person.
     let location = hop
         .location
         .as_ref()
-        .map(|l| format!(" → {}", String::from_utf8_lossy(l.as_bytes())))
+        .map(|l| {
+            format!(
+                " → {}",
+                redact::message(&String::from_utf8_lossy(l.as_bytes()))
+            )
+        })
         .unwrap_or_default();
     let connection = match hop.reused {
         Some(true) => ", reused connection",
@@ -191,7 +197,7 @@ fn hop_line(hop: &HopRecord, colour: bool) -> String {
     format!(
         "{} {}  {}{}  {}",
         paint("1", hop.method.as_str()),
-        hop.url,
+        redact::message(hop.url.as_str()),
         paint(status_colour, status.trim_end()),
         location,
         paint("2", &format!("({}{connection})", millis(hop.elapsed))),
