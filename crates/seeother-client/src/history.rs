@@ -11,15 +11,18 @@ use url::Url;
 pub struct HopRecord {
     /// The method sent.
     pub method: Method,
-    /// The URL requested, fragment included (the fragment itself is never sent).
+    /// The URL requested, fragment included (the fragment itself is never sent), userinfo
+    /// included: print it through [`crate::redact::url`].
     pub url: Url,
     /// The response's status.
     pub status: StatusCode,
     /// The HTTP version of the response.
     pub version: Version,
-    /// The response's `Location` value exactly as received, if any.
+    /// The response's `Location` value exactly as received, if any (print it through
+    /// [`crate::redact::userinfo`] or [`crate::redact::message`]).
     pub location: Option<HeaderValue>,
-    /// The header fields sent. `Host` is listed when the request went over HTTP/1 (it is
+    /// The header fields sent, credentials included (print them through
+    /// [`crate::redact::header`]). `Host` is listed when the request went over HTTP/1 (it is
     /// written from the URL's authority); over HTTP/2 the authority travels as `:authority`.
     pub request_headers: HeaderMap,
     /// Bytes of request body sent.

@@ -225,4 +225,23 @@ async fn secure_cookies_set_over_plain_http_are_ignored() {
         .find(|s| s.target == "/page")
         .unwrap();
     assert_eq!(cookie(&page).as_deref(), Some("plain=1"));
+
+    // RFC 6265bis §5.7: nor may plain http overwrite it with a non-Secure cookie of that name.
+    hop(
+        &client,
+        &jar,
+        &format!("{http}/login"),
+        &["sid=forged; Path=/"],
+        Some(&format!("{https}/account")),
+    )
+    .await;
+    let sid: Vec<String> = jar
+        .cookies()
+        .into_iter()
+        .filter(|c| c.2 == "sid")
+        .map(|c| c.3)
+        .collect();
+    assert_eq!(sid, ["real"]);
+    let last = secure.seen().pop().unwrap();
+    assert_eq!(cookie(&last).as_deref(), Some("plain=1; sid=real"));
 }

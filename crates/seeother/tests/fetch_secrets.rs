@@ -52,6 +52,9 @@ fn passwords_and_credentials_are_masked_in_hops_json_and_errors() {
     let seen = server.seen();
     assert_eq!(seen[0].headers["authorization"], "Bearer tok-abc123");
     assert_eq!(seen[0].headers["cookie"], "sid=cookie-xyz789");
+    for request in &seen {
+        assert!(!request.headers["host"].contains('@'), "{request:?}");
+    }
 
     // --json: URLs, Location, the header fields sent.
     let (doc, out) = fetch_json(&args);

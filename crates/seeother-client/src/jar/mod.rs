@@ -20,7 +20,8 @@ pub use netscape::NetscapeError;
 /// retrieval rules (§5.3, §5.4). On top of the store's rules, a cookie is refused when its
 /// `Domain` is a public suffix (`com`, `co.uk`, `github.io`: RFC 6265 §5.3 step 5, with the
 /// Public Suffix List compiled into the `psl` crate), and a `Secure` cookie is refused when it
-/// comes over plain http (RFC 6265bis §5.7).
+/// comes over plain http, or a cookie from plain http would replace a `Secure` one (RFC 6265bis
+/// §5.7).
 ///
 /// ```
 /// use seeother_client::CookieJar;
@@ -92,7 +93,29 @@ impl CookieJar {
                 }
             }
         }
-        self.lock().insert(cookie, url)?;
+        let mut store = self.lock();
+        // RFC 6265bis §5.7 ("leave secure cookies alone"): a non-Secure cookie from a non-secure
+        // origin is ignored if a Secure cookie of the same name, for a domain that domain-
+        // matches its own (or the other way round), and a path its own path-matches, is stored.
+        if !secure_protocol(url) {
+            let domain = cookie.domain.as_cow().unwrap_or_default().into_owned();
+            let path = String::from(&cookie.path);
+            let shadows = store.iter_any().any(|old| {
+                old.name() == raw.name()
+                    && old.secure() == Some(true)
+                    && old
+                        .domain
+                        .as_cow()
+                        .is_some_and(|d| domain_match(&domain, &d) || domain_match(&d, &domain))
+                    && path_match(&path, &String::from(&old.path))
+            });
+            if shadows {
+                return Err(CookieRefused::ShadowsSecure {
+                    name: raw.name().to_owned(),
+                });
+            }
+        }
+        store.insert(cookie, url)?;
         Ok(())
     }
 
@@ -176,6 +199,16 @@ pub enum CookieRefused {
         /// The cookie's name.
         name: String,
     },
+    /// A non-Secure cookie over plain http that would overwrite or shadow a stored Secure one
+    /// (RFC 6265bis §5.7).
+    #[error(
+        "the cookie {name} came over plain http and would replace a Secure cookie of the same \
+         name; only an https response may"
+    )]
+    ShadowsSecure {
+        /// The cookie's name.
+        name: String,
+    },
     /// The store's own RFC 6265 rules refused it (domain mismatch, expired, unparsable …).
     #[error("{0}")]
     Store(#[from] cookie_store::CookieError),
@@ -200,4 +233,20 @@ fn secure_protocol(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// RFC 6265 §5.1.3: `string` domain-matches `domain` (both canonical).
+fn domain_match(string: &str, domain: &str) -> bool {
+    string == domain
+        || (string.len() > domain.len()
+            && string.ends_with(domain)
+            && string.as_bytes()[string.len() - domain.len() - 1] == b'.'
+            && string.parse::<std::net::IpAddr>().is_err())
+}
+
+/// RFC 6265 §5.1.4: `path` path-matches `cookie_path`.
+fn path_match(path: &str, cookie_path: &str) -> bool {
+    path == cookie_path
+        || (path.starts_with(cookie_path)
+            && (cookie_path.ends_with('/') || path.as_bytes()[cookie_path.len()] == b'/'))
 }
