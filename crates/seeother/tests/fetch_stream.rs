@@ -36,6 +36,8 @@ enum Send {
     Length { announced: u64, sent: u64 },
     /// Chunked, `sent` bytes in 1 MiB chunks, then close without the last chunk.
     ChunkedCut { sent: u64 },
+    /// Chunked, `sent` bytes in 1 MiB chunks and the last chunk.
+    Chunked { sent: u64 },
 }
 
 /// A one-connection server on a loopback thread.
@@ -80,10 +82,13 @@ fn serve(send: Send) -> SocketAddr {
                 out.write_all(head.as_bytes()).unwrap();
                 write_body(&mut out, sent, false);
             }
-            Send::ChunkedCut { sent } => {
+            Send::ChunkedCut { sent } | Send::Chunked { sent } => {
                 let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
                 out.write_all(head.as_bytes()).unwrap();
                 write_body(&mut out, sent, true);
+                if matches!(send, Send::Chunked { .. }) {
+                    let _ = out.write_all(b"0\r\n\r\n");
+                }
             }
         }
         // Dropping the stream closes the connection.
@@ -265,4 +270,19 @@ fn max_filesize_still_applies_to_a_streamed_body() {
     assert!(err.contains("larger than 1000000 bytes"), "{err}");
     // The announced length was over the limit: the file was not even created.
     assert!(!path.exists());
+
+    // Without a length announced, the bytes are counted: the fetch stops at the limit.
+    let addr = serve(Send::Chunked { sent: 4 << 20 });
+    let url = format!("http://{addr}/big");
+    let out = Command::new(env!("CARGO_BIN_EXE_seeother"))
+        .args(["fetch", "-s", "--max-filesize", "1000000", "-o"])
+        .arg(&path)
+        .arg(&url)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(63), "{err}");
+    let written = std::fs::metadata(&path).map_or(0, |m| m.len());
+    assert!(written <= 1_000_000, "{written} bytes written");
+    let _ = std::fs::remove_file(&path);
 }
