@@ -250,3 +250,27 @@ fn path_match(path: &str, cookie_path: &str) -> bool {
         || (path.starts_with(cookie_path)
             && (cookie_path.ends_with('/') || path.as_bytes()[cookie_path.len()] == b'/'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_suffixes_are_the_lists_rules_only() {
+        // ICANN, private, wildcard (`*.ck`), and an internationalized one in its ASCII form
+        // (the form the store keeps domains in).
+        for suffix in ["com", "co.uk", "github.io", "foo.ck", "xn--55qx5d.cn"] {
+            assert!(is_public_suffix(suffix), "{suffix}");
+        }
+        // A registrable domain, an exception rule (`!www.ck`), and names the list lacks.
+        for name in [
+            "example.com",
+            "www.ck",
+            "localhost",
+            "internal",
+            "127.0.0.1",
+        ] {
+            assert!(!is_public_suffix(name), "{name}");
+        }
+    }
+}
