@@ -177,6 +177,40 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_of_a_history_masks_too() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::AUTHORIZATION,
+            HeaderValue::from_static("Basic c2VjcmV0"),
+        );
+        let hop = crate::HopRecord {
+            method: http::Method::GET,
+            url: Url::parse("http://ann:pw-123@h/").unwrap(),
+            status: http::StatusCode::SEE_OTHER,
+            version: http::Version::HTTP_11,
+            location: Some(HeaderValue::from_static("http://bob:pw-456@h/next")),
+            request_headers: headers,
+            body_sent: 0,
+            reused: None,
+            connection: None,
+            elapsed: std::time::Duration::ZERO,
+        };
+        let history = crate::History {
+            url: hop.url.clone(),
+            final_url: Url::parse("http://bob:pw-456@h/next").unwrap(),
+            hops: vec![hop],
+        };
+        let text = format!("{history:?}");
+        for secret in ["pw-123", "pw-456", "c2VjcmV0"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(
+            text.contains("ann:***@") && text.contains("Basic ***"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn credentials_in_header_fields_are_masked() {
         let v = |s: &str| HeaderValue::from_str(s).unwrap();
         assert_eq!(

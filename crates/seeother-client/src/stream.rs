@@ -88,7 +88,6 @@ impl StreamingResponse {
 /// deadline. A failure is an [`Error`] of the last hop, like one before the head:
 /// `body_too_large`, `timeout`, `body_incomplete` when the connection ends or breaks before the
 /// body does, `protocol` otherwise.
-#[derive(Debug)]
 pub struct BodyStream {
     incoming: Incoming,
     limit: u64,
@@ -102,12 +101,21 @@ pub struct BodyStream {
 }
 
 /// What an error of the last hop names.
-#[derive(Debug)]
 struct Context {
     hop: usize,
     method: Method,
     url: Url,
     history: History,
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyStream")
+            .field("expected", &self.expected)
+            .field("received", &self.received)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BodyStream {
