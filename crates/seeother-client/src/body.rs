@@ -149,38 +149,6 @@ impl From<()> for Body {
     }
 }
 
-/// Why a response body could not be read in full.
-pub(crate) enum ReadError {
-    TooLarge,
-    TimedOut,
-    Failed(BoxError),
-}
-
-/// Read a whole body, refusing more than `limit` bytes and giving up after `budget`.
-pub(crate) async fn read_limited<B>(
-    body: B,
-    limit: u64,
-    budget: Option<Duration>,
-) -> Result<Bytes, ReadError>
-where
-    B: http_body::Body,
-    B::Error: Into<BoxError>,
-{
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let reading = Limited::new(body, limit).collect();
-    let collected = match budget {
-        Some(budget) => tokio::time::timeout(budget, reading)
-            .await
-            .map_err(|_| ReadError::TimedOut)?,
-        None => reading.await,
-    };
-    match collected {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ReadError::TooLarge),
-        Err(e) => Err(ReadError::Failed(e)),
-    }
-}
-
 /// Read and discard a redirect's body so its connection can go back to the pool; a body larger
 /// than `limit` or slower than `budget` is dropped instead, which closes its connection.
 pub(crate) async fn drain<B>(body: B, limit: u64, budget: Duration)
@@ -188,5 +156,6 @@ where
     B: http_body::Body,
     B::Error: Into<BoxError>,
 {
-    let _ = read_limited(body, limit, Some(budget)).await;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let _ = tokio::time::timeout(budget, Limited::new(body, limit).collect()).await;
 }

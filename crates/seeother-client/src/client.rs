@@ -1,6 +1,8 @@
 //! [`Client`]: hyper's pooled client, driven hop by hop by the core's
 //! [`Follow`](seeother_core::Follow) state machine through [`Chain`].
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,14 +17,15 @@ use rustls::pki_types::pem::PemObject;
 use seeother_core::follow::{BodyKind, Jar, NoJar, Policy, Step};
 use url::Url;
 
-use crate::body::{self, Body, HopBody, ReadError};
+use crate::body::{self, Body, HopBody};
 use crate::chain::Chain;
-use crate::connect::LabelingConnector;
+use crate::connect::{LabelingConnector, OverrideConnector};
 use crate::error::{BoxError, Error, ErrorKind, Timeout};
 use crate::history::Response;
 use crate::jar::CookieJar;
+use crate::stream::{BodyStream, StreamingResponse};
 
-type Connector = LabelingConnector<HttpsConnector<HttpConnector>>;
+type Connector = LabelingConnector<HttpsConnector<OverrideConnector<HttpConnector>>>;
 
 /// A redirect-following HTTP client: HTTP/1.1 and HTTP/2 (ALPN) over `http://` and `https://`,
 /// with a connection pool, timeouts, a body size limit and a per-fetch cookie jar.
@@ -70,6 +73,7 @@ pub struct ClientBuilder {
     roots: Vec<CertificateDer<'static>>,
     system_roots: bool,
     pool_idle_timeout: Duration,
+    overrides: HashMap<(String, u16), IpAddr>,
 }
 
 impl Default for ClientBuilder {
@@ -95,6 +99,7 @@ impl Default for ClientBuilder {
             roots: Vec::new(),
             system_roots: true,
             pool_idle_timeout: Duration::from_secs(90),
+            overrides: HashMap::new(),
         }
     }
 }
@@ -192,6 +197,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Connect to `addr` for every URL whose host is `host` and whose port is `port` (curl's
+    /// `--resolve host:port:addr`), instead of resolving `host`. Everything else (the `Host`
+    /// field, the TLS server name, which cookies go) is still decided by the URL.
+    pub fn resolve(mut self, host: &str, port: u16, addr: IpAddr) -> Self {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.overrides
+            .insert((host.to_ascii_lowercase(), port), addr);
+        self
+    }
+
     /// Build the client. Must be called within a Tokio runtime only when sending.
     pub fn build(self) -> Result<Client, Error> {
         let tls = crate::tls::client_config(self.roots, self.system_roots).map_err(|e| {
@@ -212,7 +227,7 @@ impl ClientBuilder {
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .wrap_connector(http);
+            .wrap_connector(OverrideConnector::new(http, self.overrides));
         let connector = LabelingConnector::new(https);
         let hyper = HyperClient::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
@@ -247,12 +262,7 @@ impl Client {
     /// its responses ask for, and return the eventual result with every hop. A fresh cookie jar
     /// lives for the length of the call unless cookies are off.
     pub async fn send(&self, request: http::Request<impl Into<Body>>) -> Result<Response, Error> {
-        let request = request.map(Into::into);
-        if self.config.cookies {
-            self.run(request, CookieJar::new()).await
-        } else {
-            self.run(request, NoJar).await
-        }
+        self.send_streaming(request).await?.into_buffered().await
     }
 
     /// [`Client::send`] with the caller's jar, e.g. one loaded from a cookie file and saved after.
@@ -261,10 +271,41 @@ impl Client {
         request: http::Request<impl Into<Body>>,
         jar: &CookieJar,
     ) -> Result<Response, Error> {
+        self.send_streaming_with_jar(request, jar)
+            .await?
+            .into_buffered()
+            .await
+    }
+
+    /// Like [`Client::send`], but the final body is not read: it comes as a [`BodyStream`]
+    /// to read chunk by chunk (a file download keeps one chunk in memory at a time). The body
+    /// size limit and the hop and chain deadlines still apply to it.
+    pub async fn send_streaming(
+        &self,
+        request: http::Request<impl Into<Body>>,
+    ) -> Result<StreamingResponse, Error> {
+        let request = request.map(Into::into);
+        if self.config.cookies {
+            self.run(request, CookieJar::new()).await
+        } else {
+            self.run(request, NoJar).await
+        }
+    }
+
+    /// [`Client::send_streaming`] with the caller's jar.
+    pub async fn send_streaming_with_jar(
+        &self,
+        request: http::Request<impl Into<Body>>,
+        jar: &CookieJar,
+    ) -> Result<StreamingResponse, Error> {
         self.run(request.map(Into::into), jar.clone()).await
     }
 
-    async fn run<J: Jar>(&self, request: http::Request<Body>, jar: J) -> Result<Response, Error> {
+    async fn run<J: Jar>(
+        &self,
+        request: http::Request<Body>,
+        jar: J,
+    ) -> Result<StreamingResponse, Error> {
         let config = &self.config;
         let chain_started = Instant::now();
         let (parts, mut body) = request.into_parts();
@@ -318,38 +359,35 @@ impl Client {
             let request_headers = headers_sent(&chain.request().url, head.version, sent_headers);
             let body_sent = sent.load(std::sync::atomic::Ordering::Relaxed);
             let step = chain.on_response(&head, request_headers, body_sent);
-            let budget = deadline.map(|(at, _)| at.saturating_duration_since(Instant::now()));
             // With following off, whatever came back is the answer (curl without -L).
             let done = !config.follow || matches!(step, Ok(Step::Done));
             match step {
                 _ if done => {
-                    let read = body::read_limited(incoming, config.max_body, budget).await;
                     chain.end(started);
-                    let body = match read {
-                        Ok(b) => b,
-                        Err(ReadError::TooLarge) => {
-                            let kind = ErrorKind::BodyTooLarge {
-                                limit: config.max_body,
-                            };
-                            return Err(chain.fail(kind, None));
-                        }
-                        Err(ReadError::TimedOut) => {
-                            let limit = deadline.map_or(Timeout::Hop(Duration::ZERO), |d| d.1);
-                            return Err(chain.fail(ErrorKind::Timeout(limit), None));
-                        }
-                        Err(ReadError::Failed(e)) => {
-                            return Err(chain.fail(ErrorKind::Protocol, Some(e)));
-                        }
-                    };
-                    return Ok(Response {
+                    let context = (
+                        chain.number(),
+                        chain.request().method.clone(),
+                        chain.request().url.clone(),
+                    );
+                    let history = chain.into_history();
+                    let body = BodyStream::new(
+                        incoming,
+                        config.max_body,
+                        deadline,
+                        started,
+                        (context.0, context.1, context.2, history.clone()),
+                    );
+                    return Ok(StreamingResponse {
                         status: head.status,
                         version: head.version,
                         headers: head.headers,
+                        history,
                         body,
-                        history: chain.into_history(),
                     });
                 }
                 Ok(_) => {
+                    let budget =
+                        deadline.map(|(at, _)| at.saturating_duration_since(Instant::now()));
                     let drain_budget = budget.unwrap_or(Duration::from_secs(5));
                     body::drain(incoming, config.drain_limit, drain_budget).await;
                     chain.followed(started);

@@ -3,7 +3,9 @@
 //! extensions of each response it carries, which tells, per request, whether the connection
 //! was new or taken from the pool.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -129,5 +131,64 @@ impl<T: Write + Unpin> Write for Labeled<T> {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
+
+/// Fixed addresses for some `host:port` pairs (curl's `--resolve`): a connection to one of them
+/// goes to the address given instead of the one the name resolves to. The URL, `Host`, TLS
+/// server name and cookies are still the host's; only the TCP connection's address changes.
+#[derive(Clone, Debug)]
+pub(crate) struct OverrideConnector<C> {
+    inner: C,
+    overrides: Arc<HashMap<(String, u16), IpAddr>>,
+}
+
+impl<C> OverrideConnector<C> {
+    pub(crate) fn new(inner: C, overrides: HashMap<(String, u16), IpAddr>) -> Self {
+        Self {
+            inner,
+            overrides: Arc::new(overrides),
+        }
+    }
+
+    /// The URI to connect to: `uri` with its authority replaced when it has an override.
+    fn target(&self, uri: Uri) -> Uri {
+        if self.overrides.is_empty() {
+            return uri;
+        }
+        let Some(host) = uri.host() else { return uri };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        let Some(addr) = self.overrides.get(&(host.to_ascii_lowercase(), port)) else {
+            return uri;
+        };
+        let authority = std::net::SocketAddr::new(*addr, port).to_string();
+        let mut parts = uri.clone().into_parts();
+        match authority.parse() {
+            Ok(a) => parts.authority = Some(a),
+            Err(_) => return uri,
+        }
+        Uri::from_parts(parts).unwrap_or(uri)
+    }
+}
+
+impl<C: tower::Service<Uri>> tower::Service<Uri> for OverrideConnector<C> {
+    type Response = C::Response;
+    type Error = C::Error;
+    type Future = C::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), C::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let target = self.target(uri);
+        self.inner.call(target)
     }
 }

@@ -40,6 +40,14 @@ pub enum ErrorKind {
         /// The limit that was exceeded.
         limit: u64,
     },
+    /// The final response's body ended before it was complete: the connection was closed or
+    /// reset, or a `Content-Length` was not met.
+    BodyIncomplete {
+        /// Bytes of body received.
+        received: u64,
+        /// The length announced by `Content-Length`, if any.
+        expected: Option<u64>,
+    },
     /// The request cannot be sent as given (e.g. its URI is not an absolute URL).
     InvalidRequest(String),
     /// The service wrapped by [`crate::FollowLayer`] failed.
@@ -48,7 +56,8 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// A stable snake_case name: the core's [`FollowError::kind`] names, then `connect`,
-    /// `timeout`, `tls`, `protocol`, `body_too_large`, `invalid_request` and `service`.
+    /// `timeout`, `tls`, `protocol`, `body_too_large`, `body_incomplete`, `invalid_request` and
+    /// `service`.
     pub fn name(&self) -> &'static str {
         match self {
             ErrorKind::Follow(e) => e.kind(),
@@ -57,6 +66,7 @@ impl ErrorKind {
             ErrorKind::Tls => "tls",
             ErrorKind::Protocol => "protocol",
             ErrorKind::BodyTooLarge { .. } => "body_too_large",
+            ErrorKind::BodyIncomplete { .. } => "body_incomplete",
             ErrorKind::InvalidRequest(_) => "invalid_request",
             ErrorKind::Service => "service",
         }
@@ -149,6 +159,10 @@ impl Error {
             }
             ErrorKind::Protocol => "; the server sent something that is not valid HTTP",
             ErrorKind::BodyTooLarge { .. } => "; raise the body size limit to accept it",
+            ErrorKind::BodyIncomplete { .. } => {
+                "; the server closed or reset the connection before the end of the body: try \
+                 again, and if it keeps happening the server is failing mid-response"
+            }
             ErrorKind::InvalidRequest(_) => "",
             ErrorKind::Service => "",
         }
@@ -156,7 +170,17 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// One line that names the request and says what to do; passwords in URLs masked and
+    /// over-long URLs cut ([`crate::redact::message`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        self.write_message(&mut text)?;
+        f.write_str(&crate::redact::message(&text))
+    }
+}
+
+impl Error {
+    fn write_message(&self, f: &mut impl fmt::Write) -> fmt::Result {
         let at = match &self.0.url {
             Some(url) => format!("request #{} ({} {})", self.0.hop, self.0.method, url),
             None => format!("request #{}", self.0.hop),
@@ -178,6 +202,16 @@ impl fmt::Display for Error {
             ErrorKind::BodyTooLarge { limit } => {
                 write!(f, "{at}: response body larger than {limit} bytes")?
             }
+            ErrorKind::BodyIncomplete { received, expected } => match expected {
+                Some(n) => write!(
+                    f,
+                    "{at}: the response body broke off after {received} of {n} bytes"
+                )?,
+                None => write!(
+                    f,
+                    "{at}: the response body broke off after {received} bytes"
+                )?,
+            },
             ErrorKind::InvalidRequest(why) => write!(f, "{at}: invalid request: {why}")?,
             ErrorKind::Service => write!(f, "{at}: the inner service failed")?,
         }
@@ -190,11 +224,11 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the fields' own Debug: a `Url`'s shows its password.
         f.debug_struct("Error")
-            .field("kind", &self.0.kind)
+            .field("kind", &self.0.kind.name())
             .field("hop", &self.0.hop)
-            .field("url", &self.0.url.as_ref().map(url::Url::as_str))
-            .field("source", &self.0.source)
+            .field("message", &self.to_string())
             .finish()
     }
 }

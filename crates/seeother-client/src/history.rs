@@ -7,19 +7,25 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 use url::Url;
 
 /// One request sent, and what came back.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` masks the password of the URL and credentials of the header fields sent, like
+/// everything the client prints ([`crate::redact`]).
+#[derive(Clone)]
 pub struct HopRecord {
     /// The method sent.
     pub method: Method,
-    /// The URL requested, fragment included (the fragment itself is never sent).
+    /// The URL requested, fragment included (the fragment itself is never sent), userinfo
+    /// included: print it through [`crate::redact::url`].
     pub url: Url,
     /// The response's status.
     pub status: StatusCode,
     /// The HTTP version of the response.
     pub version: Version,
-    /// The response's `Location` value exactly as received, if any.
+    /// The response's `Location` value exactly as received, if any (print it through
+    /// [`crate::redact::userinfo`] or [`crate::redact::message`]).
     pub location: Option<HeaderValue>,
-    /// The header fields sent. `Host` is listed when the request went over HTTP/1 (it is
+    /// The header fields sent, credentials included (print them through
+    /// [`crate::redact::header`]). `Host` is listed when the request went over HTTP/1 (it is
     /// written from the URL's authority); over HTTP/2 the authority travels as `:authority`.
     pub request_headers: HeaderMap,
     /// Bytes of request body sent.
@@ -33,8 +39,8 @@ pub struct HopRecord {
     pub elapsed: Duration,
 }
 
-/// The chain of requests made for one original request.
-#[derive(Clone, Debug)]
+/// The chain of requests made for one original request (its `Debug` masks passwords).
+#[derive(Clone)]
 pub struct History {
     /// The URL originally requested.
     pub url: Url,
@@ -74,5 +80,41 @@ impl Response {
     /// Every request sent, in order; the last one got this response.
     pub fn hops(&self) -> &[HopRecord] {
         &self.history.hops
+    }
+}
+
+impl std::fmt::Debug for HopRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let location = self
+            .location
+            .as_ref()
+            .map(|l| crate::redact::userinfo(&String::from_utf8_lossy(l.as_bytes())).into_owned());
+        let sent: Vec<(&str, String)> = self
+            .request_headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), crate::redact::header(n, v)))
+            .collect();
+        f.debug_struct("HopRecord")
+            .field("method", &self.method)
+            .field("url", &crate::redact::url(&self.url))
+            .field("status", &self.status)
+            .field("version", &self.version)
+            .field("location", &location)
+            .field("request_headers", &sent)
+            .field("body_sent", &self.body_sent)
+            .field("reused", &self.reused)
+            .field("connection", &self.connection)
+            .field("elapsed", &self.elapsed)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History")
+            .field("url", &crate::redact::url(&self.url))
+            .field("final_url", &crate::redact::url(&self.final_url))
+            .field("hops", &self.hops)
+            .finish()
     }
 }

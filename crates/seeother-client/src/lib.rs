@@ -20,15 +20,18 @@ mod error;
 mod history;
 mod jar;
 mod layer;
+pub mod redact;
+mod stream;
 mod tls;
 
 pub use body::Body;
 pub use client::{Client, ClientBuilder};
 pub use error::{BoxError, Error, ErrorKind, Timeout};
 pub use history::{History, HopRecord, Response};
-pub use jar::{CookieJar, NetscapeError};
+pub use jar::{CookieJar, CookieRefused, NetscapeError};
 pub use layer::{FollowLayer, FollowService};
 pub use seeother_core::follow::Policy;
+pub use stream::{BodyStream, StreamingResponse};
 
 /// The URL of an original request: a [`url::Url`] in its extensions when there is one (the
 /// only way to keep a fragment, which `http::Uri` drops), else its URI, which must be absolute.

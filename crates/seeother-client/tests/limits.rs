@@ -125,6 +125,45 @@ async fn a_body_over_the_limit_is_refused() {
 }
 
 #[tokio::test]
+async fn a_streamed_body_comes_in_pieces_under_the_same_limit() {
+    let big = "y".repeat(3 << 20);
+    // /go → 303 → /done, which answers the body.
+    let server = Server::start(move |req| match req.target.as_str() {
+        "/go" => redirect(303, "/done"),
+        _ => ok(&big),
+    })
+    .await;
+    let client = Client::builder().max_body_size(4 << 20).build().unwrap();
+    let mut response = client
+        .send_streaming(http::Request::post(server.url("/go")).body("a=1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.hops().len(), 2, "the 303 was followed first");
+    assert_eq!(response.body.expected(), Some(3 << 20));
+    let (mut pieces, mut total) = (0, 0);
+    while let Some(chunk) = response.body.chunk().await.unwrap() {
+        assert!(chunk.iter().all(|b| *b == b'y'));
+        pieces += 1;
+        total += chunk.len();
+    }
+    assert_eq!(total, 3 << 20);
+    assert!(pieces > 1, "the body came in one piece: it was buffered");
+    assert_eq!(response.body.received(), 3 << 20);
+
+    // A Content-Length over the limit fails before a byte is read, as an error of the hop.
+    let client = Client::builder().max_body_size(1 << 20).build().unwrap();
+    let mut response = client
+        .send_streaming(http::Request::get(server.url("/go")).body(()).unwrap())
+        .await
+        .unwrap();
+    let error = response.body.chunk().await.unwrap_err();
+    assert_eq!(error.kind_name(), "body_too_large");
+    assert_eq!(error.hop(), 2);
+    assert_eq!(error.history().unwrap().hops.len(), 2);
+    assert_eq!(response.body.received(), 0);
+}
+
+#[tokio::test]
 async fn nothing_listening_is_a_connect_error() {
     let url = format!("http://127.0.0.1:{}/", closed_port());
     let error = Client::new()

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use seeother_client::{Client, CookieJar, Policy};
+use seeother_client::{Client, CookieJar, Policy, redact};
 
 /// Arguments of `seeother fetch`.
 #[derive(clap::Args, Debug)]
@@ -114,6 +114,11 @@ pub struct Options {
     #[arg(long = "no-cookies")]
     pub no_cookies: bool,
 
+    /// Connect to ADDR whenever a URL names HOST:PORT, instead of resolving HOST (curl's
+    /// `--resolve`; repeatable). The URL, `Host`, TLS name and cookies stay HOST's.
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
     /// Trust the root certificates in this PEM file as well as the system's.
     #[arg(long = "cacert", value_name = "FILE")]
     pub cacert: Option<PathBuf>,
@@ -130,7 +135,8 @@ pub fn run(args: FetchArgs) -> ExitCode {
     let prepared = match request::prepare(&args) {
         Ok(p) => p,
         Err(message) => {
-            eprintln!("seeother fetch: {message}");
+            // The message may quote the URL given, password and all.
+            eprintln!("seeother fetch: {}", redact::message(&message));
             return ExitCode::from(exit::USAGE);
         }
     };
@@ -147,23 +153,17 @@ pub fn run(args: FetchArgs) -> ExitCode {
     let client = match build_client(&args, &prepared.removed) {
         Ok(c) => c,
         Err(message) => {
-            eprintln!("seeother fetch: {message}");
+            eprintln!("seeother fetch: {}", redact::message(&message));
             return ExitCode::from(exit::USAGE);
         }
     };
     let jar = prepared.jar.clone().unwrap_or_default();
-    let url = prepared.url.clone();
-    let result = runtime.block_on(async {
-        if args.no_cookies {
-            client.send(prepared.request).await
-        } else {
-            client.send_with_jar(prepared.request, &jar).await
-        }
-    });
-
-    let mut code = match &result {
-        Ok(_) => 0,
-        Err(e) => exit::code(e),
+    let jar_used = (!args.no_cookies).then_some(&jar);
+    let mut code = if args.json {
+        json_fetch(&args, &runtime, &client, prepared, jar_used)
+    } else {
+        // The body goes to its output as it arrives.
+        human::fetch(&args, &runtime, &client, prepared.request, jar_used)
     };
     if let Some(path) = &args.cookie_jar {
         if let Err(e) = save_jar(&jar, path) {
@@ -174,29 +174,46 @@ pub fn run(args: FetchArgs) -> ExitCode {
             code = code.max(exit::WRITE);
         }
     }
-    let printed = if args.json {
-        match (&result, &args.output) {
-            (Err(e), _) => human::print_error(e),
-            // The body is in the document; --output gets a copy of it as well.
-            (Ok(response), Some(path)) => {
-                if let Err(e) = std::fs::write(path, &response.body) {
-                    eprintln!("seeother fetch: cannot write {}: {e}", path.display());
-                    code = code.max(exit::WRITE);
-                }
-            }
-            (Ok(_), None) => {}
+    ExitCode::from(code)
+}
+
+/// `--json`: the body is part of the document, so it is read into memory (up to
+/// `--max-filesize`) before anything is printed.
+fn json_fetch(
+    args: &Options,
+    runtime: &tokio::runtime::Runtime,
+    client: &Client,
+    prepared: request::Prepared,
+    jar: Option<&CookieJar>,
+) -> u8 {
+    let result = runtime.block_on(async {
+        match jar {
+            Some(jar) => client.send_with_jar(prepared.request, jar).await,
+            None => client.send(prepared.request).await,
         }
-        json::print(&url, &result)
-    } else {
-        human::print(&args, &result)
+    });
+    let mut code = match &result {
+        Ok(_) => 0,
+        Err(e) => exit::code(e),
     };
-    if let Err(e) = printed {
+    match (&result, &args.output) {
+        (Err(e), _) => human::print_error(e),
+        // The body is in the document; --output gets a copy of it as well.
+        (Ok(response), Some(path)) => {
+            if let Err(e) = std::fs::write(path, &response.body) {
+                eprintln!("seeother fetch: cannot write {}: {e}", path.display());
+                code = code.max(exit::WRITE);
+            }
+        }
+        (Ok(_), None) => {}
+    }
+    if let Err(e) = json::print(&prepared.url, &result) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("seeother fetch: cannot write the output: {e}");
         }
         code = code.max(exit::WRITE);
     }
-    ExitCode::from(code)
+    code
 }
 
 fn build_client(args: &Options, removed: &[http::HeaderName]) -> Result<Client, String> {
@@ -218,6 +235,10 @@ fn build_client(args: &Options, removed: &[http::HeaderName]) -> Result<Client, 
         .hop_timeout(Some(secs("hop-timeout", args.hop_timeout)?))
         .chain_timeout(args.timeout.map(|t| secs("timeout", t)).transpose()?)
         .max_body_size(args.max_filesize);
+    for entry in &args.resolve {
+        let (host, port, addr) = parse_resolve(entry)?;
+        builder = builder.resolve(host, port, addr);
+    }
     for name in removed {
         builder = builder.default_header(name.clone(), None);
     }
@@ -229,6 +250,31 @@ fn build_client(args: &Options, removed: &[http::HeaderName]) -> Result<Client, 
             .map_err(|e| format!("--cacert {}: {e}", path.display()))?;
     }
     builder.build().map_err(|e| e.to_string())
+}
+
+/// `HOST:PORT:ADDR`, ADDR an IPv4 or IPv6 address (brackets optional), as curl's `--resolve`.
+fn parse_resolve(entry: &str) -> Result<(&str, u16, std::net::IpAddr), String> {
+    let bad = |why: &str| {
+        format!(
+            "--resolve {entry:?}: {why}; write it as HOST:PORT:ADDR, e.g. example.com:443:127.0.0.1"
+        )
+    };
+    let mut parts = entry.splitn(3, ':');
+    let (Some(host), Some(port), Some(addr)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad("expected three parts separated by ':'"));
+    };
+    if host.is_empty() {
+        return Err(bad("the host is empty"));
+    }
+    let port = port
+        .parse()
+        .map_err(|_| bad("the port is not a number from 0 to 65535"))?;
+    let addr = addr
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| bad("the address is not an IP address"))?;
+    Ok((host, port, addr))
 }
 
 fn save_jar(jar: &CookieJar, path: &std::path::Path) -> std::io::Result<()> {

@@ -58,7 +58,12 @@ impl CookieJar {
     }
 
     /// Add the cookies of a file in curl's cookie file format to this jar; returns how many
-    /// lines held a cookie.
+    /// were added.
+    ///
+    /// A line is held to the rules a `Set-Cookie` from its domain would be: a cookie for a public
+    /// suffix with subdomains (`.com TRUE …`) is skipped, since it would go to every site under
+    /// it (RFC 6265 §5.3 step 5), and so are expired cookies and ones the store refuses. A line
+    /// that is not in the format is an error.
     pub fn load_netscape(&self, reader: impl BufRead) -> Result<usize, NetscapeError> {
         let mut count = 0;
         for (index, line) in reader.lines().enumerate() {
@@ -95,6 +100,12 @@ impl CookieJar {
             let scheme = if secure { "https" } else { "http" };
             let url = Url::parse(&format!("{scheme}://{host}{path}"))
                 .map_err(|e| bad(format!("domain {domain:?} and path {path:?}: {e}")))?;
+            // RFC 6265 §5.3 step 5: no cookie for a whole public suffix. (A host-only line for a
+            // host that is a suffix is what that host itself could set, and is kept.)
+            let canonical = url.host_str().unwrap_or(host);
+            if subdomains && super::is_public_suffix(canonical) {
+                continue;
+            }
             let mut cookie = RawCookie::build((name.to_owned(), value.to_owned()))
                 .path(path.to_owned())
                 .secure(secure)
@@ -108,8 +119,9 @@ impl CookieJar {
                 cookie = cookie.expires(when);
             }
             // Expired cookies and ones the store refuses are skipped, as curl does.
-            let _ = self.lock().insert_raw(&cookie.build(), &url);
-            count += 1;
+            if self.insert(&cookie.build(), &url).is_ok() {
+                count += 1;
+            }
         }
         Ok(count)
     }

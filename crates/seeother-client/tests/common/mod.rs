@@ -189,7 +189,18 @@ pub fn tls_pair() -> (
     Arc<rustls::ServerConfig>,
     rustls::pki_types::CertificateDer<'static>,
 ) {
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    tls_pair_for(&["localhost"])
+}
+
+/// A self-signed certificate for these names, and a server config offering h2 and http/1.1.
+pub fn tls_pair_for(
+    names: &[&str],
+) -> (
+    Arc<rustls::ServerConfig>,
+    rustls::pki_types::CertificateDer<'static>,
+) {
+    let names = names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let cert = rcgen::generate_simple_self_signed(names).unwrap();
     let der = cert.cert.der().clone();
     let key = rustls::pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -201,6 +212,17 @@ pub fn tls_pair() -> (
         .unwrap();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     (Arc::new(config), der)
+}
+
+/// The `Host` a request was sent with, without the port.
+pub fn host(seen: &Seen) -> String {
+    let host = seen
+        .headers
+        .get("host")
+        .map(|h| h.to_str().unwrap().to_owned());
+    let host = host.unwrap_or_default();
+    host.rsplit_once(':')
+        .map_or(host.clone(), |(h, _)| h.to_owned())
 }
 
 /// A loopback port with nothing listening on it.

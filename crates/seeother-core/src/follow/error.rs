@@ -21,6 +21,18 @@ pub enum FollowError {
     /// A `Location` that cannot be resolved, or several that disagree; `url` is the URL whose
     /// response carried it.
     InvalidLocation { url: Url, error: LocationError },
+    /// A `Location` value, or the target it resolves to, longer than
+    /// [`Policy::max_location_len`](super::Policy::max_location_len); `url` is the URL whose
+    /// response carried it. Its kind is `invalid_location`.
+    LocationTooLong {
+        url: Url,
+        /// Its length in bytes.
+        length: usize,
+        /// The limit.
+        limit: usize,
+        /// Its first characters, for the message.
+        start: String,
+    },
     /// A URL whose scheme is not http or https.
     UnsupportedScheme { url: String },
     /// An https URL redirected to http while
@@ -37,7 +49,9 @@ impl FollowError {
         match self {
             FollowError::TooManyRedirects { .. } => "too_many_redirects",
             FollowError::RedirectLoop { .. } => "redirect_loop",
-            FollowError::InvalidLocation { .. } => "invalid_location",
+            FollowError::InvalidLocation { .. } | FollowError::LocationTooLong { .. } => {
+                "invalid_location"
+            }
             FollowError::UnsupportedScheme { .. } => "unsupported_scheme",
             FollowError::InsecureDowngrade { .. } => "insecure_downgrade",
             FollowError::BodyNotReplayable { .. } => "body_not_replayable",
@@ -66,6 +80,17 @@ impl fmt::Display for FollowError {
             FollowError::InvalidLocation { url, error } => {
                 write!(f, "the redirect from {url} cannot be followed: {error}")
             }
+            FollowError::LocationTooLong {
+                url,
+                length,
+                limit,
+                start,
+            } => write!(
+                f,
+                "the redirect from {url} cannot be followed: its Location is {length} bytes long, \
+                 over the limit of {limit} (it starts {start:?}…); a target that long is a \
+                 fault of the server, not a page to go to"
+            ),
             FollowError::UnsupportedScheme { url } => write!(
                 f,
                 "unsupported URL scheme in {url}: only http and https URLs are fetched"
@@ -86,3 +111,11 @@ impl fmt::Display for FollowError {
 
 // The `LocationError` of `InvalidLocation` is part of the message, so it is not also a `source`.
 impl std::error::Error for FollowError {}
+
+/// The first characters of a long value (at most 64 bytes, cut on a character boundary), for
+/// an error message of bounded length.
+pub(super) fn start_of(value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&value[..value.len().min(64)]).into_owned();
+    // A multi-byte character cut in two comes out as U+FFFD; drop it.
+    text.trim_end_matches('\u{fffd}').to_owned()
+}

@@ -102,6 +102,10 @@ pub struct Policy {
     pub referrer: Option<ReferrerPolicy>,
     /// Header fields removed, like `Authorization`, once the chain leaves the original origin.
     pub sensitive_headers: Vec<HeaderName>,
+    /// The longest `Location` value, and resolved redirect target, followed, in bytes; a longer
+    /// one is [`FollowError::LocationTooLong`]. Default 32 KiB: four times the 8000 octets
+    /// RFC 9110 §4.1 asks every recipient to support, and within what an `http::Uri` carries.
+    pub max_location_len: usize,
 }
 
 impl Default for Policy {
@@ -112,6 +116,7 @@ impl Default for Policy {
             allow_downgrade: false,
             referrer: None,
             sensitive_headers: Vec::new(),
+            max_location_len: 32 << 10,
         }
     }
 }
@@ -379,8 +384,22 @@ impl<J: Jar> Follow<J> {
         let Some(value) = location::from_headers(headers).map_err(invalid)? else {
             return Ok(Step::Done);
         };
+        // RFC 9110 §4.1: URI length is the implementation's limit to set ("at a minimum, 8000
+        // octets"); past it the redirect is refused before the value is resolved.
+        let too_long = |length: usize, shown: &[u8]| FollowError::LocationTooLong {
+            url: from.clone(),
+            length,
+            limit: self.policy.max_location_len,
+            start: error::start_of(shown),
+        };
+        if value.len() > self.policy.max_location_len {
+            return Err(too_long(value.len(), value.as_bytes()));
+        }
         // RFC 9110 §10.2.2: resolved against the current request URL, fragment inherited.
         let target = location::resolve(from, value.as_bytes()).map_err(invalid)?;
+        if target.as_str().len() > self.policy.max_location_len {
+            return Err(too_long(target.as_str().len(), target.as_str().as_bytes()));
+        }
         // Fetch §4.4 step 6: only HTTP(S) URLs are fetched.
         check_scheme(&target)?;
         // RFC 9110 §17.1 (an https origin's protection ends at an http hop): refused unless asked.

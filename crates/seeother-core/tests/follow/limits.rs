@@ -157,3 +157,40 @@ fn a_login_flow_that_sets_a_cookie_and_comes_back_is_not_a_loop() {
     hop(&mut follow, 302, &to("/login"));
     assert_eq!(fail(&mut follow, 302, &login).kind(), "redirect_loop");
 }
+
+#[test]
+fn a_location_over_the_length_limit_is_refused_with_a_bounded_message() {
+    // RFC 9110 §4.1: the limit on URI length is the implementation's; the default follows
+    // 32 KiB and refuses 100 KB.
+    let huge = format!("/{}", "a".repeat(100_000));
+    let mut follow = get(Policy::default(), "http://a.example/start");
+    let e = fail(&mut follow, 303, &to(&huge));
+    assert_eq!(e.kind(), "invalid_location");
+    assert!(
+        matches!(&e, FollowError::LocationTooLong { length: 100_001, limit, .. } if *limit == 32 << 10),
+        "{e:?}"
+    );
+    let message = e.to_string();
+    assert!(message.len() < 400, "{} bytes: {message}", message.len());
+    assert!(message.contains("100001 bytes long"), "{message}");
+    assert!(message.contains("http://a.example/start"), "{message}");
+    assert!(message.contains("\"/aaaa"), "{message}");
+
+    // Just under the limit is followed.
+    let fits = format!("/{}", "a".repeat((32 << 10) - 100));
+    let mut follow = get(Policy::default(), "http://a.example/start");
+    hop(&mut follow, 303, &to(&fits));
+
+    // A short value that resolves against a long URL to a target over the limit: refused too.
+    let policy = Policy {
+        max_location_len: 100,
+        ..Policy::default()
+    };
+    let long_base = format!("http://a.example/{}", "b".repeat(95));
+    let mut follow = get(policy, &long_base);
+    let e = fail(&mut follow, 302, &to("?next=1"));
+    assert!(
+        matches!(e, FollowError::LocationTooLong { length: 119, .. }),
+        "{e:?}"
+    );
+}

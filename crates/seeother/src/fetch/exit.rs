@@ -16,6 +16,7 @@ Exit status:
    3  invalid_location: a Location that cannot be resolved, or several that disagree
    7  connect: no connection could be opened
    8  protocol: the server's answer is not valid HTTP
+  18  body_incomplete: the final body broke off (connection closed or reset before its end)
   23  the output or the cookie jar could not be written
   28  timeout: a time limit ran out (connect, per hop or whole fetch)
   35  tls: the TLS handshake failed
@@ -42,6 +43,7 @@ pub fn code(error: &Error) -> u8 {
         ErrorKind::Timeout(_) => 28,
         ErrorKind::Tls => 35,
         ErrorKind::BodyTooLarge { .. } => 63,
+        ErrorKind::BodyIncomplete { .. } => 18,
         _ => 1,
     }
 }

@@ -3,40 +3,134 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
-use seeother_client::{Error, HopRecord, Response};
+use seeother_client::{Body, Client, CookieJar, Error, HopRecord, StreamingResponse, redact};
 
-use super::Options;
+use super::{Options, exit};
 
-/// Print the chain, then the body (or the error), as the arguments ask.
-pub fn print(args: &Options, result: &Result<Response, Error>) -> io::Result<()> {
-    let hops: &[HopRecord] = match result {
-        Ok(r) => r.hops(),
-        Err(e) => e.history().map_or(&[], |h| &h.hops),
-    };
+/// Fetch, print the chain on standard error, and write the final body to its output as it
+/// arrives (never held whole in memory). Returns the exit status.
+pub fn fetch(
+    args: &Options,
+    runtime: &tokio::runtime::Runtime,
+    client: &Client,
+    request: http::Request<Body>,
+    jar: Option<&CookieJar>,
+) -> u8 {
+    let result = runtime.block_on(async {
+        match jar {
+            Some(jar) => client.send_streaming_with_jar(request, jar).await,
+            None => client.send_streaming(request).await,
+        }
+    });
     if !args.silent {
+        let hops: &[HopRecord] = match &result {
+            Ok(r) => r.hops(),
+            Err(e) => e.history().map_or(&[], |h| &h.hops),
+        };
         let colour = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         let mut err = io::stderr().lock();
         for hop in hops {
-            writeln!(err, "{}", hop_line(hop, colour))?;
+            // Standard error gone is no reason to stop the download.
+            let _ = writeln!(err, "{}", hop_line(hop, colour));
         }
     }
-    match result {
+    let mut response = match result {
+        Ok(r) => r,
         Err(e) => {
-            print_error(e);
-            Ok(())
+            print_error(&e);
+            return exit::code(&e);
         }
-        Ok(response) => match &args.output {
-            Some(path) => {
-                let mut file = io::BufWriter::new(std::fs::File::create(path)?);
-                write_response(&mut file, args, response)?;
-                file.flush()
+    };
+    match runtime.block_on(write_response(args, &mut response)) {
+        Ok(()) => 0,
+        Err(Failed::Fetch(e)) => {
+            print_error(&e);
+            exit::code(&e)
+        }
+        Err(Failed::Output(what, e)) => {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                eprintln!("seeother fetch: cannot write {what}: {e}");
             }
-            None => {
-                let mut out = io::stdout().lock();
-                write_response(&mut out, args, response)?;
-                out.flush()
+            exit::WRITE
+        }
+    }
+}
+
+/// Why the final response did not make it to its output.
+enum Failed {
+    /// Reading the body failed (it broke off, ran out of time, grew too large).
+    Fetch(Error),
+    /// Writing failed: what was being written, and why.
+    Output(String, io::Error),
+}
+
+/// The head (with `-i` / `-I`) and the body, chunk by chunk, to `-o FILE` or standard output.
+/// What was received before a failure stays written.
+async fn write_response(args: &Options, response: &mut StreamingResponse) -> Result<(), Failed> {
+    let (sink, what) = match &args.output {
+        Some(path) => (LazyFile::Unopened(path), path.display().to_string()),
+        None => (
+            LazyFile::Stdout(io::stdout().lock()),
+            "the output".to_owned(),
+        ),
+    };
+    let output = |e| Failed::Output(what.clone(), e);
+    let mut out = io::BufWriter::with_capacity(64 << 10, sink);
+    if args.include || args.head {
+        write_head(&mut out, response).map_err(output)?;
+    }
+    if !args.head {
+        loop {
+            match response.body.chunk().await {
+                Ok(Some(chunk)) => out.write_all(&chunk).map_err(output)?,
+                Ok(None) => break,
+                Err(e) => {
+                    // Keep what came, as curl does; the error says how much that is.
+                    let _ = out.flush();
+                    return Err(Failed::Fetch(e));
+                }
             }
-        },
+        }
+    }
+    out.flush().map_err(output)?;
+    // An empty body still makes an (empty) file.
+    out.get_mut().file().map(drop).map_err(output)
+}
+
+/// `-o FILE`, created on the first byte written: a fetch that fails before its body (a
+/// `Content-Length` over `--max-filesize`, say) leaves an existing file as it was.
+/// Or standard output.
+enum LazyFile<'a> {
+    Unopened(&'a std::path::Path),
+    Open(std::fs::File),
+    Stdout(io::StdoutLock<'static>),
+}
+
+impl LazyFile<'_> {
+    /// The output, the file created if it was not yet.
+    fn file(&mut self) -> io::Result<&mut dyn Write> {
+        if let LazyFile::Unopened(path) = self {
+            *self = LazyFile::Open(std::fs::File::create(path)?);
+        }
+        match self {
+            LazyFile::Open(f) => Ok(f),
+            LazyFile::Stdout(out) => Ok(out),
+            LazyFile::Unopened(_) => unreachable!("opened above"),
+        }
+    }
+}
+
+impl Write for LazyFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file()?.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            LazyFile::Open(f) => f.flush(),
+            LazyFile::Stdout(out) => out.flush(),
+            LazyFile::Unopened(_) => Ok(()),
+        }
     }
 }
 
@@ -47,18 +141,8 @@ pub fn print_error(e: &Error) {
     eprintln!("seeother fetch: {message}");
 }
 
-fn write_response(out: &mut impl Write, args: &Options, response: &Response) -> io::Result<()> {
-    if args.include || args.head {
-        write_head(out, response)?;
-    }
-    if !args.head {
-        out.write_all(&response.body)?;
-    }
-    Ok(())
-}
-
 /// The status line and header fields, as curl's `-i` prints them.
-fn write_head(out: &mut impl Write, response: &Response) -> io::Result<()> {
+fn write_head(out: &mut impl Write, response: &StreamingResponse) -> io::Result<()> {
     let version = match response.version {
         http::Version::HTTP_2 => "HTTP/2",
         http::Version::HTTP_10 => "HTTP/1.0",
@@ -94,10 +178,16 @@ fn hop_line(hop: &HopRecord, colour: bool) -> String {
         hop.status.as_u16(),
         hop.status.canonical_reason().unwrap_or("")
     );
+    // Passwords masked and a huge Location cut: the line is for a person.
     let location = hop
         .location
         .as_ref()
-        .map(|l| format!(" → {}", String::from_utf8_lossy(l.as_bytes())))
+        .map(|l| {
+            format!(
+                " → {}",
+                redact::message(&String::from_utf8_lossy(l.as_bytes()))
+            )
+        })
         .unwrap_or_default();
     let connection = match hop.reused {
         Some(true) => ", reused connection",
@@ -107,7 +197,7 @@ fn hop_line(hop: &HopRecord, colour: bool) -> String {
     format!(
         "{} {}  {}{}  {}",
         paint("1", hop.method.as_str()),
-        hop.url,
+        redact::message(hop.url.as_str()),
         paint(status_colour, status.trim_end()),
         location,
         paint("2", &format!("({}{connection})", millis(hop.elapsed))),

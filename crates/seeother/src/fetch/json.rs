@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use base64::Engine;
 use http::HeaderMap;
-use seeother_client::{Error, HopRecord, Response};
+use seeother_client::{Error, HopRecord, Response, redact};
 use serde::Serialize;
 use url::Url;
 
@@ -59,8 +59,8 @@ fn document(url: &Url, result: &Result<Response, Error>) -> Document {
                 ),
             };
             Document {
-                url: url.to_string(),
-                final_url: r.final_url().to_string(),
+                url: redact::url(url).into_owned(),
+                final_url: redact::url(r.final_url()).into_owned(),
                 status: Some(r.status.as_u16()),
                 headers: pairs(&r.headers),
                 body,
@@ -72,12 +72,12 @@ fn document(url: &Url, result: &Result<Response, Error>) -> Document {
         Err(e) => {
             let history = e.history();
             let final_url = history
-                .map(|h| h.final_url.to_string())
-                .or_else(|| e.url().map(Url::to_string))
-                .unwrap_or_else(|| url.to_string());
+                .map(|h| &h.final_url)
+                .or_else(|| e.url())
+                .unwrap_or(url);
             Document {
-                url: url.to_string(),
-                final_url,
+                url: redact::url(url).into_owned(),
+                final_url: redact::url(final_url).into_owned(),
                 status: None,
                 headers: Vec::new(),
                 body: None,
@@ -95,13 +95,18 @@ fn document(url: &Url, result: &Result<Response, Error>) -> Document {
 fn hop(h: &HopRecord) -> Hop {
     Hop {
         method: h.method.to_string(),
-        url: h.url.to_string(),
+        url: redact::url(&h.url).into_owned(),
         status: h.status.as_u16(),
+        // Whole (this is for programs), but without a password.
         location: h
             .location
             .as_ref()
-            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned()),
-        request_headers: pairs(&h.request_headers),
+            .map(|l| redact::userinfo(&String::from_utf8_lossy(l.as_bytes())).into_owned()),
+        request_headers: h
+            .request_headers
+            .iter()
+            .map(|(n, v)| [n.as_str().to_owned(), redact::header(n, v)])
+            .collect(),
         body_sent: h.body_sent,
         reused: h.reused.unwrap_or(false),
         elapsed_ms: (h.elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0,
