@@ -1,6 +1,7 @@
 //! The admin API over real sockets: auth, create/read/update/delete, refused targets, import,
 //! history, paging, and changes taking effect without a restart.
 
+mod admin_support;
 mod serve_support;
 
 use std::time::Duration;
@@ -357,4 +358,62 @@ fn a_generated_token_is_stored_beside_the_database_with_mode_0600() {
         b"",
     );
     assert_eq!(r.status, 200);
+}
+
+/// A search is for its text, literally: NUL, `%`, `_` and `\` are characters like any other
+/// (SQL LIKE would read `%` and `_` as wildcards, and stop its pattern at a NUL), in the API
+/// and in the admin pages' list alike.
+#[test]
+fn search_text_is_literal_nul_and_like_metacharacters_included() {
+    let (_dir, s) = start("search");
+    let auth = format!("Bearer {TOKEN}");
+    let csv = "path,to\n/id/caf%C3%A9,https://example.org/cafe\n/snake_case,https://example.org/s\n/plain,https://example.org/Berlin\n/back\\slash,https://example.org/b\n";
+    let r = s.request(
+        "POST",
+        "/-/api/import?format=csv",
+        &[("Authorization", &auth)],
+        csv.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let paths = |q: &str| -> Vec<String> {
+        let r = s.api("GET", &format!("/-/api/rules?q={q}"), None);
+        assert_eq!(r.status, 200, "q={q}: {}", r.text());
+        r.json()["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let none: Vec<String> = Vec::new();
+    assert_eq!(paths("%00"), none, "no rule holds a NUL");
+    assert_eq!(paths("plain%00"), none);
+    assert_eq!(paths("%00plain"), none);
+    assert_eq!(paths("%25"), ["/id/caf%C3%A9"], "`%` is a percent sign");
+    assert_eq!(paths("%25C3%25A9"), ["/id/caf%C3%A9"]);
+    assert_eq!(paths("_"), ["/snake_case"], "`_` is an underscore");
+    assert_eq!(paths("e_c"), ["/snake_case"]);
+    assert_eq!(paths("%5C"), ["/back\\slash"], "`\\` is a backslash");
+    assert_eq!(paths("%25%25"), none);
+    assert_eq!(paths("BERLIN"), ["/plain"], "ASCII case aside");
+    assert_eq!(paths("").len(), 4, "an empty search is no filter");
+
+    let admin = admin_support::Admin::sign_in(&s);
+    let page = |q: &str| {
+        let r = admin.get(&format!("/-/admin/rules?q={q}"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    };
+    assert!(page("plain").contains("/plain"));
+    for q in ["%00", "plain%00", "%25%25"] {
+        let html = page(q);
+        for path in ["/plain", "/snake_case", "/id/caf%C3%A9"] {
+            assert!(!html.contains(path), "q={q} lists {path}: {html}");
+        }
+    }
+    let html = page("_");
+    assert!(
+        html.contains("/snake_case") && !html.contains("/plain"),
+        "{html}"
+    );
 }
