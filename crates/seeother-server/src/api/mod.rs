@@ -34,6 +34,10 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 const MAX_RULE_BODY: usize = 1 << 20;
 /// Largest body for an import.
 const MAX_IMPORT_BODY: usize = 256 << 20;
+/// Most rules in one page of `GET /-/api/rules` (`limit`).
+const MAX_LIST_LIMIT: i64 = 1000;
+/// Most paths in one answer of `GET /-/api/unknown` (`limit`).
+const MAX_UNKNOWN_LIMIT: i64 = 10_000;
 
 /// Answer a request under `/-/api/`.
 pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -119,6 +123,10 @@ fn not_allowed(allow: &'static str) -> ApiError {
 async fn route(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, ApiError> {
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let rest = path.strip_prefix("/-/api").unwrap_or("");
+    // The document is only read (RFC 9110 §15.5.6: a 405 says which methods are allowed).
+    if rest == "/openapi.json" && !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Err(not_allowed("GET, HEAD"));
+    }
     if rest == "/openapi.json" {
         return Ok(reply::raw(
             StatusCode::OK,
@@ -139,7 +147,7 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<Full<B
                 search: query.get("q").map(str::to_owned),
                 host: query.get("host").map(str::to_owned),
                 after: query.number("after")?.unwrap_or(0),
-                limit: query.number("limit")?.unwrap_or(100).clamp(1, 1000) as u32,
+                limit: query.bounded("limit", 100, 1, MAX_LIST_LIMIT)? as u32,
             };
             let page = blocking(catalog, move |c| Ok(c.list(&list)?)).await?;
             Ok(json(StatusCode::OK, &page))
@@ -215,6 +223,12 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<Full<B
             })?;
             let actor = format!("{}:import", actor(&req));
             let bytes = body(req, MAX_IMPORT_BODY).await?;
+            if bytes.is_empty() {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "the body is empty; send the rule file as the body (curl --data-binary @rules.toml)",
+                ));
+            }
             let text = std::str::from_utf8(&bytes).map_err(|_| {
                 ApiError::new(StatusCode::BAD_REQUEST, "the rule file is not UTF-8 text")
             })?;
@@ -231,7 +245,7 @@ async fn route(app: &Arc<App>, req: Request<Incoming>) -> Result<Response<Full<B
         }
         (["import"], _) => Err(not_allowed("POST")),
         (["unknown"], &Method::GET) => {
-            let limit = query.number("limit")?.unwrap_or(100).clamp(1, 10_000) as u32;
+            let limit = query.bounded("limit", 100, 1, MAX_UNKNOWN_LIMIT)? as u32;
             let unknown = blocking(catalog, move |c| Ok(c.store().unknown(limit)?)).await?;
             Ok(json(
                 StatusCode::OK,
