@@ -417,3 +417,52 @@ fn search_text_is_literal_nul_and_like_metacharacters_included() {
         "{html}"
     );
 }
+
+/// A store whose write lock another process holds past the server's busy timeout (10 s) is a
+/// 503 with `Retry-After` (RFC 9110 §15.6.4), as the OpenAPI document says, not a 500; the
+/// same call succeeds once the lock is gone.
+#[test]
+fn a_busy_store_is_503_with_retry_after_and_nothing_changed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let (dir, s) = start("busy");
+    let db = dir.path().join("s.db");
+    // python3 is there wherever scripts/test-all ran (it makes schemathesis's virtualenv).
+    let mut holder = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys, time\n\
+             c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
+             c.execute('BEGIN EXCLUSIVE')\n\
+             print('locked', flush=True)\n\
+             time.sleep(60)\n",
+        ])
+        .arg(&db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 (scripts/test-all installs it)");
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let body = r#"{"path": "/busy", "to": "https://example.org/busy"}"#;
+    let r = s.api("POST", "/-/api/rules", Some(body));
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("the rule store is busy"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(s.get("/busy").status, 404, "nothing was changed");
+    let r = s.api("POST", "/-/api/rules", Some(body));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(s.get("/busy").status, 303);
+}

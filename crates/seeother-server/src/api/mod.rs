@@ -14,7 +14,7 @@ mod reply;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, LOCATION};
+use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -43,7 +43,15 @@ const MAX_UNKNOWN_LIMIT: i64 = 10_000;
 pub async fn handle(app: &Arc<App>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     match route(app, req).await {
         Ok(r) => r,
-        Err(e) => e.into_response(),
+        Err(e) => {
+            let mut r = e.into_response();
+            if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+                // RFC 9110 §10.2.3, §15.6.4: how long a client should wait before trying again.
+                r.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            r
+        }
     }
 }
 
@@ -88,6 +96,17 @@ fn parse_rule(bytes: &[u8]) -> Result<RuleSpec, ApiError> {
     })
 }
 
+/// Whether `e` is SQLite giving up on a lock another connection held past the store's busy
+/// timeout: the request can succeed later, so it is a 503, not a 500.
+fn store_busy(e: &CatalogError) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    matches!(
+        e,
+        CatalogError::Store(StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)))
+            if matches!(f.code, DatabaseBusy | DatabaseLocked)
+    )
+}
+
 /// Run blocking store work off the async runtime.
 async fn blocking<T: Send + 'static>(
     catalog: &Arc<Catalog>,
@@ -95,7 +114,16 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let catalog = catalog.clone();
     match tokio::task::spawn_blocking(move || f(&catalog)).await {
-        Ok(r) => r.map_err(ApiError::from),
+        Ok(r) => r.map_err(|e| {
+            if store_busy(&e) {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the rule store is busy (another process, such as `seeother import`, holds its write lock) and nothing was changed; try again in a moment",
+                )
+            } else {
+                ApiError::from(e)
+            }
+        }),
         Err(e) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the operation failed: {e}"),
