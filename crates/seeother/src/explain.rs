@@ -9,6 +9,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use seeother_core::negotiate;
 use seeother_server::catalog::Catalog;
+use seeother_server::http::service::RESERVED_PREFIX;
 use seeother_server::index::{Hit, normalize_host};
 use seeother_server::resolve::{self, Outcome};
 use seeother_server::rule::Kind;
@@ -153,6 +154,16 @@ fn explain(args: &ExplainArgs) -> Result<(String, bool), String> {
         uri.path()
     };
     let index = catalog.index();
+    if path.starts_with(RESERVED_PREFIX) {
+        return Ok(reserved(
+            args,
+            &method,
+            path,
+            uri.query(),
+            host.as_deref(),
+            index.len(),
+        ));
+    }
     let request = resolve::Request {
         method: &method,
         host: host.as_deref(),
@@ -268,6 +279,51 @@ fn explain(args: &ExplainArgs) -> Result<(String, bool), String> {
         }
     }
     Ok((out, ok))
+}
+
+/// What answers `path` under [`RESERVED_PREFIX`], as `seeother_server::http::service` routes it.
+fn server_part(path: &str) -> &'static str {
+    let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
+    match path {
+        "/-/healthz" => "its health check (200 ok)",
+        "/-/metrics" => "its Prometheus metrics (200)",
+        _ if under("/-/api") => "its admin API (a token is needed; see /-/api/openapi.json)",
+        _ if under("/-/admin") => "its admin pages",
+        _ => "its own 404 Not Found page",
+    }
+}
+
+/// The explanation of a request under [`RESERVED_PREFIX`]: the server answers it before any
+/// rule is looked up, so no rule ever does, whatever its path, prefix or pattern.
+fn reserved(
+    args: &ExplainArgs,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    host: Option<&str>,
+    rules: usize,
+) -> (String, bool) {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "request:  {method} {path}{}{} (host: {})",
+        if query.is_some() { "?" } else { "" },
+        query.unwrap_or(""),
+        host.unwrap_or("none")
+    );
+    let _ = writeln!(out, "rules:    {rules} loaded");
+    let _ = writeln!(
+        out,
+        "match:    none; paths under {RESERVED_PREFIX} belong to the server, which answers them itself before any rule is looked up"
+    );
+    let _ = writeln!(out, "answered: by the server: {}", server_part(path));
+    if args.expect_status.is_some() || args.expect_location.is_some() {
+        let _ = writeln!(
+            out,
+            "\nFAILED: no rule answers {path}, so there is no rule response to check; explain a path outside {RESERVED_PREFIX}"
+        );
+    }
+    (out, false)
 }
 
 /// Run `seeother explain`.

@@ -1,6 +1,7 @@
 //! The admin API over real sockets: auth, create/read/update/delete, refused targets, import,
 //! history, paging, and changes taking effect without a restart.
 
+mod admin_support;
 mod serve_support;
 
 use std::time::Duration;
@@ -357,4 +358,111 @@ fn a_generated_token_is_stored_beside_the_database_with_mode_0600() {
         b"",
     );
     assert_eq!(r.status, 200);
+}
+
+/// A search is for its text, literally: NUL, `%`, `_` and `\` are characters like any other
+/// (SQL LIKE would read `%` and `_` as wildcards, and stop its pattern at a NUL), in the API
+/// and in the admin pages' list alike.
+#[test]
+fn search_text_is_literal_nul_and_like_metacharacters_included() {
+    let (_dir, s) = start("search");
+    let auth = format!("Bearer {TOKEN}");
+    let csv = "path,to\n/id/caf%C3%A9,https://example.org/cafe\n/snake_case,https://example.org/s\n/plain,https://example.org/Berlin\n/back\\slash,https://example.org/b\n";
+    let r = s.request(
+        "POST",
+        "/-/api/import?format=csv",
+        &[("Authorization", &auth)],
+        csv.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let paths = |q: &str| -> Vec<String> {
+        let r = s.api("GET", &format!("/-/api/rules?q={q}"), None);
+        assert_eq!(r.status, 200, "q={q}: {}", r.text());
+        r.json()["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let none: Vec<String> = Vec::new();
+    assert_eq!(paths("%00"), none, "no rule holds a NUL");
+    assert_eq!(paths("plain%00"), none);
+    assert_eq!(paths("%00plain"), none);
+    assert_eq!(paths("%25"), ["/id/caf%C3%A9"], "`%` is a percent sign");
+    assert_eq!(paths("%25C3%25A9"), ["/id/caf%C3%A9"]);
+    assert_eq!(paths("_"), ["/snake_case"], "`_` is an underscore");
+    assert_eq!(paths("e_c"), ["/snake_case"]);
+    assert_eq!(paths("%5C"), ["/back\\slash"], "`\\` is a backslash");
+    assert_eq!(paths("%25%25"), none);
+    assert_eq!(paths("BERLIN"), ["/plain"], "ASCII case aside");
+    assert_eq!(paths("").len(), 4, "an empty search is no filter");
+
+    let admin = admin_support::Admin::sign_in(&s);
+    let page = |q: &str| {
+        let r = admin.get(&format!("/-/admin/rules?q={q}"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    };
+    assert!(page("plain").contains("/plain"));
+    for q in ["%00", "plain%00", "%25%25"] {
+        let html = page(q);
+        for path in ["/plain", "/snake_case", "/id/caf%C3%A9"] {
+            assert!(!html.contains(path), "q={q} lists {path}: {html}");
+        }
+    }
+    let html = page("_");
+    assert!(
+        html.contains("/snake_case") && !html.contains("/plain"),
+        "{html}"
+    );
+}
+
+/// A store whose write lock another process holds past the server's busy timeout (10 s) is a
+/// 503 with `Retry-After` (RFC 9110 §15.6.4), as the OpenAPI document says, not a 500; the
+/// same call succeeds once the lock is gone.
+#[test]
+fn a_busy_store_is_503_with_retry_after_and_nothing_changed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let (dir, s) = start("busy");
+    let db = dir.path().join("s.db");
+    // python3 is there wherever scripts/test-all ran (it makes schemathesis's virtualenv).
+    let mut holder = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys, time\n\
+             c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
+             c.execute('BEGIN EXCLUSIVE')\n\
+             print('locked', flush=True)\n\
+             time.sleep(60)\n",
+        ])
+        .arg(&db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 (scripts/test-all installs it)");
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let body = r#"{"path": "/busy", "to": "https://example.org/busy"}"#;
+    let r = s.api("POST", "/-/api/rules", Some(body));
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("the rule store is busy"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(s.get("/busy").status, 404, "nothing was changed");
+    let r = s.api("POST", "/-/api/rules", Some(body));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(s.get("/busy").status, 303);
 }

@@ -2,7 +2,7 @@
 
 mod serve_support;
 
-use serve_support::{TempDir, cli};
+use serve_support::{Server, TempDir, cli};
 
 const RULES: &str = r#"
 [[rules]]
@@ -173,4 +173,101 @@ fn import_export_round_trip_in_every_format() {
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("no database at"), "{err}");
+}
+
+/// Rules whose match space takes in paths under `/-/`: every path, every two-segment path,
+/// every path of one host.
+const WIDE: &str = r#"
+[[rules]]
+prefix = "/"
+to = "https://example.org/all/"
+
+[[rules]]
+pattern = "/{a}/{b}"
+to = "https://example.org/two/{a}/{b}"
+
+[[rules]]
+host = "id.example.org"
+prefix = "/"
+to = "https://example.org/scoped/"
+"#;
+
+/// The status line's code and the `location:` of an explain output, if it shows a response.
+fn explained(out: &str) -> Option<(u16, Option<String>)> {
+    let status = out
+        .lines()
+        .find_map(|l| l.strip_prefix("HTTP/1.1 "))?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()?;
+    let location = out
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .map(str::to_owned);
+    Some((status, location))
+}
+
+#[test]
+fn explain_agrees_with_the_server_on_paths_under_the_reserved_prefix() {
+    let dir = TempDir::new("explain-reserved");
+    let rules = dir.file("wide.toml", WIDE);
+    let r = rules.to_str().unwrap();
+    let server = Server::start(&dir.path().join("s.db"), &["--rules", r]);
+    for (host, path) in [
+        ("x.example", "/-/healthz"),
+        ("x.example", "/-/metrics"),
+        ("x.example", "/-/api/rules"),
+        ("x.example", "/-/admin"),
+        ("x.example", "/-/x"),
+        ("x.example", "/-/"),
+        ("id.example.org", "/-/healthz"),
+        ("id.example.org", "/-/nothing/here"),
+        // Outside `/-/`: the rules answer, in explain and on the wire alike.
+        ("x.example", "/-"),
+        ("x.example", "/-x/y"),
+        ("x.example", "/a/b"),
+        ("x.example", "/a"),
+        ("id.example.org", "/-"),
+    ] {
+        let url = format!("http://{host}{path}");
+        let (code, out, err) = cli(&["explain", "--rules", r, &url]);
+        let wire = server.request("GET", path, &[("Host", host)], b"");
+        let wire_location = wire.header("location").map(str::to_owned);
+        if path.starts_with("/-/") {
+            assert_eq!(code, 1, "no rule answers {url}: {out}{err}");
+            assert!(
+                out.contains("match:    none; paths under /-/ belong to the server"),
+                "{url}: {out}"
+            );
+            assert!(
+                out.contains("answered: by the server: its "),
+                "{url}: {out}"
+            );
+            assert_eq!(
+                explained(&out),
+                None,
+                "{url}: no rule response is claimed: {out}"
+            );
+            assert!(
+                !wire_location
+                    .as_deref()
+                    .is_some_and(|l| l.starts_with("https://example.org/")),
+                "{url}: no rule answers on the wire either: {wire:?}"
+            );
+        } else {
+            assert_eq!(code, 0, "{url}: {out}{err}");
+            assert_eq!(
+                explained(&out),
+                Some((wire.status, wire_location)),
+                "{url}: explain and the server differ: {out}"
+            );
+        }
+    }
+    let (_, out, _) = cli(&["explain", "--rules", r, "/-/healthz"]);
+    assert!(out.contains("its health check (200 ok)"), "{out}");
+    assert_eq!(server.get("/-/healthz").status, 200);
+    let (code, out, _) = cli(&["explain", "--rules", r, "/-/x", "--expect-status", "303"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("FAILED: no rule answers /-/x"), "{out}");
 }

@@ -2,6 +2,7 @@
 //! precedence, content negotiation, methods, query handling, 404 and 410; a `--rules` file
 //! unchanged since the last start is not imported again.
 
+mod admin_support;
 mod serve_support;
 
 use std::path::Path;
@@ -432,4 +433,162 @@ fn a_changed_rules_file_is_imported_at_restart() {
     let commented = format!("# moved /go\n{}", std::fs::read_to_string(&rules).unwrap());
     std::fs::write(&rules, commented).unwrap();
     start_with_rules(&dir, &rules, "0 created, 0 updated, 8 unchanged");
+}
+
+/// `seeother serve --rules file`, expected to refuse the file and exit: its exit code and
+/// standard error. A server that starts instead is stopped after 20 s (exit code `None`).
+fn serve_refusing(db: &Path, file: &str) -> (Option<i32>, String) {
+    use std::io::Read;
+    let mut child = std::process::Command::new(serve_support::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .args(["--rules", file])
+        .env_remove("SEEOTHER_ADMIN_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run seeother serve");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (code, err)
+}
+
+/// Rules refused on every way in (RFC 9110 §15.4.4 answers only for a rule that can answer):
+/// a path under `/-/`, a target that starts with a host but has no scheme, a target over
+/// 8 KiB. Each is tried in a TOML, JSON and CSV file given to `serve --rules`, to
+/// `seeother import`, to the API's import and rule creation, and to the admin form.
+#[test]
+fn rules_that_can_never_answer_are_refused_on_every_input_path() {
+    let dir = TempDir::new("never");
+    let long = format!("https://example.org/{}", "a".repeat(8200));
+    let cases: [(&str, &str, &str, &str); 4] = [
+        (
+            "path",
+            "/-/healthz",
+            "https://example.org/x",
+            "paths under `/-/` belong to the server",
+        ),
+        (
+            "prefix",
+            "/-/",
+            "https://example.org/x/",
+            "paths under `/-/` belong to the server",
+        ),
+        (
+            "path",
+            "/d",
+            "example.org/d",
+            "did you mean https://example.org/d?",
+        ),
+        (
+            "path",
+            "/long",
+            &long,
+            "8220 bytes long; the limit is 8192 bytes",
+        ),
+    ];
+    let mut s = Server::start(&dir.path().join("s.db"), &[]);
+    let admin = admin_support::Admin::sign_in(&s);
+    let db = dir.path().join("cli.db");
+    for (kind, matcher, to, message) in cases {
+        let files = [
+            (
+                "toml",
+                format!("[[rules]]\n{kind} = {matcher:?}\nto = {to:?}\n"),
+            ),
+            (
+                "json",
+                format!("{{\"rules\": [{{\"{kind}\": {matcher:?}, \"to\": {to:?}}}]}}"),
+            ),
+            ("csv", format!("{kind},to\n{matcher},{to}\n")),
+        ];
+        for (ext, text) in files {
+            let file = dir.file(&format!("never.{ext}"), &text);
+            let file = file.to_str().unwrap();
+            let (code, err) = serve_refusing(&dir.path().join("never.db"), file);
+            assert_ne!(
+                code,
+                Some(0),
+                "serve --rules {ext} {matcher} {to:.40}: {err}"
+            );
+            assert!(err.contains(message), "serve --rules {ext}: {err}");
+            let (code, _, err) =
+                serve_support::cli(&["import", file, "--db", db.to_str().unwrap()]);
+            assert_eq!(code, 1, "import {ext} {matcher}");
+            assert!(err.contains(message), "import {ext}: {err}");
+            assert!(
+                err.contains(&format!("never.{ext}:")),
+                "with the file's line: {err}"
+            );
+            let auth = format!("Bearer {}", serve_support::TOKEN);
+            let r = s.request(
+                "POST",
+                &format!("/-/api/import?format={ext}"),
+                &[("Authorization", &auth)],
+                text.as_bytes(),
+            );
+            assert_eq!(r.status, 422, "API import {ext}: {}", r.text());
+            assert!(
+                r.json()["problems"][0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(message),
+                "{}",
+                r.text()
+            );
+        }
+        let body = serde_json::json!({ kind: matcher, "to": to }).to_string();
+        let r = s.api("POST", "/-/api/rules", Some(&body));
+        assert_eq!(r.status, 422, "API {matcher} {to:.40}: {}", r.text());
+        assert!(
+            r.json()["error"].as_str().unwrap().contains(message),
+            "{}",
+            r.text()
+        );
+        let r = admin.submit(
+            "/-/admin/rules",
+            &admin_support::rule_form(&[("kind", kind), ("matcher", matcher), ("to", to)]),
+        );
+        assert_eq!(r.status, 422, "admin form {matcher} {to:.40}");
+        let html = r.text();
+        let shown = message.replace('`', "");
+        assert!(
+            html.contains(message) || html.contains(&shown),
+            "admin form {matcher}: {message} in {html}"
+        );
+    }
+    assert_eq!(admin_support::rule_count(&s), 0, "nothing was stored");
+    let (_, out, _) = serve_support::cli(&["export", "--db", db.to_str().unwrap()]);
+    assert!(!out.contains("to ="), "nothing was imported: {out}");
+    // The server still answers `/-/healthz` itself.
+    assert_eq!(s.get("/-/healthz").status, 200);
+    // Real relative targets stay allowed.
+    for (i, to) in ["/d", "d/e", "../x", "?q", "./example.org/d"]
+        .into_iter()
+        .enumerate()
+    {
+        let body = serde_json::json!({ "path": format!("/rel{i}"), "to": to }).to_string();
+        let r = s.api("POST", "/-/api/rules", Some(&body));
+        assert_eq!(r.status, 201, "{to}: {}", r.text());
+        assert_eq!(s.get(&format!("/rel{i}")).header("location"), Some(to));
+    }
+    s.kill9();
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::http::body::RequestBody;
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, LOCATION};
+use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 
@@ -34,12 +34,24 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 const MAX_RULE_BODY: usize = 1 << 20;
 /// Largest body for an import.
 const MAX_IMPORT_BODY: usize = 256 << 20;
+/// Most rules in one page of `GET /-/api/rules` (`limit`).
+const MAX_LIST_LIMIT: i64 = 1000;
+/// Most paths in one answer of `GET /-/api/unknown` (`limit`).
+const MAX_UNKNOWN_LIMIT: i64 = 10_000;
 
 /// Answer a request under `/-/api/`.
 pub async fn handle(app: &Arc<App>, req: Request<RequestBody>) -> Response<Full<Bytes>> {
     match route(app, req).await {
         Ok(r) => r,
-        Err(e) => e.into_response(),
+        Err(e) => {
+            let mut r = e.into_response();
+            if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+                // RFC 9110 §10.2.3, §15.6.4: how long a client should wait before trying again.
+                r.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            r
+        }
     }
 }
 
@@ -78,6 +90,17 @@ fn parse_rule(bytes: &[u8]) -> Result<RuleSpec, ApiError> {
     })
 }
 
+/// Whether `e` is SQLite giving up on a lock another connection held past the store's busy
+/// timeout: the request can succeed later, so it is a 503, not a 500.
+fn store_busy(e: &CatalogError) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    matches!(
+        e,
+        CatalogError::Store(StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)))
+            if matches!(f.code, DatabaseBusy | DatabaseLocked)
+    )
+}
+
 /// Run blocking store work off the async runtime.
 async fn blocking<T: Send + 'static>(
     catalog: &Arc<Catalog>,
@@ -85,7 +108,16 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let catalog = catalog.clone();
     match tokio::task::spawn_blocking(move || f(&catalog)).await {
-        Ok(r) => r.map_err(ApiError::from),
+        Ok(r) => r.map_err(|e| {
+            if store_busy(&e) {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the rule store is busy (another process, such as `seeother import`, holds its write lock) and nothing was changed; try again in a moment",
+                )
+            } else {
+                ApiError::from(e)
+            }
+        }),
         Err(e) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the operation failed: {e}"),
@@ -116,6 +148,10 @@ async fn route(
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let rest = path.strip_prefix("/-/api").unwrap_or("");
+    // The document is only read (RFC 9110 §15.5.6: a 405 says which methods are allowed).
+    if rest == "/openapi.json" && !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Err(not_allowed("GET, HEAD"));
+    }
     if rest == "/openapi.json" {
         return Ok(reply::raw(
             StatusCode::OK,
@@ -148,7 +184,7 @@ async fn route(
                 search: query.get("q").map(str::to_owned),
                 host: query.get("host").map(str::to_owned),
                 after: query.number("after")?.unwrap_or(0),
-                limit: query.number("limit")?.unwrap_or(100).clamp(1, 1000) as u32,
+                limit: query.bounded("limit", 100, 1, MAX_LIST_LIMIT)? as u32,
             };
             let page = blocking(catalog, move |c| Ok(c.list(&list)?)).await?;
             Ok(json(StatusCode::OK, &page))
@@ -224,6 +260,12 @@ async fn route(
             })?;
             let actor = format!("{}:import", actor(&req));
             let bytes = body(req, MAX_IMPORT_BODY).await?;
+            if bytes.is_empty() {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "the body is empty; send the rule file as the body (curl --data-binary @rules.toml)",
+                ));
+            }
             let text = std::str::from_utf8(&bytes).map_err(|_| {
                 ApiError::new(StatusCode::BAD_REQUEST, "the rule file is not UTF-8 text")
             })?;
@@ -240,7 +282,7 @@ async fn route(
         }
         (["import"], _) => Err(not_allowed("POST")),
         (["unknown"], &Method::GET) => {
-            let limit = query.number("limit")?.unwrap_or(100).clamp(1, 10_000) as u32;
+            let limit = query.bounded("limit", 100, 1, MAX_UNKNOWN_LIMIT)? as u32;
             let unknown = blocking(catalog, move |c| Ok(c.store().unknown(limit)?)).await?;
             Ok(json(
                 StatusCode::OK,

@@ -51,6 +51,24 @@ impl Query {
             .transpose()
     }
 
+    /// `name` as a number from `min` to `max`, `default` when absent. A number out of range
+    /// is an error rather than clamped, as the OpenAPI document's `minimum` and `maximum` say.
+    pub(super) fn bounded(
+        &self,
+        name: &str,
+        default: i64,
+        min: i64,
+        max: i64,
+    ) -> Result<i64, ApiError> {
+        match self.number(name)?.unwrap_or(default) {
+            n if (min..=max).contains(&n) => Ok(n),
+            n => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("parameter `{name}` is {n}; give a number from {min} to {max}"),
+            )),
+        }
+    }
+
     /// `name` as a flag (`true`/`1`/`yes`, or present without a value).
     pub(super) fn flag(&self, name: &str) -> Result<bool, ApiError> {
         match self.get(name) {

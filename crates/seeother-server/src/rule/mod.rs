@@ -11,7 +11,7 @@ mod validate;
 use serde::{Deserialize, Serialize};
 
 pub use pattern::{Captures, Pattern, PatternError, Template};
-pub use validate::RuleError;
+pub use validate::{MAX_TARGET_LEN, RuleError};
 
 /// How a rule matches the request path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -8,6 +8,22 @@ use seeother_core::location::{Location, LocationError};
 use seeother_core::respond::RedirectStatus;
 
 use super::{Kind, Pattern, PatternError, RuleSpec, Template};
+use crate::http::service::RESERVED_PREFIX;
+
+/// The longest target a rule may have, in bytes, as written and as sent. RFC 9110 §4.1 asks
+/// senders and recipients to support URIs of at least 8000 octets, and no more: a longer
+/// `Location` may be cut or refused by the user agents and proxies on the way.
+pub const MAX_TARGET_LEN: usize = 8 * 1024;
+
+/// Last labels that name a file type rather than a top-level domain: `berlin.html` is a
+/// relative path, `example.org` a host written without its scheme.
+const FILE_EXTENSIONS: &[&str] = &[
+    "asp", "aspx", "bz2", "cgi", "css", "csv", "doc", "docx", "epub", "gif", "gz", "htm", "html",
+    "ico", "jpeg", "jpg", "js", "json", "jsonld", "jsp", "md", "mjs", "mp3", "mp4", "n3", "nq",
+    "nt", "ogg", "owl", "pdf", "php", "pl", "png", "ppt", "pptx", "py", "rb", "rdf", "shtml",
+    "svg", "tar", "tgz", "toml", "trig", "tsv", "ttl", "txt", "wasm", "webm", "webp", "xhtml",
+    "xls", "xlsx", "xml", "xz", "yaml", "yml", "zip",
+];
 
 /// Characters of a rule path written as text that a request path carries percent-encoded
 /// (RFC 3986 §3.3: a path holds only `pchar`s; non-ASCII is always encoded).
@@ -44,6 +60,24 @@ pub enum RuleError {
         /// Why the core refused it.
         error: LocationError,
     },
+    /// A target without a scheme that starts with what looks like a host name
+    /// (`example.org/d`): sent as is, the user agent would take it as a path relative to the
+    /// request URL.
+    HostLikeTarget {
+        /// `to` or `variants[N].to`.
+        field: String,
+        /// The target as written.
+        value: String,
+        /// What was probably meant, `https://` added.
+        suggestion: String,
+    },
+    /// A target longer than [`MAX_TARGET_LEN`].
+    TargetTooLong {
+        /// `to` or `variants[N].to`.
+        field: String,
+        /// Its length in bytes (the longer of as written and as it would be sent).
+        len: usize,
+    },
     /// A status that is not a redirect seeother answers with.
     Status(u16),
     /// A host that is not a host name or IP literal.
@@ -77,6 +111,18 @@ impl fmt::Display for RuleError {
             }
             RuleError::Pattern { field, error } => write!(f, "`{field}`: {error}"),
             RuleError::Target { field, error } => write!(f, "`{field}` is refused: {error}"),
+            RuleError::HostLikeTarget {
+                field,
+                value,
+                suggestion,
+            } => write!(
+                f,
+                "`{field}` {value:?} has no scheme but starts with a host name, so user agents would take it as a path relative to the request URL; did you mean {suggestion}? (for a relative path that starts with a dotted name, write ./{value})"
+            ),
+            RuleError::TargetTooLong { field, len } => write!(
+                f,
+                "`{field}` is {len} bytes long; the limit is {MAX_TARGET_LEN} bytes (8 KiB), past which user agents and proxies may cut or refuse a Location (RFC 9110 §4.1); shorten it, e.g. move data from the query into the target's path or a lookup behind it"
+            ),
             RuleError::Status(code) => write!(
                 f,
                 "`status` {code} is not a redirect status seeother answers with; use 303 (default), 301, 302, 307 or 308"
@@ -159,10 +205,75 @@ fn canonical_path(field: &'static str, value: &str) -> Result<String, RuleError>
         ));
     }
     // RFC 3986 §3.3: requests carry such characters percent-encoded, so match them that way.
-    Ok(utf8_percent_encode(value, PATH_ENCODE).to_string())
+    let canonical = utf8_percent_encode(value, PATH_ENCODE).to_string();
+    // The server answers every path under `/-/` itself (`http::service::handle`), before any
+    // rule is looked up: a rule all of whose matches are there could never answer.
+    if let Some(rest) = canonical.strip_prefix(RESERVED_PREFIX) {
+        return Err(bad(&format!(
+            "paths under `{RESERVED_PREFIX}` belong to the server (its health check, metrics, API and admin pages) and never reach a rule, so this rule could never answer; choose a path outside `{RESERVED_PREFIX}`, such as \"/{rest}\""
+        )));
+    }
+    Ok(canonical)
+}
+
+/// A DNS name (RFC 1123 §2.1 labels: letters, digits, hyphens) of at least two labels.
+fn dotted_name(s: &str) -> bool {
+    s.contains('.')
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// Whether `target`, a reference without a scheme (or with what RFC 3986 §3.1 would read as
+/// one), starts with a host name that its author meant as the authority: `example.org/d`,
+/// `www.example.org`, `example.org:8080/x`, `192.0.2.1/x`. Such a target is a relative path
+/// (RFC 3986 §4.2) that the user agent resolves against the request URL, which is never what
+/// was meant. The first segment (up to `/`, `?` or `#`) is taken as a host when it is
+/// - a dotted name or `localhost`, then `:` and a port of 1 to 5 digits; or
+/// - an IPv4 address (four numbers); or
+/// - a dotted name that starts with `www.`, or whose last label is 2 to 63 letters that
+///   are not a common file extension (`html`, `json`, `ttl` …: `berlin.html` is a path).
+///
+/// Anything that starts with `/`, `.`, `?` or `#` is a plain relative reference and never
+/// host-like, so `./example.org/d` is the way to write a path that looks like a host.
+fn host_like(target: &str) -> bool {
+    if target.starts_with(['/', '.', '?', '#']) {
+        return false;
+    }
+    let first = target.split(['/', '?', '#']).next().unwrap_or("");
+    if let Some((host, port)) = first.rsplit_once(':') {
+        return (1..=5).contains(&port.len())
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && (host.eq_ignore_ascii_case("localhost") || dotted_name(host));
+    }
+    if !dotted_name(first) {
+        return false;
+    }
+    let labels: Vec<&str> = first.split('.').collect();
+    let ipv4 = labels.len() == 4
+        && labels
+            .iter()
+            .all(|l| l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()));
+    let last = labels[labels.len() - 1];
+    let tld = (2..=63).contains(&last.len())
+        && last.bytes().all(|b| b.is_ascii_alphabetic())
+        && !FILE_EXTENSIONS.contains(&last.to_ascii_lowercase().as_str());
+    ipv4 || tld
+        || first
+            .get(..4)
+            .is_some_and(|w| w.eq_ignore_ascii_case("www."))
 }
 
 fn check_target(field: String, text: &str, pattern: Option<&Pattern>) -> Result<String, RuleError> {
+    let too_long = |len: usize| RuleError::TargetTooLong {
+        field: field.clone(),
+        len,
+    };
+    if text.len() > MAX_TARGET_LEN {
+        return Err(too_long(text.len()));
+    }
     let sample = match pattern {
         Some(p) => {
             let template = Template::parse(text, p).map_err(|error| RuleError::Pattern {
@@ -174,15 +285,29 @@ fn check_target(field: String, text: &str, pattern: Option<&Pattern>) -> Result<
         }
         None => text.to_owned(),
     };
+    // Before parsing: `example.org:8080/x` would be read as the scheme `example.org`.
+    if host_like(sample.trim()) {
+        return Err(RuleError::HostLikeTarget {
+            field,
+            value: text.trim().to_owned(),
+            suggestion: format!("https://{}", text.trim()),
+        });
+    }
     let location = Location::parse(&sample).map_err(|error| RuleError::Target {
         field: field.clone(),
         error,
     })?;
     // A literal target is stored exactly as it will be sent; a template keeps its placeholders.
-    Ok(match pattern {
+    let stored = match pattern {
         Some(_) => text.trim().to_owned(),
         None => location.as_str().to_owned(),
-    })
+    };
+    // Percent-encoding makes a target longer as sent than as written.
+    let sent = location.as_str().len().max(stored.len());
+    if sent > MAX_TARGET_LEN {
+        return Err(too_long(sent));
+    }
+    Ok(stored)
 }
 
 impl RuleSpec {

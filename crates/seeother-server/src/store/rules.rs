@@ -377,24 +377,21 @@ impl Store {
     /// A page of rules, by id.
     pub fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let limit = query.limit.clamp(1, 1000);
-        let pattern = query.search.as_deref().map(|s| {
-            let escaped = s
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            format!("%{escaped}%")
-        });
+        // The text is searched for literally, ASCII case aside: `instr` compares bytes, NUL
+        // included (LIKE would read `%`, `_` as wildcards and stop its pattern at a NUL, so
+        // that `q=%00` matched every rule), and `lower` folds ASCII only, as LIKE did.
+        let needle = query.search.as_deref().map(str::to_ascii_lowercase);
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM {FROM}
              WHERE r.id > ?1
-               AND (?2 IS NULL OR r.matcher LIKE ?2 ESCAPE '\\' OR r.target LIKE ?2 ESCAPE '\\')
+               AND (?2 IS NULL OR instr(lower(r.matcher), ?2) > 0 OR instr(lower(r.target), ?2) > 0)
                AND (?3 IS NULL OR r.host = ?3)
              ORDER BY r.id LIMIT ?4"
         ))?;
         let rules = stmt
             .query_map(
-                params![query.after, pattern, query.host, limit + 1],
+                params![query.after, needle, query.host, limit + 1],
                 from_row,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
