@@ -304,6 +304,15 @@ fn a_failed_form_is_422_with_input_kept_errors_by_field_and_nothing_changed() {
     assert!(r.text().contains("id=\"to-error\""));
     assert_eq!(rule_count(&s), 0);
 
+    // A host without its scheme, and a target over 8 KiB: beside `to` too.
+    let long = format!("https://example.org/{}", "a".repeat(9000));
+    for to in ["example.org/d", long.as_str()] {
+        let r = admin.submit("/-/admin/rules", &rule_form(&[("to", to)]));
+        assert_eq!(r.status, 422);
+        assert!(r.text().contains("id=\"to-error\""), "{}", &to[..20]);
+    }
+    assert_eq!(rule_count(&s), 0);
+
     // A second rule for the same path: the store's refusal, beside the path.
     assert_eq!(admin.submit("/-/admin/rules", &rule_form(&[])).status, 303);
     let r = admin.submit("/-/admin/rules", &rule_form(&[("to", "/other")]));

@@ -413,7 +413,10 @@ fn without_matcher(rule: &RuleSpec, keep_targets: bool) -> RuleSpec {
 pub fn field_of(e: &RuleError) -> &'static str {
     match e {
         RuleError::NoMatcher | RuleError::SeveralMatchers | RuleError::BadPath { .. } => "matcher",
-        RuleError::Pattern { field, .. } | RuleError::Target { field, .. } => {
+        RuleError::Pattern { field, .. }
+        | RuleError::Target { field, .. }
+        | RuleError::HostLikeTarget { field, .. }
+        | RuleError::TargetTooLong { field, .. } => {
             if field == "to" {
                 "to"
             } else if field.starts_with("variants") {
