@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The statuses counted by name; any other is counted as `other`.
-const STATUSES: [u16; 18] = [
-    200, 201, 204, 301, 302, 303, 307, 308, 400, 401, 404, 405, 409, 410, 413, 415, 422, 500,
+const STATUSES: [u16; 19] = [
+    200, 201, 204, 301, 302, 303, 307, 308, 400, 401, 404, 405, 409, 410, 413, 415, 422, 500, 503,
 ];
 
 /// Latency bucket bounds, in microseconds.

@@ -13,7 +13,7 @@ use crate::http::listener::{self, Limits, TlsError};
 use crate::http::service::App;
 use crate::rules_file::{self, Format, ReadError};
 use crate::stats::Maintenance;
-use crate::store::{AppliedFile, ImportReport, Store, StoreError};
+use crate::store::{AppliedFile, DEFAULT_BUSY_TIMEOUT, ImportReport, Store, StoreError};
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8303";
@@ -38,6 +38,9 @@ pub struct Options {
     pub limits: Limits,
     /// How often hit counters are written to the store.
     pub flush_interval: Duration,
+    /// How long a write waits for another process's lock on the database before the API
+    /// answers 503.
+    pub db_busy_timeout: Duration,
     /// Threads that serve requests; 0 for one per core the process may run on. With one,
     /// everything runs on the calling thread (no hand-offs between threads).
     pub threads: usize,
@@ -53,6 +56,7 @@ impl Default for Options {
             tls: None,
             limits: Limits::default(),
             flush_interval: Duration::from_secs(5),
+            db_busy_timeout: DEFAULT_BUSY_TIMEOUT,
             threads: 0,
         }
     }
@@ -112,7 +116,7 @@ pub struct Server {
 impl Server {
     /// Open the store, load `--rules` files, obtain the token and bind the address.
     pub fn prepare(options: Options) -> Result<Server, ServeError> {
-        let store = Arc::new(Store::open(&options.db)?);
+        let store = Arc::new(Store::open_with(&options.db, options.db_busy_timeout)?);
         let catalog = Arc::new(Catalog::open(store)?);
         let mut loaded = Vec::new();
         for path in &options.rules {
@@ -131,10 +135,11 @@ impl Server {
         let listener = std::net::TcpListener::bind(options.listen).map_err(bind)?;
         listener.set_nonblocking(true).map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
+        let app = App::new(catalog, token);
         Ok(Server {
             listener,
             addr,
-            app: Arc::new(App::new(catalog, token)),
+            app: Arc::new(app),
             token_source,
             tls,
             limits: options.limits,

@@ -66,6 +66,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub flush_interval: f64,
 
+    /// Seconds a write waits for another process's lock on the database (e.g. `seeother
+    /// import`) before the API answers 503 with Retry-After.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub db_busy_timeout: f64,
+
     /// Threads that serve requests (0: one per CPU the process may use, e.g. under taskset).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
@@ -116,6 +121,7 @@ fn options(args: ServeArgs) -> Result<Options, String> {
             fast_path: !args.no_fast_path,
         },
         flush_interval: seconds("flush-interval", args.flush_interval)?,
+        db_busy_timeout: seconds("db-busy-timeout", args.db_busy_timeout)?,
         threads: args.threads,
     })
 }

@@ -6,6 +6,12 @@
 //! `kill -9` or a power cut. The store is synchronous; async callers run it on a blocking
 //! thread. Schema migrations are the numbered SQL files of `migrations/`, tracked with
 //! SQLite's `user_version`.
+//!
+//! Every write is a `BEGIN IMMEDIATE` transaction: it takes the write lock first, so when
+//! another process (`seeother import`, a backup) holds it, the write waits up to the busy
+//! timeout and then fails with [`StoreError::Busy`], having written nothing. (A deferred
+//! transaction that reads, then writes, would get "database is locked" at once: SQLite does
+//! not wait for a lock a reader asks to upgrade.)
 
 mod applied;
 mod rules;
@@ -13,13 +19,16 @@ mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 pub use applied::AppliedFile;
 pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow};
 pub use stats::UnknownPath;
+
+/// How long a write waits for another process's lock on the database by default.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migrations, in order; the database's `user_version` is the number of those applied.
 const MIGRATIONS: &[&str] = &[
@@ -69,9 +78,40 @@ pub enum StoreError {
         /// Its host, or "any host".
         host: String,
     },
+    /// Another connection (e.g. `seeother import`, or a process holding `BEGIN EXCLUSIVE`)
+    /// held the database's write lock for longer than the busy timeout. Nothing was written;
+    /// the same call may be tried again.
+    #[error(
+        "the database is locked by another writer (e.g. `seeother import`) for longer than the busy timeout; nothing was written: try again shortly, or raise --db-busy-timeout"
+    )]
+    Busy(#[source] rusqlite::Error),
     /// A SQLite error during an operation.
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(e),
+            _ => StoreError::Sql(e),
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the operation failed only because another writer held the database too long
+    /// (nothing was written; trying again later may succeed).
+    pub fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Busy(_) => true,
+            StoreError::Open { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// The store. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -79,6 +119,7 @@ pub enum StoreError {
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
+    busy_timeout: Duration,
 }
 
 /// Seconds since the Unix epoch.
@@ -91,24 +132,34 @@ pub(crate) fn now() -> i64 {
 impl Store {
     /// Open (creating it if needed) the database at `path` and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_with(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// Open as [`Store::open`] does; a write waits at most `busy_timeout` for another
+    /// connection's lock, then fails with [`StoreError::Busy`].
+    pub fn open_with(path: &Path, busy_timeout: Duration) -> Result<Store, StoreError> {
         let err = |source| StoreError::Open {
             path: path.to_owned(),
             source,
         };
         let conn = Connection::open(path).map_err(err)?;
-        Self::setup(conn, path).map_err(|e| match e {
-            StoreError::Sql(source) => err(source),
+        Self::setup(conn, path, busy_timeout).map_err(|e| match e {
+            StoreError::Sql(source) | StoreError::Busy(source) => err(source),
             other => other,
         })
     }
 
     /// A store in memory (for tests and `explain` on rule files).
     pub fn in_memory() -> Result<Store, StoreError> {
-        Self::setup(Connection::open_in_memory()?, Path::new(":memory:"))
+        Self::setup(
+            Connection::open_in_memory()?,
+            Path::new(":memory:"),
+            DEFAULT_BUSY_TIMEOUT,
+        )
     }
 
-    fn setup(mut conn: Connection, path: &Path) -> Result<Store, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    fn setup(mut conn: Connection, path: &Path, busy: Duration) -> Result<Store, StoreError> {
+        conn.busy_timeout(busy)?;
         // WAL lets readers run beside the writer; FULL syncs the WAL at every commit, so an
         // acknowledged write survives a crash of the process or the machine.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -122,7 +173,7 @@ impl Store {
             });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
@@ -130,7 +181,13 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             path: path.to_owned(),
+            busy_timeout: busy,
         })
+    }
+
+    /// How long a write waits for another connection's lock.
+    pub fn busy_timeout(&self) -> Duration {
+        self.busy_timeout
     }
 
     /// The database file.
@@ -157,4 +214,10 @@ impl Store {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back).
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so that the
+/// busy timeout applies when another connection holds it.
+fn write(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
 }

@@ -3,7 +3,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Store, StoreError, now};
+use super::{Store, StoreError, now, write};
 
 /// A path that was asked for and matched no rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -29,7 +29,7 @@ impl Store {
             return Ok(());
         }
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write(&mut conn)?;
         {
             // A counter row exists only for an existing rule (a deletion takes it along), so
             // adding to one needs no look at `rules`; only a rule's first count does.
@@ -56,7 +56,7 @@ impl Store {
         }
         let t = now();
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write(&mut conn)?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO unknown_paths (host, path, hits, last_seen) VALUES (?1, ?2, ?3, ?4)
