@@ -41,6 +41,7 @@ pub struct Metrics {
     latency_sum_ns: AtomicU64,
     direct: AtomicU64,
     handoffs: AtomicU64,
+    unknown_dropped: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -52,6 +53,7 @@ impl Default for Metrics {
             latency_sum_ns: AtomicU64::new(0),
             direct: AtomicU64::new(0),
             handoffs: AtomicU64::new(0),
+            unknown_dropped: AtomicU64::new(0),
         }
     }
 }
@@ -86,6 +88,12 @@ impl Metrics {
     /// Count a connection handed from the direct HTTP/1.1 path to hyper.
     pub fn count_handoff(&self) {
         self.handoffs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Set the count of unknown-path requests dropped after failed flushes (see
+    /// [`crate::stats::Unknown::dropped`]; the maintenance thread copies it after each flush).
+    pub fn set_unknown_dropped(&self, total: u64) {
+        self.unknown_dropped.store(total, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -153,6 +161,13 @@ impl Metrics {
         out.push_str("# HELP seeother_unknown_uncounted_total Unknown-path requests not counted by path (too many distinct paths).\n");
         out.push_str("# TYPE seeother_unknown_uncounted_total counter\n");
         let _ = writeln!(out, "seeother_unknown_uncounted_total {unknown_overflow}");
+        out.push_str("# HELP seeother_unknown_dropped_total Unknown-path requests counted, then dropped: their flush to the store failed and the backlog was full.\n");
+        out.push_str("# TYPE seeother_unknown_dropped_total counter\n");
+        let _ = writeln!(
+            out,
+            "seeother_unknown_dropped_total {}",
+            get(&self.unknown_dropped)
+        );
         out
     }
 }

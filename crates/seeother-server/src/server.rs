@@ -12,7 +12,7 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::http::listener::{self, Limits, TlsError};
 use crate::http::service::App;
 use crate::rules_file::{self, Format, ReadError};
-use crate::stats::Maintenance;
+use crate::stats::{Maintenance, Unknown, UnknownLimits};
 use crate::store::{AppliedFile, DEFAULT_BUSY_TIMEOUT, ImportReport, Store, StoreError};
 
 /// The default listen address.
@@ -38,6 +38,8 @@ pub struct Options {
     pub limits: Limits,
     /// How often hit counters are written to the store.
     pub flush_interval: Duration,
+    /// What is kept of the paths that match no rule (in memory and in the store).
+    pub unknown: UnknownLimits,
     /// How long a write waits for another process's lock on the database before the API
     /// answers 503.
     pub db_busy_timeout: Duration,
@@ -56,6 +58,7 @@ impl Default for Options {
             tls: None,
             limits: Limits::default(),
             flush_interval: Duration::from_secs(5),
+            unknown: UnknownLimits::default(),
             db_busy_timeout: DEFAULT_BUSY_TIMEOUT,
             threads: 0,
         }
@@ -135,7 +138,8 @@ impl Server {
         let listener = std::net::TcpListener::bind(options.listen).map_err(bind)?;
         listener.set_nonblocking(true).map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
-        let app = App::new(catalog, token);
+        let mut app = App::new(catalog, token);
+        app.unknown = Arc::new(Unknown::new(options.unknown));
         Ok(Server {
             listener,
             addr,
@@ -202,11 +206,7 @@ impl Server {
                 .build()
         }
         .map_err(ServeError::Runtime)?;
-        let maintenance = Maintenance::spawn(
-            self.app.catalog.clone(),
-            self.app.unknown.clone(),
-            self.flush_interval,
-        );
+        let maintenance = Maintenance::spawn(self.app.clone(), self.flush_interval);
         let result = runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(self.listener).map_err(|source| {
                 ServeError::Bind {

@@ -1,18 +1,81 @@
-//! The store under pressure, over real sockets against the built `seeother serve`: writes
+//! The store under pressure, over real sockets against the built `seeother serve`: a flood
+//! of distinct unknown paths keeps the database small and the backlog bounded, and writes
 //! wait for another process's lock on the database (503 with Retry-After when it lasts,
 //! nothing lost), `seeother import` included.
 
 mod serve_support;
 
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use serve_support::{Resp, Server, TOKEN, TempDir, cli, eventually, exchange};
+
+/// Ask for `n` distinct unknown paths (`/{tag}/{i}/` then `x`s up to `len` bytes), pipelined
+/// `HEAD`s 100 to a connection; every answer must be a 404.
+fn flood(addr: SocketAddr, tag: &str, n: usize, len: usize) {
+    for start in (0..n).step_by(100) {
+        let end = (start + 100).min(n);
+        let mut req = Vec::new();
+        for i in start..end {
+            let mut path = format!("/{tag}/{i}/");
+            path.push_str(&"x".repeat(len.saturating_sub(path.len())));
+            let close = if i + 1 == end {
+                "Connection: close\r\n"
+            } else {
+                ""
+            };
+            write!(
+                req,
+                "HEAD {path} HTTP/1.1\r\nHost: flood.example\r\n{close}\r\n"
+            )
+            .unwrap();
+        }
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(&req).unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        let answers = raw.windows(13).filter(|w| w == b"HTTP/1.1 404 ").count();
+        assert_eq!(answers, end - start, "{}", String::from_utf8_lossy(&raw));
+    }
+}
+
+/// (rows, longest path in bytes) of the unknown-path counters.
+fn unknown_rows(db: &Path) -> (i64, i64) {
+    Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*), coalesce(max(length(CAST(path AS BLOB))), 0) FROM unknown_paths",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+/// The value of the metric line starting with `name ` in `/-/metrics`.
+fn metric(s: &Server, name: &str) -> Option<u64> {
+    s.get("/-/metrics")
+        .text()
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Stop the server with SIGTERM (which writes the counters) and wait for it.
+fn stop(s: &mut Server) {
+    s.signal("TERM");
+    let status = s.wait_exit(Duration::from_secs(30)).expect("exits");
+    assert!(status.success(), "{status:?}");
+}
 
 /// `POST /-/api/rules` of a rule for `path`, to the server at `addr`.
 fn create_at(addr: SocketAddr, path: &str) -> Resp {
@@ -57,6 +120,85 @@ fn creates(s: &Server, tag: &str, n: usize) -> Vec<JoinHandle<(u16, String)>> {
             })
         })
         .collect()
+}
+
+#[test]
+fn a_flood_of_distinct_unknown_paths_keeps_the_store_small_and_api_writes_succeed() {
+    let dir = TempDir::new("flood");
+    let db = dir.path().join("s.db");
+    let mut s = Server::start(&db, &["--unknown-rows", "1000", "--unknown-paths", "2000"]);
+    let addr = s.addr;
+    for _ in 0..20 {
+        flood(addr, "popular", 1, 10);
+    }
+    let flooding = std::thread::spawn(move || flood(addr, "scan", 8_000, 1_500));
+    let mut took = Vec::new();
+    let mut i = 0;
+    while !flooding.is_finished() && i < 50 {
+        let started = Instant::now();
+        let r = create(&s, &format!("/during/{i}"));
+        took.push(started.elapsed());
+        assert_eq!(r.status, 201, "{}", r.text());
+        i += 1;
+    }
+    flooding.join().unwrap();
+    took.sort();
+    if let Some(p50) = took.get(took.len() / 2) {
+        println!(
+            "{} API creates during the flood: p50 {p50:?}, max {:?}",
+            took.len(),
+            took.last().unwrap()
+        );
+    }
+    stop(&mut s);
+    let (rows, longest) = unknown_rows(&db);
+    let bytes = file_size(&db) + file_size(&dir.path().join("s.db-wal"));
+    println!(
+        "8,000 distinct 1,500-byte paths: {rows} rows, longest {longest} bytes, db+wal {bytes} bytes"
+    );
+    assert!(rows <= 1000, "{rows} rows kept, cap 1000");
+    assert!(
+        longest <= 512,
+        "paths are cut to 512 bytes, found {longest}"
+    );
+    assert!(bytes < 4 << 20, "database and WAL take {bytes} bytes");
+    let popular: i64 = Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT hits FROM unknown_paths WHERE path LIKE '/popular/%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(popular, 20, "the path asked for most is kept");
+}
+
+#[test]
+fn flushes_failing_on_a_locked_database_drop_and_count_instead_of_growing() {
+    let dir = TempDir::new("flood-locked");
+    let db = dir.path().join("s.db");
+    let s = Server::start(&db, &["--unknown-paths", "100", "--db-busy-timeout", "0.2"]);
+    let lock = Lock::take(&db);
+    let mut round = 0;
+    let dropped = eventually(Duration::from_secs(60), || {
+        flood(s.addr, &format!("locked{round}"), 300, 20);
+        round += 1;
+        metric(&s, "seeother_unknown_dropped_total").is_some_and(|n| n > 0)
+    });
+    assert!(
+        dropped,
+        "no drop counted in seeother_unknown_dropped_total after {round} rounds"
+    );
+    lock.release();
+    assert!(
+        eventually(Duration::from_secs(30), || unknown_rows(&db).0 > 0),
+        "counters are written once the lock is gone"
+    );
+    let rows = unknown_rows(&db).0;
+    assert!(
+        rows <= 100,
+        "{rows} rows: the backlog written is at most --unknown-paths"
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod rules;
 mod stats;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,10 +26,14 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 pub use applied::AppliedFile;
 pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow};
-pub use stats::UnknownPath;
+pub use stats::{PartlyWritten, UnknownPath, UnknownRetention};
 
 /// How long a write waits for another process's lock on the database by default.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The WAL file is cut back to this size after a checkpoint (it would otherwise stay as large
+/// as the largest burst of writes ever made).
+const WAL_SIZE_LIMIT: i64 = 8 << 20;
 
 /// The migrations, in order; the database's `user_version` is the number of those applied.
 const MIGRATIONS: &[&str] = &[
@@ -120,6 +125,8 @@ pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
     busy_timeout: Duration,
+    /// Callers waiting for `conn`: a long batch of counters gives way when this is not 0.
+    waiting: AtomicUsize,
 }
 
 /// Seconds since the Unix epoch.
@@ -164,6 +171,7 @@ impl Store {
         // acknowledged write survives a crash of the process or the machine.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
@@ -182,6 +190,7 @@ impl Store {
             conn: Mutex::new(conn),
             path: path.to_owned(),
             busy_timeout: busy,
+            waiting: AtomicUsize::new(0),
         })
     }
 
@@ -211,8 +220,17 @@ impl Store {
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
         // A panic while holding the lock leaves SQLite consistent (transactions roll back).
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        conn
+    }
+
+    /// Whether another caller waits for the connection (a batch of counters then commits
+    /// what it has and lets it in).
+    fn contended(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) > 0
     }
 }
 

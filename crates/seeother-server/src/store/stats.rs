@@ -1,9 +1,25 @@
-//! Hit counters in the store (`rule_hits`, `unknown_paths`), written in batches.
+//! Hit counters in the store (`rule_hits`, `unknown_paths`), written in batches of small
+//! transactions, so that an API write waits for one short transaction at most, never for a
+//! whole flush.
 
-use rusqlite::params;
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Store, StoreError, now, write};
+use super::{Store, StoreError, now};
+
+/// How long a batch of counters waits for another process's write lock: not the busy timeout,
+/// as the connection is the API's too, and counters can as well wait for the next flush.
+const COUNTERS_BUSY: Duration = Duration::from_millis(100);
+
+/// Rule counters written per transaction.
+const HITS_PER_TX: usize = 2048;
+/// Unknown paths written per transaction.
+const UNKNOWN_PER_TX: usize = 256;
+/// At most this many rows are deleted per transaction, so that a table grown large by an
+/// older version shrinks over a few flushes instead of in one long transaction.
+const EVICT_PER_TX: i64 = 4096;
 
 /// A path that was asked for and matched no rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -18,56 +34,176 @@ pub struct UnknownPath {
     pub last_seen: i64,
 }
 
-impl Store {
-    /// Add `hits` (rule id, count) to rule counters, in one transaction. Rules deleted
-    /// meanwhile are skipped: no counter is kept for an id that names no rule.
-    ///
-    /// The counters live in the narrow `rule_hits` table, so a flush in rule-id order writes
-    /// a few densely packed pages rather than one page of the wide `rules` table per rule.
-    pub fn add_hits(&self, hits: &[(i64, u64)]) -> Result<(), StoreError> {
-        if hits.is_empty() {
-            return Ok(());
+/// How much of the unknown paths the store keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownRetention {
+    /// At most this many rows: beyond, the least asked-for go first (the longest unseen
+    /// among equals), in the transaction that added them.
+    pub max_rows: u64,
+    /// Rows not asked for since are deleted at the next flush; `None` keeps them until the
+    /// row cap evicts them.
+    pub max_age: Option<Duration>,
+}
+
+impl Default for UnknownRetention {
+    fn default() -> Self {
+        UnknownRetention {
+            max_rows: 10_000,
+            max_age: Some(Duration::from_secs(30 * 24 * 3600)),
         }
-        let mut conn = self.conn();
-        let tx = write(&mut conn)?;
-        {
-            // A counter row exists only for an existing rule (a deletion takes it along), so
-            // adding to one needs no look at `rules`; only a rule's first count does.
-            let mut add =
-                tx.prepare_cached("UPDATE rule_hits SET hits = hits + ?2 WHERE rule_id = ?1")?;
-            // The SELECT yields no row for a rule deleted meanwhile: nothing is inserted.
-            let mut first = tx.prepare_cached(
-                "INSERT INTO rule_hits (rule_id, hits) SELECT id, ?2 FROM rules WHERE id = ?1",
-            )?;
-            for (id, n) in hits {
-                if add.execute(params![id, *n as i64])? == 0 {
-                    first.execute(params![id, *n as i64])?;
+    }
+}
+
+/// A batch of counters that failed part-way: the first `written` entries are stored (their
+/// transactions committed), the others are not.
+#[derive(Debug, thiserror::Error)]
+#[error("{error} ({written} counters were written before)")]
+pub struct PartlyWritten {
+    /// Entries of the batch stored before the failure.
+    pub written: usize,
+    /// Why the rest was not.
+    #[source]
+    pub error: StoreError,
+}
+
+impl From<PartlyWritten> for StoreError {
+    fn from(e: PartlyWritten) -> Self {
+        e.error
+    }
+}
+
+impl Store {
+    /// Write `items` in transactions of at most `per_tx` each, calling `each` for every item
+    /// and `end` before every commit. A transaction commits early when another caller waits
+    /// for the connection, which then goes first.
+    fn in_batches<T>(
+        &self,
+        items: &[T],
+        per_tx: usize,
+        mut each: impl FnMut(&Transaction<'_>, &T) -> rusqlite::Result<()>,
+        mut end: impl FnMut(&Transaction<'_>) -> rusqlite::Result<()>,
+    ) -> Result<(), PartlyWritten> {
+        let mut written = 0;
+        while written < items.len() {
+            let fail = |error| PartlyWritten { written, error };
+            let conn = self.conn();
+            let tx = self.begin_counters(&conn).map_err(fail)?;
+            let mut n = 0;
+            for item in items[written..].iter().take(per_tx) {
+                each(&tx, item).map_err(|e| fail(e.into()))?;
+                n += 1;
+                if self.contended() {
+                    break;
                 }
             }
+            end(&tx).map_err(|e| fail(e.into()))?;
+            tx.commit().map_err(|e| fail(e.into()))?;
+            written += n;
+            drop(conn);
+            self.give_way();
         }
-        tx.commit()?;
         Ok(())
     }
 
-    /// Add counts of unknown paths (`host`, `path`, `hits`), in one transaction.
-    pub fn add_unknown(&self, unknown: &[(String, String, u64)]) -> Result<(), StoreError> {
-        if unknown.is_empty() {
-            return Ok(());
-        }
-        let t = now();
-        let mut conn = self.conn();
-        let tx = write(&mut conn)?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO unknown_paths (host, path, hits, last_seen) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (host, path) DO UPDATE SET hits = hits + ?3, last_seen = ?4",
-            )?;
-            for (host, path, n) in unknown {
-                stmt.execute(params![host, path, *n as i64, t])?;
+    /// `BEGIN IMMEDIATE`, waiting at most [`COUNTERS_BUSY`] for the write lock.
+    fn begin_counters<'c>(&self, conn: &'c Connection) -> Result<Transaction<'c>, StoreError> {
+        conn.busy_timeout(COUNTERS_BUSY.min(self.busy_timeout))?;
+        let begun = Transaction::new_unchecked(conn, TransactionBehavior::Immediate);
+        conn.busy_timeout(self.busy_timeout)?;
+        Ok(begun?)
+    }
+
+    /// Let a caller waiting for the connection take it before the next batch (bounded: a
+    /// caller that keeps it longer than 0.1 s waits for a batch in turn).
+    fn give_way(&self) {
+        for _ in 0..100 {
+            if !self.contended() {
+                return;
             }
+            std::thread::sleep(Duration::from_millis(1));
         }
-        tx.commit()?;
-        Ok(())
+    }
+
+    /// Add `hits` (rule id, count) to rule counters, in transactions of at most 2,048. Rules
+    /// deleted meanwhile are skipped: no counter is kept for an id that names no rule.
+    ///
+    /// The counters live in the narrow `rule_hits` table, so a flush in rule-id order writes
+    /// a few densely packed pages rather than one page of the wide `rules` table per rule.
+    pub fn add_hits(&self, hits: &[(i64, u64)]) -> Result<(), PartlyWritten> {
+        self.in_batches(
+            hits,
+            HITS_PER_TX,
+            |tx, (id, n)| {
+                // A counter row exists only for an existing rule (a deletion takes it along),
+                // so adding to one needs no look at `rules`; only a rule's first count does.
+                let mut add = tx
+                    .prepare_cached("UPDATE rule_hits SET hits = hits + ?2 WHERE rule_id = ?1")?;
+                if add.execute(params![id, *n as i64])? == 0 {
+                    // The SELECT yields no row for a rule deleted meanwhile: nothing inserted.
+                    tx.prepare_cached(
+                        "INSERT INTO rule_hits (rule_id, hits) SELECT id, ?2 FROM rules WHERE id = ?1",
+                    )?
+                    .execute(params![id, *n as i64])?;
+                }
+                Ok(())
+            },
+            |_| Ok(()),
+        )
+    }
+
+    /// Add counts of unknown paths (`host`, `path`, `hits`), in transactions of at most 256,
+    /// each of which also deletes what `keep` does not keep (rows beyond the cap, rows
+    /// unseen for too long), so the table never grows past the cap.
+    pub fn add_unknown(
+        &self,
+        unknown: &[(String, String, u64)],
+        keep: &UnknownRetention,
+    ) -> Result<(), PartlyWritten> {
+        let t = now();
+        let expired = keep.max_age.map(|age| t - age.as_secs() as i64);
+        let max_rows = keep.max_rows as i64;
+        self.in_batches(
+            unknown,
+            UNKNOWN_PER_TX,
+            |tx, (host, path, n)| {
+                tx.prepare_cached(
+                    "INSERT INTO unknown_paths (host, path, hits, last_seen) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (host, path) DO UPDATE SET hits = hits + ?3, last_seen = ?4",
+                )?
+                .execute(params![host, path, *n as i64, t])?;
+                Ok(())
+            },
+            |tx| {
+                if let Some(before) = expired {
+                    tx.prepare_cached("DELETE FROM unknown_paths WHERE last_seen < ?1")?
+                        .execute([before])?;
+                }
+                let rows: i64 = tx
+                    .prepare_cached("SELECT count(*) FROM unknown_paths")?
+                    .query_row([], |r| r.get(0))?;
+                if rows > max_rows {
+                    // Down to 1/16 below the cap, so that a steady flood of new paths sorts
+                    // the table once every few transactions rather than in each.
+                    let excess = (rows - max_rows + max_rows / 16).clamp(1, EVICT_PER_TX);
+                    tx.prepare_cached(
+                        "DELETE FROM unknown_paths WHERE (host, path) IN (
+                             SELECT host, path FROM unknown_paths
+                             ORDER BY hits, last_seen LIMIT ?1)",
+                    )?
+                    .execute([excess])?;
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// How many unknown paths the store keeps.
+    pub fn unknown_count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM unknown_paths", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
     }
 
     /// The most asked-for unknown paths, most first.
