@@ -2,6 +2,7 @@
 //! transactions, so that an API write waits for one short transaction at most, never for a
 //! whole flush.
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
@@ -151,9 +152,10 @@ impl Store {
         )
     }
 
-    /// Add counts of unknown paths (`host`, `path`, `hits`), in transactions of at most 256,
-    /// each of which also deletes what `keep` does not keep (rows beyond the cap, rows
-    /// unseen for too long), so the table never grows past the cap.
+    /// Add counts of unknown paths (`host`, `path`, `hits`), in transactions of at most 256.
+    /// The first also deletes the rows unseen for longer than `keep` says; each deletes the
+    /// rows beyond its cap (the least asked-for first, then the longest unseen), so the
+    /// table never grows past the cap.
     pub fn add_unknown(
         &self,
         unknown: &[(String, String, u64)],
@@ -162,36 +164,51 @@ impl Store {
         let t = now();
         let expired = keep.max_age.map(|age| t - age.as_secs() as i64);
         let max_rows = keep.max_rows as i64;
+        // Rows in the table, counted once (by the first transaction) and then kept up to date.
+        let rows = Cell::new(None::<i64>);
         self.in_batches(
             unknown,
             UNKNOWN_PER_TX,
             |tx, (host, path, n)| {
-                tx.prepare_cached(
-                    "INSERT INTO unknown_paths (host, path, hits, last_seen) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (host, path) DO UPDATE SET hits = hits + ?3, last_seen = ?4",
-                )?
-                .execute(params![host, path, *n as i64, t])?;
+                if rows.get().is_none() {
+                    if let Some(before) = expired {
+                        tx.prepare_cached("DELETE FROM unknown_paths WHERE last_seen < ?1")?
+                            .execute([before])?;
+                    }
+                    rows.set(Some(tx.query_row(
+                        "SELECT count(*) FROM unknown_paths",
+                        [],
+                        |r| r.get(0),
+                    )?));
+                }
+                let hits: i64 = tx
+                    .prepare_cached(
+                        "INSERT INTO unknown_paths (host, path, hits, last_seen) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (host, path) DO UPDATE SET hits = hits + ?3, last_seen = ?4
+                         RETURNING hits",
+                    )?
+                    .query_row(params![host, path, *n as i64, t], |r| r.get(0))?;
+                // A row counted before has more hits than this flush brings.
+                if hits == *n as i64 {
+                    rows.set(rows.get().map(|r| r + 1));
+                }
                 Ok(())
             },
             |tx| {
-                if let Some(before) = expired {
-                    tx.prepare_cached("DELETE FROM unknown_paths WHERE last_seen < ?1")?
-                        .execute([before])?;
-                }
-                let rows: i64 = tx
-                    .prepare_cached("SELECT count(*) FROM unknown_paths")?
-                    .query_row([], |r| r.get(0))?;
-                if rows > max_rows {
-                    // Down to 1/16 below the cap, so that a steady flood of new paths sorts
-                    // the table once every few transactions rather than in each.
-                    let excess = (rows - max_rows + max_rows / 16).clamp(1, EVICT_PER_TX);
-                    tx.prepare_cached(
+                let Some(count) = rows.get().filter(|&r| r > max_rows) else {
+                    return Ok(());
+                };
+                // Down to an eighth below the cap, so that a steady flood of new paths sorts
+                // the table once every few transactions rather than in each.
+                let excess = (count - max_rows + max_rows / 8).clamp(1, EVICT_PER_TX);
+                let deleted = tx
+                    .prepare_cached(
                         "DELETE FROM unknown_paths WHERE (host, path) IN (
                              SELECT host, path FROM unknown_paths
                              ORDER BY hits, last_seen LIMIT ?1)",
                     )?
                     .execute([excess])?;
-                }
+                rows.set(Some(count - deleted as i64));
                 Ok(())
             },
         )
