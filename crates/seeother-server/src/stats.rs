@@ -1,17 +1,17 @@
 //! Hit counters: per rule (atomics in the index) and for unknown paths, flushed to the store
-//! in batches by a background thread, off the request path. No client data is kept: only
-//! rule ids, hosts and paths with counts.
+//! in batches by a background thread ([`Maintenance`]), off the request path. No client data
+//! is kept: only rule ids, hosts and paths with counts.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crate::catalog::Catalog;
-use crate::http::service::App;
 use crate::store::{StoreError, UnknownRetention};
+
+mod maintenance;
+
+pub use maintenance::Maintenance;
 
 /// By default, at most this many distinct unknown paths are counted between two flushes; the
 /// others are only counted in total (so a scan of random paths cannot grow memory without
@@ -195,87 +195,4 @@ pub fn flush(catalog: &Catalog, unknown: &Unknown) -> Result<(), StoreError> {
         return Err(e.error);
     }
     Ok(())
-}
-
-/// The background thread that flushes counters every interval, reloads the index when
-/// another process (e.g. `seeother import`) changed the store, and asks for huge pages for
-/// each newly packed table.
-#[derive(Debug)]
-pub struct Maintenance {
-    stop: mpsc::Sender<()>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Maintenance {
-    /// Start the thread, for the counters and metrics of `app`.
-    pub fn spawn(app: Arc<App>, every: Duration) -> Maintenance {
-        let (stop, stopped) = mpsc::channel::<()>();
-        let handle = std::thread::Builder::new()
-            .name("seeother-maintenance".into())
-            .spawn(move || {
-                yield_to_requests();
-                let (catalog, unknown) = (&app.catalog, &app.unknown);
-                let mut version = catalog.store().data_version().ok();
-                loop {
-                    // A table packed at start or since: its first tick on this thread.
-                    // A full `Arc`, not a guard: the call takes a while.
-                    let index = arc_swap::Guard::into_inner(catalog.index());
-                    let bytes = index.collapse_huge_pages();
-                    drop(index);
-                    if bytes > 0 {
-                        tracing::debug!(bytes, "huge pages asked for the packed rules");
-                    }
-                    let last =
-                        !matches!(stopped.recv_timeout(every), Err(RecvTimeoutError::Timeout));
-                    if let Err(e) = flush(catalog, unknown) {
-                        tracing::warn!(error = %e, "could not write hit counters; will retry");
-                    }
-                    app.metrics.set_unknown_dropped(unknown.dropped());
-                    if last {
-                        break;
-                    }
-                    let now = catalog.store().data_version().ok();
-                    if now != version {
-                        version = now;
-                        match catalog.reload() {
-                            Ok(n) => tracing::info!(
-                                rules = n,
-                                "store changed by another process; rules reloaded"
-                            ),
-                            Err(e) => tracing::warn!(error = %e, "could not reload rules"),
-                        }
-                    }
-                }
-            })
-            .ok();
-        Maintenance { stop, handle }
-    }
-
-    /// Flush one last time and stop the thread.
-    pub fn stop(mut self) {
-        let _ = self.stop.send(());
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-/// Run the calling thread only when its core has nothing else to do (`SCHED_IDLE`, or nice 19
-/// where that is refused), so that a flush never delays a request: measured under full load,
-/// nice 19 alone still added a third to the p99 latency. The counters it writes wait meanwhile
-/// in memory, and the last flush at shutdown does not depend on it.
-fn yield_to_requests() {
-    #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: system calls about the calling thread (pid 0 / its tid), with a parameter
-        // that lives across the call; no memory is shared.
-        let done = unsafe {
-            libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0
-                || libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19) == 0
-        };
-        if !done {
-            tracing::debug!("could not lower the priority of the maintenance thread");
-        }
-    }
 }
