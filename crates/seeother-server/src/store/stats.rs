@@ -40,8 +40,8 @@ pub struct UnknownPath {
 /// How much of the unknown paths the store keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UnknownRetention {
-    /// At most this many rows: beyond, the least asked-for go first (the longest unseen
-    /// among equals), in the transaction that added them.
+    /// At most this many rows at the end of a flush: beyond, the least asked-for go first
+    /// (the longest unseen among equals).
     pub max_rows: u64,
     /// Rows not asked for since are deleted at the next flush; `None` keeps them until the
     /// row cap evicts them.
@@ -77,8 +77,8 @@ impl From<PartlyWritten> for StoreError {
 
 impl Store {
     /// Write `items` in transactions of at most `per_tx` each, calling `each` for every item
-    /// and `end` before every commit (told whether it is the last). A transaction commits early when another caller waits
-    /// for the connection, which then goes first.
+    /// and `end` before every commit (told whether it is the last). A transaction commits
+    /// early when another caller waits for the connection, which then goes first.
     fn in_batches<T>(
         &self,
         items: &[T],
