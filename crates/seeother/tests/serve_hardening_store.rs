@@ -257,7 +257,9 @@ fn rules_csv(dir: &TempDir, n: usize) -> String {
 fn import_beside_a_running_server_and_api_writes_succeeds() {
     let dir = TempDir::new("import-beside");
     let db = dir.path().join("s.db");
-    let s = Server::start(&db, &[]);
+    // Writes wait for the import however slow the machine: this is about them not failing
+    // at once (the busy timeout itself is tested above).
+    let s = Server::start(&db, &["--db-busy-timeout", "60"]);
     let file = rules_csv(&dir, 5_000);
     let db_arg = db.display().to_string();
     let done = Arc::new(AtomicBool::new(false));
