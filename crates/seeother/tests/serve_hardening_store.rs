@@ -245,6 +245,31 @@ fn a_lock_outlasting_the_busy_timeout_gives_503_with_retry_after_and_loses_nothi
     assert_eq!(s.get("/late").status, 303);
 }
 
+#[test]
+fn creates_queued_behind_a_blocked_one_answer_within_one_busy_timeout() {
+    let dir = TempDir::new("lock-queued");
+    let db = dir.path().join("s.db");
+    let s = Server::start(&db, &["--db-busy-timeout", "1"]);
+    let lock = Lock::take(&db);
+    let started = Instant::now();
+    let answers: Vec<_> = creates(&s, "queued", 8)
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    let slowest = started.elapsed();
+    lock.release();
+    for (i, (status, text)) in answers.iter().enumerate() {
+        assert_eq!(*status, 503, "create {i}: {text}");
+    }
+    // One after the other, each with a busy timeout of its own, the last would answer
+    // after 8 s; within one (and a wide margin for a slow machine), all by 4 s.
+    assert!(
+        slowest < Duration::from_secs(4),
+        "the last 503 came after {slowest:?}"
+    );
+    assert_eq!(create(&s, "/queued/0").status, 201, "and a retry succeeds");
+}
+
 fn rules_csv(dir: &TempDir, n: usize) -> String {
     let mut csv = String::from("path,to\n");
     for i in 0..n {

@@ -17,10 +17,11 @@ mod applied;
 mod rules;
 mod stats;
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
@@ -234,8 +235,51 @@ impl Store {
     }
 }
 
-/// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so that the
-/// busy timeout applies when another connection holds it.
-fn write(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
-    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+thread_local! {
+    /// When the write being made on this thread began to wait (see [`waiting_since`]).
+    static WAITING_SINCE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// While the returned guard lives, a write made on this thread counts its wait for another
+/// process's lock from `since` (when the caller began to wait, e.g. for the catalog's
+/// writer lock) rather than from its own start: so writes queued behind one that another
+/// process blocks answer within one busy timeout, not one busy timeout after another.
+pub(crate) fn waiting_since(since: Instant) -> WaitingSince {
+    WaitingSince(WAITING_SINCE.with(|w| w.replace(Some(since))))
+}
+
+/// Restores the previous [`waiting_since`] when dropped.
+#[derive(Debug)]
+pub(crate) struct WaitingSince(Option<Instant>);
+
+impl Drop for WaitingSince {
+    fn drop(&mut self) {
+        WAITING_SINCE.with(|w| w.set(self.0));
+    }
+}
+
+impl Store {
+    /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so that
+    /// the busy timeout applies when another connection holds it (less the time waited
+    /// since [`waiting_since`]).
+    fn write<'c>(&self, conn: &'c Connection) -> Result<Transaction<'c>, StoreError> {
+        let wait = WAITING_SINCE
+            .with(|w| w.get())
+            .map_or(self.busy_timeout, |since| {
+                self.busy_timeout.saturating_sub(since.elapsed())
+            });
+        self.begin(conn, wait)
+    }
+
+    /// `BEGIN IMMEDIATE`, waiting at most `wait` for the write lock (0: not at all).
+    fn begin<'c>(
+        &self,
+        conn: &'c Connection,
+        wait: Duration,
+    ) -> Result<Transaction<'c>, StoreError> {
+        conn.busy_timeout(wait)?;
+        let begun = Transaction::new_unchecked(conn, TransactionBehavior::Immediate);
+        conn.busy_timeout(self.busy_timeout)?;
+        Ok(begun?)
+    }
 }

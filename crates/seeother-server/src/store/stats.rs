@@ -5,7 +5,7 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::{Transaction, params};
 use serde::Serialize;
 
 use super::{Store, StoreError, now};
@@ -90,7 +90,9 @@ impl Store {
         while written < items.len() {
             let fail = |error| PartlyWritten { written, error };
             let conn = self.conn();
-            let tx = self.begin_counters(&conn).map_err(fail)?;
+            let tx = self
+                .begin(&conn, COUNTERS_BUSY.min(self.busy_timeout))
+                .map_err(fail)?;
             let mut n = 0;
             for item in items[written..].iter().take(per_tx) {
                 each(&tx, item).map_err(|e| fail(e.into()))?;
@@ -110,14 +112,6 @@ impl Store {
             }
         }
         Ok(())
-    }
-
-    /// `BEGIN IMMEDIATE`, waiting at most [`COUNTERS_BUSY`] for the write lock.
-    fn begin_counters<'c>(&self, conn: &'c Connection) -> Result<Transaction<'c>, StoreError> {
-        conn.busy_timeout(COUNTERS_BUSY.min(self.busy_timeout))?;
-        let begun = Transaction::new_unchecked(conn, TransactionBehavior::Immediate);
-        conn.busy_timeout(self.busy_timeout)?;
-        Ok(begun?)
     }
 
     /// Let a caller waiting for the connection take it before the next batch (bounded: a
