@@ -151,8 +151,10 @@ impl Store {
             source,
         };
         let conn = Connection::open(path).map_err(err)?;
+        // A lock held by another process (while migrations would run) stays `Busy`: its
+        // message says what to do.
         Self::setup(conn, path, busy_timeout).map_err(|e| match e {
-            StoreError::Sql(source) | StoreError::Busy(source) => err(source),
+            StoreError::Sql(source) => err(source),
             other => other,
         })
     }
