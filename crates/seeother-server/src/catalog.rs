@@ -8,12 +8,16 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use arc_swap::{ArcSwap, Guard};
 
 use crate::index::{CompiledRule, Index, RuleKey};
 use crate::rule::{RuleError, RuleSpec};
-use crate::store::{Change, HistoryEntry, ImportReport, ListQuery, Page, Store, StoreError};
+use crate::store::{
+    Change, HistoryEntry, ImportReport, ListQuery, Page, Store, StoreError, WaitingSince,
+    waiting_since,
+};
 
 /// Why a change to the rules was refused.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +99,13 @@ impl Catalog {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Take the writer lock for a change; its wait counts against the store's busy timeout
+    /// (so a change queued behind one that another process blocks fails with it: 503).
+    fn lock_for_change(&self) -> (WaitingSince, std::sync::MutexGuard<'_, ()>) {
+        let since = waiting_since(Instant::now());
+        (since, self.lock())
+    }
+
     /// Apply stored changes to the index and swap it in.
     fn apply(&self, changes: &[Change]) {
         let current = self.index.load_full();
@@ -169,7 +180,7 @@ impl Catalog {
     /// Validate and store a new rule; it answers requests when this returns.
     pub fn create(&self, rule: RuleSpec, actor: &str) -> Result<RuleSpec, CatalogError> {
         let rule = rule.validate()?;
-        let _w = self.lock();
+        let _w = self.lock_for_change();
         let stored = self.store.create(&rule, actor)?;
         self.apply(&[Change {
             old: None,
@@ -181,7 +192,7 @@ impl Catalog {
     /// Validate and store `rule` as rule `id`.
     pub fn update(&self, id: i64, rule: RuleSpec, actor: &str) -> Result<RuleSpec, CatalogError> {
         let rule = rule.validate()?;
-        let _w = self.lock();
+        let _w = self.lock_for_change();
         let change = self.store.update(id, &rule, actor)?;
         self.apply(std::slice::from_ref(&change));
         Ok(self.with_pending(change.new.unwrap_or(rule)))
@@ -195,7 +206,7 @@ impl Catalog {
         tombstone: bool,
         actor: &str,
     ) -> Result<Option<RuleSpec>, CatalogError> {
-        let _w = self.lock();
+        let _w = self.lock_for_change();
         // A tombstone keeps the rule's counters (carried over by `apply`).
         let change = self.store.delete(id, tombstone, actor)?;
         self.apply(std::slice::from_ref(&change));
@@ -215,7 +226,7 @@ impl Catalog {
         if !errors.is_empty() {
             return Err(CatalogError::InvalidImport(errors));
         }
-        let _w = self.lock();
+        let _w = self.lock_for_change();
         let report = self.store.import(&valid, actor)?;
         if !report.changes.is_empty() {
             self.apply(&report.changes);

@@ -58,6 +58,7 @@ pub struct Metrics {
     auth_failures: [AtomicU64; AUTH_VIA.len()],
     auth_throttled: [AtomicU64; AUTH_VIA.len()],
     admin_sessions: AtomicU64,
+    unknown_dropped: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -74,6 +75,7 @@ impl Default for Metrics {
             auth_failures: std::array::from_fn(|_| AtomicU64::new(0)),
             auth_throttled: std::array::from_fn(|_| AtomicU64::new(0)),
             admin_sessions: AtomicU64::new(0),
+            unknown_dropped: AtomicU64::new(0),
         }
     }
 }
@@ -134,6 +136,12 @@ impl Metrics {
     /// Record how many signed-in admin sessions the server keeps.
     pub fn set_admin_sessions(&self, n: usize) {
         self.admin_sessions.store(n as u64, Ordering::Relaxed);
+    }
+
+    /// Set the count of unknown-path requests dropped after failed flushes (see
+    /// [`crate::stats::Unknown::dropped`]; the maintenance thread copies it after each flush).
+    pub fn set_unknown_dropped(&self, total: u64) {
+        self.unknown_dropped.store(total, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -236,6 +244,13 @@ impl Metrics {
         out.push_str("# HELP seeother_admin_sessions Signed-in admin sessions kept (the server keeps none for visitors who have not signed in).\n");
         out.push_str("# TYPE seeother_admin_sessions gauge\n");
         let _ = writeln!(out, "seeother_admin_sessions {}", get(&self.admin_sessions));
+        out.push_str("# HELP seeother_unknown_dropped_total Unknown-path requests counted, then dropped: their flush to the store failed and the backlog was full.\n");
+        out.push_str("# TYPE seeother_unknown_dropped_total counter\n");
+        let _ = writeln!(
+            out,
+            "seeother_unknown_dropped_total {}",
+            get(&self.unknown_dropped)
+        );
         out
     }
 }

@@ -12,8 +12,8 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::http::listener::{self, Limits, TlsError};
 use crate::http::service::App;
 use crate::rules_file::{self, Format, ReadError};
-use crate::stats::Maintenance;
-use crate::store::{AppliedFile, ImportReport, Store, StoreError};
+use crate::stats::{Maintenance, Unknown, UnknownLimits};
+use crate::store::{AppliedFile, DEFAULT_BUSY_TIMEOUT, ImportReport, Store, StoreError};
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8303";
@@ -38,6 +38,11 @@ pub struct Options {
     pub limits: Limits,
     /// How often hit counters are written to the store.
     pub flush_interval: Duration,
+    /// What is kept of the paths that match no rule (in memory and in the store).
+    pub unknown: UnknownLimits,
+    /// How long a write waits for another process's lock on the database before the API
+    /// answers 503.
+    pub db_busy_timeout: Duration,
     /// Threads that serve requests; 0 for one per core the process may run on. With one,
     /// everything runs on the calling thread (no hand-offs between threads).
     pub threads: usize,
@@ -55,6 +60,8 @@ impl Default for Options {
             tls: None,
             limits: Limits::default(),
             flush_interval: Duration::from_secs(5),
+            unknown: UnknownLimits::default(),
+            db_busy_timeout: DEFAULT_BUSY_TIMEOUT,
             threads: 0,
             auth_throttle: crate::throttle::Config::default(),
         }
@@ -115,7 +122,7 @@ pub struct Server {
 impl Server {
     /// Open the store, load `--rules` files, obtain the token and bind the address.
     pub fn prepare(options: Options) -> Result<Server, ServeError> {
-        let store = Arc::new(Store::open(&options.db)?);
+        let store = Arc::new(Store::open_with(&options.db, options.db_busy_timeout)?);
         // Before the rules are loaded: a token refused (too short) stops the start at once.
         let (token, token_source) =
             AdminToken::obtain(options.admin_token_file.as_deref(), &options.db)?;
@@ -135,13 +142,13 @@ impl Server {
         let listener = std::net::TcpListener::bind(options.listen).map_err(bind)?;
         listener.set_nonblocking(true).map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
+        let mut app = App::new(catalog, token);
+        app.unknown = Arc::new(Unknown::new(options.unknown));
+        app.throttle = crate::throttle::Throttle::new(options.auth_throttle);
         Ok(Server {
             listener,
             addr,
-            app: Arc::new(App {
-                throttle: crate::throttle::Throttle::new(options.auth_throttle),
-                ..App::new(catalog, token)
-            }),
+            app: Arc::new(app),
             token_source,
             tls,
             limits: options.limits,
@@ -204,11 +211,7 @@ impl Server {
                 .build()
         }
         .map_err(ServeError::Runtime)?;
-        let maintenance = Maintenance::spawn(
-            self.app.catalog.clone(),
-            self.app.unknown.clone(),
-            self.flush_interval,
-        );
+        let maintenance = Maintenance::spawn(self.app.clone(), self.flush_interval);
         let result = runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(self.listener).map_err(|source| {
                 ServeError::Bind {

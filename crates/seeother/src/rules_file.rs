@@ -3,15 +3,27 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
+use seeother_server::rule::RuleSpec;
 use seeother_server::rules_file::{self, Format};
-use seeother_server::store::Store;
+use seeother_server::store::{ImportReport, Store, StoreError};
+
+/// The exit status of `seeother import` when the database stayed locked by another writer
+/// through every attempt (sysexits' EX_TEMPFAIL): nothing was imported; run it again later.
+pub const EXIT_BUSY: u8 = 75;
+
+/// Attempts of `seeother import` while another writer holds the database.
+const ATTEMPTS: u32 = 3;
 
 /// Arguments of `seeother import`.
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "All rules of the file are applied, or none: problems are listed by \
-line. A running server over the same database picks the change up within seconds."
+line. A running server over the same database picks the change up within seconds. \
+While another process writes the database, the import waits for it (--db-busy-timeout) \
+and tries 3 times. Exit status: 0 imported, 1 failed (nothing imported), 75 the database \
+stayed locked by another writer (nothing imported; run it again later)."
 )]
 pub struct ImportArgs {
     /// The rule file (.toml, .json or .csv).
@@ -29,6 +41,11 @@ pub struct ImportArgs {
     /// Only check the file; change nothing.
     #[arg(long)]
     pub check: bool,
+
+    /// Seconds each attempt waits for another process's lock on the database (a running
+    /// server holds it for a moment per write).
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub db_busy_timeout: f64,
 }
 
 /// Arguments of `seeother export`.
@@ -76,15 +93,18 @@ pub fn import(args: ImportArgs) -> ExitCode {
         println!("{}: {} rules, all valid", args.file.display(), rules.len());
         return ExitCode::SUCCESS;
     }
-    let store = match Store::open(&args.db) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("seeother import: {e}");
-            return ExitCode::FAILURE;
+    let busy = match Duration::try_from_secs_f64(args.db_busy_timeout) {
+        Ok(d) => d,
+        Err(_) => {
+            eprintln!(
+                "seeother import: --db-busy-timeout {} is not a number of seconds ≥ 0",
+                args.db_busy_timeout
+            );
+            return ExitCode::from(2);
         }
     };
     let actor = format!("import:{}", args.file.display());
-    match store.import(&rules, &actor) {
+    match import_retrying(&args.db, busy, &rules, &actor) {
         Ok(r) => {
             println!(
                 "{}: {} created, {} updated, {} unchanged (store {})",
@@ -96,12 +116,50 @@ pub fn import(args: ImportArgs) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Err(e) if e.is_busy() => {
+            eprintln!(
+                "seeother import: {}: the database {} stayed locked by another writer through \
+                 {ATTEMPTS} attempts of {:?} each; nothing was imported. Run the import again \
+                 once the other writer is done (a running `seeother serve` holds the lock only \
+                 for a moment; look for another `seeother import`, or a `sqlite3` shell with an \
+                 open transaction), or give it longer with --db-busy-timeout",
+                args.file.display(),
+                args.db.display(),
+                busy
+            );
+            ExitCode::from(EXIT_BUSY)
+        }
         Err(e) => {
             eprintln!(
                 "seeother import: {}: {e}; nothing was imported",
                 args.file.display()
             );
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Open the store and import `rules` in one transaction, trying again (up to [`ATTEMPTS`]
+/// times, a second apart) while another writer holds the database longer than `busy`.
+fn import_retrying(
+    db: &Path,
+    busy: Duration,
+    rules: &[RuleSpec],
+    actor: &str,
+) -> Result<ImportReport, StoreError> {
+    let mut attempt = 1;
+    loop {
+        let result = Store::open_with(db, busy).and_then(|store| store.import(rules, actor));
+        match result {
+            Err(e) if e.is_busy() && attempt < ATTEMPTS => {
+                eprintln!(
+                    "seeother import: the database is locked by another writer; trying again \
+                     ({attempt} of {ATTEMPTS} attempts made)"
+                );
+                attempt += 1;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            other => return other,
         }
     }
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use seeother_server::http::body::BodyDeadline;
 use seeother_server::http::listener::Limits;
+use seeother_server::stats::UnknownLimits;
+use seeother_server::store::UnknownRetention;
 use seeother_server::{Options, Server};
 
 /// Arguments of `seeother serve`.
@@ -82,6 +84,25 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub flush_interval: f64,
 
+    /// Distinct unknown paths (matching no rule) counted in memory between two flushes, and
+    /// kept when a flush fails; requests for others are only counted in total.
+    #[arg(long, value_name = "N", default_value_t = seeother_server::stats::MAX_UNKNOWN_PER_FLUSH)]
+    pub unknown_paths: usize,
+
+    /// Unknown paths kept in the store; beyond, the least asked-for are deleted.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub unknown_rows: u64,
+
+    /// Days an unknown path is kept in the store after it was last asked for (0: until the
+    /// row cap deletes it).
+    #[arg(long, value_name = "DAYS", default_value_t = 30.0)]
+    pub unknown_retention: f64,
+
+    /// Seconds a write waits for another process's lock on the database (e.g. `seeother
+    /// import`) before the API answers 503 with Retry-After.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub db_busy_timeout: f64,
+
     /// Threads that serve requests (0: one per CPU the process may use, e.g. under taskset).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
@@ -151,6 +172,23 @@ fn options(args: ServeArgs) -> Result<Options, String> {
             fast_path: !args.no_fast_path,
         },
         flush_interval: seconds("flush-interval", args.flush_interval)?,
+        unknown: UnknownLimits {
+            max_paths: args.unknown_paths,
+            store: UnknownRetention {
+                max_rows: args.unknown_rows,
+                max_age: match Duration::try_from_secs_f64(args.unknown_retention * 86_400.0) {
+                    Ok(d) if d.is_zero() => None,
+                    Ok(d) => Some(d),
+                    Err(_) => {
+                        return Err(format!(
+                            "--unknown-retention {} is not a number of days ≥ 0",
+                            args.unknown_retention
+                        ));
+                    }
+                },
+            },
+        },
+        db_busy_timeout: seconds("db-busy-timeout", args.db_busy_timeout)?,
         threads: args.threads,
         auth_throttle: seeother_server::throttle::Config {
             burst: args.auth_failures.max(1),

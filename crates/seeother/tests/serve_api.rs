@@ -418,7 +418,7 @@ fn search_text_is_literal_nul_and_like_metacharacters_included() {
     );
 }
 
-/// A store whose write lock another process holds past the server's busy timeout (10 s) is a
+/// A store whose write lock another process holds past the server's busy timeout (5 s) is a
 /// 503 with `Retry-After` (RFC 9110 §15.6.4), as the OpenAPI document says, not a 500; the
 /// same call succeeds once the lock is gone.
 #[test]
@@ -452,12 +452,12 @@ fn a_busy_store_is_503_with_retry_after_and_nothing_changed() {
     let _ = holder.kill();
     let _ = holder.wait();
     assert_eq!(r.status, 503, "{}", r.text());
-    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(r.header("retry-after"), Some("2"));
     assert!(
         r.json()["error"]
             .as_str()
             .unwrap()
-            .contains("the rule store is busy"),
+            .contains("locked by another writer"),
         "{}",
         r.text()
     );

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::http::body::RequestBody;
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use http::header::{CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 
@@ -43,15 +43,7 @@ const MAX_UNKNOWN_LIMIT: i64 = 10_000;
 pub async fn handle(app: &Arc<App>, req: Request<RequestBody>) -> Response<Full<Bytes>> {
     match route(app, req).await {
         Ok(r) => r,
-        Err(e) => {
-            let mut r = e.into_response();
-            if r.status() == StatusCode::SERVICE_UNAVAILABLE {
-                // RFC 9110 §10.2.3, §15.6.4: how long a client should wait before trying again.
-                r.headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            r
-        }
+        Err(e) => e.into_response(),
     }
 }
 
@@ -90,17 +82,6 @@ fn parse_rule(bytes: &[u8]) -> Result<RuleSpec, ApiError> {
     })
 }
 
-/// Whether `e` is SQLite giving up on a lock another connection held past the store's busy
-/// timeout: the request can succeed later, so it is a 503, not a 500.
-fn store_busy(e: &CatalogError) -> bool {
-    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
-    matches!(
-        e,
-        CatalogError::Store(StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)))
-            if matches!(f.code, DatabaseBusy | DatabaseLocked)
-    )
-}
-
 /// Run blocking store work off the async runtime.
 async fn blocking<T: Send + 'static>(
     catalog: &Arc<Catalog>,
@@ -108,16 +89,8 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let catalog = catalog.clone();
     match tokio::task::spawn_blocking(move || f(&catalog)).await {
-        Ok(r) => r.map_err(|e| {
-            if store_busy(&e) {
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the rule store is busy (another process, such as `seeother import`, holds its write lock) and nothing was changed; try again in a moment",
-                )
-            } else {
-                ApiError::from(e)
-            }
-        }),
+        // A busy store (another process holds its write lock) is a 503 (`ApiError::from`).
+        Ok(r) => r.map_err(ApiError::from),
         Err(e) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the operation failed: {e}"),

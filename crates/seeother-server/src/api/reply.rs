@@ -1,14 +1,14 @@
 //! JSON replies and errors of the API.
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use serde::Serialize;
 
 use crate::catalog::CatalogError;
 use crate::rules_file::{FileError, FileErrors};
-use crate::store::StoreError;
+use crate::store::{BUSY_RETRY_AFTER_SECS, StoreError};
 
 /// A response with `body` of `content_type`.
 pub(super) fn raw(
@@ -39,6 +39,7 @@ pub(super) struct ApiError {
     problems: Vec<FileError>,
     allow: Option<&'static str>,
     unauthorized: bool,
+    retry_after: bool,
 }
 
 impl ApiError {
@@ -49,6 +50,7 @@ impl ApiError {
             problems: Vec::new(),
             allow: None,
             unauthorized: false,
+            retry_after: false,
         }
     }
 
@@ -85,6 +87,11 @@ impl ApiError {
             // RFC 9110 §15.5.6: a 405 lists the allowed methods.
             r.headers_mut()
                 .insert(ALLOW, HeaderValue::from_static(allow));
+        }
+        if self.retry_after {
+            // RFC 9110 §10.2.3, §15.6.4: how long to wait before trying again.
+            r.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(BUSY_RETRY_AFTER_SECS));
         }
         if self.unauthorized {
             // RFC 9110 §15.5.2, RFC 6750 §3: a 401 names the scheme to use.
@@ -131,6 +138,13 @@ impl From<CatalogError> for ApiError {
             }
             CatalogError::Store(e @ StoreError::Conflict { .. }) => {
                 Self::new(StatusCode::CONFLICT, e.to_string())
+            }
+            CatalogError::Store(e @ StoreError::Busy(_)) => {
+                tracing::warn!(error = %e, "store busy; answered 503");
+                ApiError {
+                    retry_after: true,
+                    ..Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+                }
             }
             CatalogError::Store(e) => {
                 tracing::error!(error = %e, "store failure");

@@ -419,8 +419,8 @@ impl Store {
 
     /// Store a new (validated) rule; durable when this returns.
     pub fn create(&self, rule: &RuleSpec, actor: &str) -> Result<RuleSpec, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let conn = self.conn();
+        let tx = self.write(&conn)?;
         let stored = insert(&tx, rule, actor)?;
         tx.commit()?;
         Ok(stored)
@@ -428,8 +428,8 @@ impl Store {
 
     /// Replace rule `id` with `rule` (validated).
     pub fn update(&self, id: i64, rule: &RuleSpec, actor: &str) -> Result<Change, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let conn = self.conn();
+        let tx = self.write(&conn)?;
         let old = get_tx(&tx, id)?.ok_or(StoreError::NotFound(id))?;
         let new = replace(&tx, &old, rule, actor, "update")?;
         tx.commit()?;
@@ -441,8 +441,8 @@ impl Store {
 
     /// Delete rule `id`, or with `tombstone` keep it answering 410 Gone.
     pub fn delete(&self, id: i64, tombstone: bool, actor: &str) -> Result<Change, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let conn = self.conn();
+        let tx = self.write(&conn)?;
         let old = get_tx(&tx, id)?.ok_or(StoreError::NotFound(id))?;
         let new = if tombstone {
             let mut gone = old.clone();
@@ -464,8 +464,8 @@ impl Store {
     /// Create or update every rule of `rules` (validated), matched by host, kind and matcher,
     /// in one transaction: all are applied or none.
     pub fn import(&self, rules: &[RuleSpec], actor: &str) -> Result<ImportReport, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let conn = self.conn();
+        let tx = self.write(&conn)?;
         let mut report = ImportReport::default();
         for rule in rules {
             match find_key(&tx, rule)? {

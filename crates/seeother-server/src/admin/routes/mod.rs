@@ -186,6 +186,21 @@ fn failure(method: &Method, e: &Fail) -> Response<Bytes> {
         Fail::Catalog(e @ CatalogError::Store(StoreError::NotFound(_))) => {
             return reply::not_found(method, &e.to_string());
         }
+        Fail::Catalog(e @ CatalogError::Store(StoreError::Busy(_))) => {
+            tracing::warn!(error = %e, "admin page: store busy; answered 503");
+            let mut r = reply::message(
+                method,
+                // RFC 9110 §15.6.4: the store is held by another process for now.
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+                &format!("{e}. Nothing was changed; send the form again in a moment."),
+                ("/-/admin/rules", "Back to the rules"),
+            );
+            // RFC 9110 §10.2.3: Retry-After in delay-seconds, as the API sends it.
+            let wait = http::HeaderValue::from(crate::store::BUSY_RETRY_AFTER_SECS);
+            r.headers_mut().insert(http::header::RETRY_AFTER, wait);
+            return r;
+        }
         Fail::Catalog(e) => e.to_string(),
         Fail::Task(e) => e.clone(),
     };
