@@ -4,6 +4,8 @@
 //! links the same URI reference.
 
 mod body;
+mod negotiated;
+pub mod prg;
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -16,6 +18,7 @@ use crate::location::Location;
 use crate::note;
 
 pub use body::Body;
+pub use negotiated::{Note, NoteFormat, negotiated};
 
 /// The redirect statuses a server may answer with. `SeeOther` (303) is the default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -153,17 +156,7 @@ impl Redirect {
     ///
     /// Nothing is added when a `Vary` field already lists `Accept` or `*`.
     pub fn vary_accept(mut self) -> Self {
-        // RFC 9110 §12.5.5: Vary is a list of case-insensitive field names, or `*`.
-        let listed = self.headers.get_all(VARY).iter().any(|value| {
-            value.as_bytes().split(|&b| b == b',').any(|name| {
-                let name = name.trim_ascii();
-                name == b"*" || name.eq_ignore_ascii_case(b"accept")
-            })
-        });
-        if !listed {
-            self.headers
-                .append(VARY, HeaderValue::from_static("Accept"));
-        }
+        add_vary_accept(&mut self.headers);
         self
     }
 
@@ -412,6 +405,20 @@ impl Skeleton {
             target,
             self.tail.clone(),
         ])
+    }
+}
+
+/// Append `Vary: Accept` unless a `Vary` field lists `Accept` or `*` already.
+pub(crate) fn add_vary_accept(headers: &mut HeaderMap) {
+    // RFC 9110 §12.5.5: Vary is a list of case-insensitive field names, or `*`.
+    let listed = headers.get_all(VARY).iter().any(|value| {
+        value.as_bytes().split(|&b| b == b',').any(|name| {
+            let name = name.trim_ascii();
+            name == b"*" || name.eq_ignore_ascii_case(b"accept")
+        })
+    });
+    if !listed {
+        headers.append(VARY, HeaderValue::from_static("Accept"));
     }
 }
 
