@@ -103,7 +103,9 @@ async fn plain_hyper(
     let response = if request.uri().path() == "/broken" {
         builder.status(StatusCode::MOVED_PERMANENTLY)
     } else {
-        builder.status(StatusCode::FOUND).header("location", "/thanks")
+        builder
+            .status(StatusCode::FOUND)
+            .header("location", "/thanks")
     };
     Ok(response.body(Empty::new()).unwrap())
 }
@@ -140,7 +142,9 @@ async fn prg_layer_around_a_hyper_service() {
     assert_eq!(response.headers()["location"], "/thanks");
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert!(
-        std::str::from_utf8(&body).unwrap().contains(r#"<a href="/thanks">"#),
+        std::str::from_utf8(&body)
+            .unwrap()
+            .contains(r#"<a href="/thanks">"#),
         "{body:?}"
     );
     let get = client.request(ask(Method::GET, "/form")).await.unwrap();
