@@ -31,10 +31,11 @@ use seeother_core::{Location, LocationError, RedirectStatus};
 /// `Location` and nothing else, and the tuple's `StatusCode` and body decide the rest.
 ///
 /// ```
-/// use axum::{Router, routing::post, http::header::SET_COOKIE};
+/// use axum::{Router, http::header::SET_COOKIE, response::IntoResponse, routing::post};
 /// use seeother_axum::{RedirectError, SeeOther};
 ///
-/// async fn sign_in() -> Result<([(axum::http::HeaderName, &'static str); 1], SeeOther), RedirectError> {
+/// async fn sign_in() -> Result<impl IntoResponse, RedirectError> {
+///     // Cookies and other header fields compose in a tuple, as with any axum response.
 ///     Ok(([(SET_COOKIE, "session=1; HttpOnly")], SeeOther::to("/account")?))
 /// }
 /// let app: Router = Router::new().route("/sign-in", post(sign_in));

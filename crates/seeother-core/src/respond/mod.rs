@@ -2,6 +2,11 @@
 //!
 //! RFC 9110 §15.4.4: a 303 carries `Location` and, except for HEAD, a short hypertext note that
 //! links the same URI reference.
+//!
+//! [`Redirect`] and [`Plain`] build the HTML note once, for a server's table of targets;
+//! [`negotiated`] and [`Note`] answer one request, the note in the format its `Accept` prefers
+//! (HTML or plain text); [`prg`] judges a response a framework's handler made (303 after an
+//! unsafe method, a missing note, a bad `Location`).
 
 mod body;
 mod negotiated;
