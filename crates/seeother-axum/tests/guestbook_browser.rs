@@ -237,16 +237,30 @@ async fn tour(c: &Client, s: &Site) {
     assert_eq!(s.book.count(), 1, "back and forward posted nothing");
 
     // A hostile next is ignored: the message's page, not evil.example.
-    for hostile in [
-        "%2F%2Fevil.example%2F",
-        "https%3Aevil.example",
-        "%2F%5Cevil.example",
+    for (hostile, decoded) in [
+        ("%2F%2Fevil.example%2F", "//evil.example/"),
+        ("https%3Aevil.example", "https:evil.example"),
+        ("%2F%5Cevil.example", "/\\evil.example"),
+        ("%2F%09%2Fevil.example", "/\t/evil.example"),
+        (
+            "https%3A%2F%2F127.0.0.1%40evil.example%2F",
+            "https://127.0.0.1@evil.example/",
+        ),
     ] {
         step(
             "open the book",
             c.goto(&s.url(&format!("/?next={hostile}"))),
         )
         .await;
+        // The page carries it as given; the POST's guard is what refuses it.
+        let carried = step("read the hidden next", async {
+            c.find(Locator::Css("input[name=next]"))
+                .await?
+                .prop("value")
+                .await
+        })
+        .await;
+        assert_eq!(carried.as_deref(), Some(decoded));
         // Known before the POST: the server counts only once the form has arrived.
         let n = s.book.count() + 1;
         sign(c, "Mallory", "a trick").await;
@@ -254,16 +268,16 @@ async fn tour(c: &Client, s: &Site) {
         let url = step("current URL", c.current_url()).await;
         assert_eq!(url.host_str(), Some("127.0.0.1"), "{hostile}: {url}");
     }
-    assert_eq!(s.book.count(), 4);
+    assert_eq!(s.book.count(), 6);
 
     // A good next is followed, on the site.
     step("open the book", c.goto(&s.url("/?next=%2Fmessages%2F1"))).await;
     sign(c, "Bob", "Back to Ann's").await;
     arrive(c, "/messages/1").await;
-    assert_eq!(s.book.count(), 5);
+    assert_eq!(s.book.count(), 7);
     step("reload", c.refresh()).await;
     arrive(c, "/messages/1").await;
-    assert_eq!(s.book.count(), 5);
+    assert_eq!(s.book.count(), 7);
 
     // The book lists them all, escaped.
     step("open the book", c.goto(&s.url("/"))).await;
