@@ -199,11 +199,12 @@ impl NextPolicy {
             .extensions
             .get::<OriginalUri>()
             .map_or(&parts.uri, |original| &original.0);
-        let path = uri.path_and_query().map_or("/", |p| p.as_str());
-        // RFC 3986 §5.2: relative targets resolve against the page that carries them.
-        let base = origin
-            .join(path)
-            .map_err(|e| invalid(path, e.to_string()))?;
+        // RFC 3986 §5.2: relative targets resolve against the page that carries them. The
+        // path is set, not joined: a request for `//evil.example/x` must not move the base to
+        // another host.
+        let mut base = origin;
+        base.set_path(uri.path());
+        base.set_query(uri.query());
         Ok(self
             .hosts
             .iter()

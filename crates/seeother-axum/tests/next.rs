@@ -238,3 +238,19 @@ fn a_bad_policy_is_a_typed_error() {
     );
     let _ = SeeOther::to("/");
 }
+
+#[test]
+fn a_request_path_like_an_authority_does_not_move_the_base() {
+    let policy = policy();
+    let page = url::Url::parse("https://site.example/").unwrap();
+    for path in ["//evil.example/x", "//evil.example", "//evil.example/?a=b"] {
+        let (mut parts, ()) = http::Request::get("/").body(()).unwrap().into_parts();
+        parts.uri = path.parse().unwrap();
+        let next = policy.judge(&parts, Some("https://evil.example/")).unwrap();
+        assert_eq!(next.location().as_str(), "/home", "{path}");
+        let relative = policy.judge(&parts, Some("y")).unwrap();
+        let location = relative.location().as_str().as_bytes();
+        let landed = seeother_core::location::resolve(&page, location).unwrap();
+        assert_eq!(landed.host_str(), Some("site.example"), "{path}");
+    }
+}
