@@ -7,6 +7,7 @@
 use url::{Host, Position, Url};
 
 use crate::location::{Location, LocationError, same_origin};
+use crate::respond::MAX_LOCATION_LEN;
 
 /// Which hosts a user-supplied target may lead to: by default only the site's own origin.
 ///
@@ -74,6 +75,13 @@ impl Guard {
         if input.trim_matches(|c: char| c <= ' ').is_empty() {
             return Err(GuardError::Invalid(LocationError::Empty));
         }
+        // RFC 9110 §4.1: past 8000 octets or so a URI may be cut or refused on the way.
+        if input.len() > MAX_LOCATION_LEN {
+            return Err(GuardError::TooLong {
+                len: input.len(),
+                limit: MAX_LOCATION_LEN,
+            });
+        }
         let target = self.judge(&self.origin, input)?;
         if let Some(other) = other_scheme(&self.origin) {
             // WHATWG URL "special relative or authority state": `https:host` is a path when the
@@ -92,7 +100,14 @@ impl Guard {
         } else {
             target.as_str().to_owned()
         };
-        Location::parse(&wire).map_err(GuardError::Invalid)
+        let location = Location::parse(&wire).map_err(GuardError::Invalid)?;
+        if location.as_str().len() > MAX_LOCATION_LEN {
+            return Err(GuardError::TooLong {
+                len: location.as_str().len(),
+                limit: MAX_LOCATION_LEN,
+            });
+        }
+        Ok(location)
     }
 
     /// Resolve `input` against `base` and judge where it leads.
@@ -178,6 +193,9 @@ pub enum GuardError {
     Invalid(LocationError),
     /// The target carries userinfo (`user@` or `user:pass@`) before `host`: refused outright.
     Userinfo { host: String },
+    /// The target is `len` bytes long (as given or once encoded), over `limit`
+    /// ([`MAX_LOCATION_LEN`]).
+    TooLong { len: usize, limit: usize },
 }
 
 impl std::fmt::Display for GuardError {
@@ -193,6 +211,11 @@ impl std::fmt::Display for GuardError {
                 f,
                 "refused redirect to host `{host}`: the target carries userinfo (`user@`), a \
                  way to make a foreign host look trusted; remove everything up to the `@`"
+            ),
+            GuardError::TooLong { len, limit } => write!(
+                f,
+                "refused redirect target of {len} bytes: the limit is {limit} bytes, past which \
+                 user agents and proxies may cut or refuse a Location; shorten it"
             ),
         }
     }

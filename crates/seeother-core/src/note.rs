@@ -37,14 +37,7 @@ const STYLE: &str = "body{font:1rem/1.5 system-ui,sans-serif;max-width:40rem;mar
 pub fn render(status: StatusCode, location: &Location) -> String {
     let title = status.canonical_reason().unwrap_or("Redirect");
     let target = escape(location.as_str());
-    let lead = match status {
-        StatusCode::SEE_OTHER => "See",
-        StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT => {
-            "This resource has moved permanently to"
-        }
-        StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT => "This resource is temporarily at",
-        _ => "Go to",
-    };
+    let lead = lead(status);
     let mut html = String::with_capacity(80 + title.len() + lead.len() + 2 * target.len());
     // HTML: the `head` and `body` tags and the end tags of `html` and `p` may be omitted.
     html.push_str("<!doctype html>\n<html lang=\"en\">\n<title>");
@@ -57,6 +50,46 @@ pub fn render(status: StatusCode, location: &Location) -> String {
     html.push_str(&target);
     html.push_str("</a>.\n");
     html
+}
+
+/// `Content-Type` of the plain-text note made by [`render_text`].
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+
+/// The note as plain text, for a client that asked for `text/plain`: the lead of the HTML note
+/// and the exact `location`, on one line.
+///
+/// RFC 9110 §15.4.4 asks for a hyperlink; in plain text the URI reference itself is the link,
+/// as the server sent it (a relative reference stays relative). Plain text needs no escaping
+/// and a `Location` is ASCII.
+///
+/// ```
+/// use http::StatusCode;
+/// use seeother_core::{Location, note};
+///
+/// let location = Location::parse("/orders/42?view=a&b").unwrap();
+/// assert_eq!(note::render_text(StatusCode::SEE_OTHER, &location), "See /orders/42?view=a&b\n");
+/// ```
+pub fn render_text(status: StatusCode, location: &Location) -> String {
+    let lead = lead(status);
+    let target = location.as_str();
+    let mut text = String::with_capacity(lead.len() + target.len() + 2);
+    text.push_str(lead);
+    text.push(' ');
+    text.push_str(target);
+    text.push('\n');
+    text
+}
+
+/// The words before the link, for a redirect with `status`.
+fn lead(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::SEE_OTHER => "See",
+        StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT => {
+            "This resource has moved permanently to"
+        }
+        StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT => "This resource is temporarily at",
+        _ => "Go to",
+    }
 }
 
 /// A complete small HTML page with `title` (escaped here) and `body_html` (already HTML).

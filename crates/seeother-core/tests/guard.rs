@@ -308,3 +308,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn over_long_targets_are_refused_before_and_after_encoding() {
+    use seeother_core::respond::MAX_LOCATION_LEN;
+    let guard = site();
+    let fits = format!("/{}", "a".repeat(MAX_LOCATION_LEN - 1));
+    assert_eq!(guard.check(&fits).unwrap().as_str().len(), MAX_LOCATION_LEN);
+    let long = format!("/{}", "a".repeat(MAX_LOCATION_LEN));
+    assert_eq!(
+        guard.check(&long).unwrap_err(),
+        GuardError::TooLong {
+            len: MAX_LOCATION_LEN + 1,
+            limit: MAX_LOCATION_LEN
+        }
+    );
+    // Short as given, too long once each space is `%20`.
+    let spaces = format!("/{}", " x".repeat(MAX_LOCATION_LEN / 3));
+    let error = guard.check(&spaces).unwrap_err();
+    assert!(matches!(error, GuardError::TooLong { .. }), "{error}");
+    assert!(error.to_string().contains("shorten it"));
+}

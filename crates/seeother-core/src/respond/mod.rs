@@ -2,8 +2,15 @@
 //!
 //! RFC 9110 §15.4.4: a 303 carries `Location` and, except for HEAD, a short hypertext note that
 //! links the same URI reference.
+//!
+//! [`Redirect`] and [`Plain`] build the HTML note once, for a server's table of targets;
+//! [`negotiated`] and [`Note`] answer one request, the note in the format its `Accept` prefers
+//! (HTML or plain text); [`prg`] judges a response a framework's handler made (303 after an
+//! unsafe method, a missing note, a bad `Location`).
 
 mod body;
+mod negotiated;
+pub mod prg;
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -16,6 +23,14 @@ use crate::location::Location;
 use crate::note;
 
 pub use body::Body;
+pub use negotiated::{Note, NoteFormat, negotiated};
+
+/// The longest `Location` a server should send, in bytes as sent: 8 KiB.
+///
+/// RFC 9110 §4.1 recommends that senders and recipients support URIs of at least 8000 octets;
+/// past that, user agents and proxies may cut or refuse the field. The guard and
+/// seeother-axum refuse longer targets.
+pub const MAX_LOCATION_LEN: usize = 8 * 1024;
 
 /// The redirect statuses a server may answer with. `SeeOther` (303) is the default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -153,17 +168,7 @@ impl Redirect {
     ///
     /// Nothing is added when a `Vary` field already lists `Accept` or `*`.
     pub fn vary_accept(mut self) -> Self {
-        // RFC 9110 §12.5.5: Vary is a list of case-insensitive field names, or `*`.
-        let listed = self.headers.get_all(VARY).iter().any(|value| {
-            value.as_bytes().split(|&b| b == b',').any(|name| {
-                let name = name.trim_ascii();
-                name == b"*" || name.eq_ignore_ascii_case(b"accept")
-            })
-        });
-        if !listed {
-            self.headers
-                .append(VARY, HeaderValue::from_static("Accept"));
-        }
+        add_vary_accept(&mut self.headers);
         self
     }
 
@@ -412,6 +417,20 @@ impl Skeleton {
             target,
             self.tail.clone(),
         ])
+    }
+}
+
+/// Append `Vary: Accept` unless a `Vary` field lists `Accept` or `*` already.
+pub(crate) fn add_vary_accept(headers: &mut HeaderMap) {
+    // RFC 9110 §12.5.5: Vary is a list of case-insensitive field names, or `*`.
+    let listed = headers.get_all(VARY).iter().any(|value| {
+        value.as_bytes().split(|&b| b == b',').any(|name| {
+            let name = name.trim_ascii();
+            name == b"*" || name.eq_ignore_ascii_case(b"accept")
+        })
+    });
+    if !listed {
+        headers.append(VARY, HeaderValue::from_static("Accept"));
     }
 }
 
