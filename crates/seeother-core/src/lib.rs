@@ -5,7 +5,8 @@
 //!
 //! - [`location`]: parse, validate and resolve `Location` values (RFC 9110 §10.2.2, RFC 3986 §5).
 //! - [`respond`] and [`note`]: build 301/302/303/307/308 responses with the hypertext note
-//!   (RFC 9110 §15.4.4).
+//!   (RFC 9110 §15.4.4); [`respond::negotiated`] picks the note's form per request; [`respond::prg`] the
+//!   Post/Redirect/Get review of a finished response).
 //! - [`guard`]: the open-redirect policy for targets that come from user input.
 //! - [`negotiate`]: `Accept` parsing and variant choice (RFC 9110 §12.5.1).
 //! - [`host`]: the authority a request is for, and when its `Host` is a bad request

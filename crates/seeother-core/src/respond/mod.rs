@@ -28,8 +28,8 @@ pub use negotiated::{Note, NoteFormat, negotiated};
 /// The longest `Location` a server should send, in bytes as sent: 8 KiB.
 ///
 /// RFC 9110 §4.1 recommends that senders and recipients support URIs of at least 8000 octets;
-/// past that, user agents and proxies may cut or refuse the field. The guard and
-/// seeother-axum refuse longer targets.
+/// past that, user agents and proxies may cut or refuse the field. The guard, seeother-axum
+/// and the server's rule validation refuse longer targets.
 pub const MAX_LOCATION_LEN: usize = 8 * 1024;
 
 /// The redirect statuses a server may answer with. `SeeOther` (303) is the default.

@@ -10,10 +10,9 @@ use seeother_core::respond::RedirectStatus;
 use super::{Kind, Pattern, PatternError, RuleSpec, Template};
 use crate::http::service::RESERVED_PREFIX;
 
-/// The longest target a rule may have, in bytes, as written and as sent. RFC 9110 §4.1 asks
-/// senders and recipients to support URIs of at least 8000 octets, and no more: a longer
-/// `Location` may be cut or refused by the user agents and proxies on the way.
-pub const MAX_TARGET_LEN: usize = 8 * 1024;
+/// The longest target a rule may have, in bytes, as written and as sent: the core's limit on a
+/// `Location` a server sends (RFC 9110 §4.1).
+pub const MAX_TARGET_LEN: usize = seeother_core::respond::MAX_LOCATION_LEN;
 
 /// Last labels that name a file type rather than a top-level domain: `berlin.html` is a
 /// relative path, `example.org` a host written without its scheme.
