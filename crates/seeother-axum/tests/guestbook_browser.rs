@@ -6,124 +6,21 @@
 //! Chromium and chromedriver come from Debian (`chromium`, `chromium-driver`); `scripts/test-all`
 //! installs them. Without them this test fails and says how to install them.
 //!
-//! The driver handling is `crates/seeother/tests/admin_browser.rs`'s: chromedriver in its own
-//! process group, killed as a group.
+//! The driver handling is shared with the admin pages' browser test
+//! (`crates/seeother/tests/browser_support`): chromedriver in its own process group, killed as
+//! a group.
 
+#[path = "../../seeother/tests/browser_support/mod.rs"]
+mod browser_support;
 #[path = "../examples/guestbook.rs"]
 mod guestbook;
 
-use std::future::Future;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use browser_support::{Driver, STEP, connect, step};
+use fantoccini::{Client, Locator};
 use guestbook::Guestbook;
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-/// The longest any one browser step may take.
-const STEP: Duration = Duration::from_secs(30);
-
-/// chromedriver on a free loopback port; killed when dropped.
-struct Driver {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Driver {
-    fn start(log: &Path) -> Driver {
-        for (path, package) in [(CHROMEDRIVER, "chromium-driver"), (CHROMIUM, "chromium")] {
-            assert!(
-                Path::new(path).exists(),
-                "{path} is missing: the guestbook browser test needs Debian's chromium and \
-                 chromium-driver; install them with `apt-get install chromium chromium-driver` \
-                 (scripts/test-all does) [{package}]"
-            );
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .arg(format!("--log-path={}", log.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Its own process group, so that Chromium goes with it when it is killed.
-            .process_group(0)
-            .spawn()
-            .expect("start chromedriver");
-        let driver = Driver { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on {addr} within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        driver
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // The whole group: chromedriver and the Chromium processes it started. Signalled
-        // directly: Debian's `kill -KILL -PID` sends SIGKILL to pid -1, every process the
-        // user may signal, not to the group (`kill -s KILL -- -PID` would be right).
-        if let Ok(group) = i32::try_from(self.child.id())
-            && group > 1
-        {
-            // SAFETY: kill(2) takes no pointers; a negative pid names the process group that
-            // `process_group(0)` gave chromedriver, which is its own pid.
-            unsafe { libc::kill(-group, libc::SIGKILL) };
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `f`, or a panic naming `what` if it takes longer than [`STEP`] or fails.
-async fn step<T, E: std::fmt::Debug>(what: &str, f: impl Future<Output = Result<T, E>>) -> T {
-    match tokio::time::timeout(STEP, f).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => panic!("{what}: {e:?}"),
-        Err(_) => panic!("{what}: no answer within {STEP:?}"),
-    }
-}
-
-async fn connect(driver: &Driver, profile: &Path) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1200,1000",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    caps.insert(
-        "timeouts".into(),
-        serde_json::json!({ "pageLoad": 20_000, "script": 10_000, "implicit": 0 }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    step(
-        "start a Chromium session",
-        ClientBuilder::new(connector)
-            .capabilities(caps)
-            .connect(&format!("http://{}", driver.addr)),
-    )
-    .await
-}
 
 async fn fill(c: &Client, id: &str, text: &str) {
     let el = step(
