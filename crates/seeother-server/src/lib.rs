@@ -6,8 +6,11 @@
 //!   `seeother explain` runs the server's own code).
 //! - [`store`] and [`catalog`]: the SQLite store and the live rules kept in step with it.
 //! - [`rules_file`]: TOML, JSON and CSV rule files.
-//! - [`http`], [`api`], [`auth`], [`metrics`], [`stats`]: serving, the admin API, the token,
-//!   Prometheus metrics and hit counters.
+//! - [`http`], [`api`], [`admin`], [`auth`], [`metrics`], [`stats`]: serving, the admin API
+//!   and pages, the token, Prometheus metrics and hit counters.
+//! - [`app`]: the state every handler shares, below the modules that use it, with
+//!   [`session`] (admin sessions, the sign-in form's signed token), [`reports`] (import
+//!   reports) and [`throttle`] (failed tokens per client).
 //! - [`throttle`]: failed authentications limited per client address.
 //! - [`server`]: everything put together, as `seeother serve` runs it.
 //!
@@ -28,16 +31,19 @@
 
 pub mod admin;
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod http;
 pub mod index;
 mod load;
 pub mod metrics;
+pub mod reports;
 pub mod resolve;
 pub mod rule;
 pub mod rules_file;
 pub mod server;
+pub mod session;
 pub mod stats;
 pub mod store;
 pub mod throttle;

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::app::App;
 use crate::auth::{AdminToken, TokenError, TokenSource};
 use crate::catalog::{Catalog, CatalogError};
 use crate::http::listener::{self, Limits, TlsError};
-use crate::http::service::App;
 use crate::rules_file::{self, Format, ReadError};
 use crate::stats::{Maintenance, Unknown, UnknownLimits};
 use crate::store::{AppliedFile, DEFAULT_BUSY_TIMEOUT, ImportReport, Store, StoreError};

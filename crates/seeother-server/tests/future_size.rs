@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use http::Request;
+use seeother_server::app::App;
 use seeother_server::http::body::RequestBody;
-use seeother_server::http::service::{App, handle};
+use seeother_server::http::service::handle;
 
 /// The size of the future `f` returns, from its type alone.
 fn future_size<F, Fut>(_: F) -> usize

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use seeother_core::negotiate;
 use seeother_server::catalog::Catalog;
-use seeother_server::http::service::RESERVED_PREFIX;
 use seeother_server::index::{Hit, normalize_host};
 use seeother_server::resolve::{self, Outcome};
 use seeother_server::rule::Kind;
+use seeother_server::rule::RESERVED_PREFIX;
 use seeother_server::rules_file;
 use seeother_server::store::Store;
 

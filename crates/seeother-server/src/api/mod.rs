@@ -19,8 +19,8 @@ use http::header::{CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 
+use crate::app::App;
 use crate::catalog::{Catalog, CatalogError};
-use crate::http::service::App;
 use crate::rule::RuleSpec;
 use crate::rules_file::{self, Format};
 use crate::store::{ListQuery, StoreError};

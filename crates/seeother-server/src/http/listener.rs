@@ -23,7 +23,8 @@ use tokio::time::Instant;
 
 use super::body::{BodyDeadline, RequestBody};
 use super::peer::Peer;
-use super::service::{App, handle};
+use super::service::handle;
+use crate::app::App;
 use clients::Clients;
 use io::{Activity, Tracked};
 

@@ -5,7 +5,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::http::body::RequestBody;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -13,49 +12,13 @@ use http_body_util::{BodyExt, Full};
 use seeother_core::respond::Body;
 use seeother_core::{host, note};
 
-use crate::auth::AdminToken;
-use crate::catalog::Catalog;
+use crate::app::App;
+use crate::http::body::RequestBody;
 use crate::index::normalize_host;
-use crate::metrics::{Handler, Metrics};
+use crate::metrics::Handler;
 use crate::resolve::{self, Outcome, Reply};
-use crate::rule::Kind;
-use crate::stats::Unknown;
-use crate::throttle::Throttle;
+use crate::rule::{Kind, RESERVED_PREFIX};
 use crate::{admin, api};
-
-/// The path prefix reserved for the server's own pages and API; rules never answer under it.
-pub const RESERVED_PREFIX: &str = "/-/";
-
-/// What every request handler shares.
-#[derive(Debug)]
-pub struct App {
-    /// The rules.
-    pub catalog: Arc<Catalog>,
-    /// The admin token.
-    pub token: AdminToken,
-    /// Request metrics.
-    pub metrics: Metrics,
-    /// Unknown-path counters.
-    pub unknown: Arc<Unknown>,
-    /// The admin pages' sessions and import reports.
-    pub admin: admin::State,
-    /// Failed admin tokens (API and sign-in), limited per client address.
-    pub throttle: Throttle,
-}
-
-impl App {
-    /// An app over `catalog` with admin token `token`.
-    pub fn new(catalog: Arc<Catalog>, token: AdminToken) -> Self {
-        App {
-            catalog,
-            token,
-            metrics: Metrics::default(),
-            unknown: Arc::new(Unknown::default()),
-            admin: admin::State::default(),
-            throttle: Throttle::default(),
-        }
-    }
-}
 
 /// Answer one request. Never fails and never panics on input: every request gets a response.
 pub async fn handle(

@@ -10,6 +10,9 @@ mod validate;
 
 use serde::{Deserialize, Serialize};
 
+/// The path prefix reserved for the server's own pages and API; rules never answer under it.
+pub const RESERVED_PREFIX: &str = "/-/";
+
 pub use pattern::{Captures, Pattern, PatternError, Template};
 pub use validate::{MAX_TARGET_LEN, RuleError};
 

@@ -7,8 +7,8 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use seeother_core::location::{Location, LocationError};
 use seeother_core::respond::RedirectStatus;
 
+use super::RESERVED_PREFIX;
 use super::{Kind, Pattern, PatternError, RuleSpec, Template};
-use crate::http::service::RESERVED_PREFIX;
 
 /// The longest target a rule may have, in bytes, as written and as sent: the core's limit on a
 /// `Location` a server sends (RFC 9110 §4.1).

@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::flush;
-use crate::http::service::App;
+use crate::app::App;
 
 /// The background threads of a server: every interval, one flushes the counters and, when
 /// another process (e.g. `seeother import`) changed the store, reloads the index; the other

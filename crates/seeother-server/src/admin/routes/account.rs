@@ -11,10 +11,10 @@ use url::Url;
 
 use super::MAX_FORM;
 use crate::admin::form::{self, FieldError, Fields};
-use crate::admin::session::{self, Session};
 use crate::admin::{reply, view};
-use crate::http::service::App;
+use crate::app::App;
 use crate::metrics::AuthVia;
+use crate::session::{self, Session};
 use crate::throttle::{self, Wait};
 
 /// Where signing in leads when no (acceptable) `next` was asked for.

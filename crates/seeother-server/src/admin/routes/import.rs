@@ -8,12 +8,12 @@ use http::{Method, Response, StatusCode};
 
 use super::{ACTOR, Fail, blocking, failure};
 use crate::admin::form::{FieldError, Fields};
-use crate::admin::imports::Report;
-use crate::admin::session::Session;
 use crate::admin::{reply, view};
+use crate::app::App;
 use crate::catalog::CatalogError;
-use crate::http::service::App;
+use crate::reports::Report;
 use crate::rules_file::{self, Format};
+use crate::session::Session;
 
 pub(super) fn form_page(session: &Session, method: &Method) -> Response<Bytes> {
     reply::html(

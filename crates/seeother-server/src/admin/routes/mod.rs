@@ -13,9 +13,9 @@ use http::{Method, Request, Response, StatusCode};
 
 use super::form::{self, Fields};
 use super::reply;
-use super::session::Session;
+use crate::app::App;
 use crate::catalog::{Catalog, CatalogError};
-use crate::http::service::App;
+use crate::session::Session;
 
 /// Largest body of a form (rule forms, sign-in, delete).
 const MAX_FORM: usize = 64 << 10;

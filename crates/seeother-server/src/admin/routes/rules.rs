@@ -7,12 +7,12 @@ use http::{Method, Response, StatusCode};
 
 use super::{ACTOR, Fail, blocking, failure};
 use crate::admin::form::{self, FieldError, Fields, RuleForm};
-use crate::admin::session::Session;
 use crate::admin::view::rules::{self as view, Search};
 use crate::admin::{reply, try_it};
+use crate::app::App;
 use crate::catalog::CatalogError;
-use crate::http::service::App;
 use crate::rule::Kind;
+use crate::session::Session;
 use crate::store::ListQuery;
 
 /// Rules per page of the list.

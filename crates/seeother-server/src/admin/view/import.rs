@@ -6,8 +6,8 @@ use seeother_core::note::escape;
 
 use super::{Field, csrf_input, error_summary, layout, time};
 use crate::admin::form::FieldError;
-use crate::admin::imports::Report;
-use crate::admin::session::Session;
+use crate::reports::Report;
+use crate::session::Session;
 
 /// The import form, with what was pasted and chosen kept.
 pub fn form(session: &Session, text: &str, format: &str, errors: &[FieldError]) -> String {

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use seeother_core::note::{self, escape};
 
 use super::form::FieldError;
-use super::session::Session;
 use super::style;
+use crate::session::Session;
 
 /// A complete page: the core's shell, the admin stylesheet, the navigation (with the sign-out
 /// form when signed in) and `body`.

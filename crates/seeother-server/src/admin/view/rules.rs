@@ -7,9 +7,9 @@ use seeother_core::note::escape;
 
 use super::{Field, checkbox, csrf_input, error_summary, layout, time};
 use crate::admin::form::{FieldError, RuleForm};
-use crate::admin::session::Session;
 use crate::admin::try_it::{Tried, TryError};
 use crate::rule::RuleSpec;
+use crate::session::Session;
 use crate::store::{HistoryEntry, Page};
 
 /// The list's search, as asked.

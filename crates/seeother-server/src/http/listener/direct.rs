@@ -20,7 +20,9 @@ use tokio::time::Instant;
 
 use super::Limits;
 use super::io::Activity;
-use crate::http::service::{App, RESERVED_PREFIX, Target, redirect};
+use crate::app::App;
+use crate::http::service::{Target, redirect};
+use crate::rule::RESERVED_PREFIX;
 
 /// Bytes read at most at once: a few dozen pipelined requests.
 const READ_SIZE: usize = 8 * 1024;
