@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use admin_support::rule_count;
-use browser_support::{Driver, STEP, connect, step};
+use browser_support::{Driver, STEP, arrive, at, click, connect, fill, step, text_of};
 use fantoccini::{Client, Locator};
 use serve_support::{Server, TOKEN, TempDir};
 
@@ -25,55 +25,6 @@ impl Shots {
         let png = step("screenshot", c.screenshot()).await;
         assert!(png.starts_with(b"\x89PNG"), "a PNG");
         std::fs::write(self.0.join(format!("{name}.png")), png).unwrap();
-    }
-}
-
-async fn fill(c: &Client, id: &str, text: &str) {
-    let el = step(
-        &format!("find #{id}"),
-        c.find(Locator::Css(&format!("#{id}"))),
-    )
-    .await;
-    step("clear", el.clear()).await;
-    step("type", el.send_keys(text)).await;
-}
-
-async fn click(c: &Client, css: &str) {
-    let el = step(&format!("find {css}"), c.find(Locator::Css(css))).await;
-    step(&format!("click {css}"), el.click()).await;
-}
-
-async fn text_of(c: &Client, css: &str) -> String {
-    let el = step(
-        &format!("find {css}"),
-        c.wait().at_most(STEP).for_element(Locator::Css(css)),
-    )
-    .await;
-    step("text", el.text()).await
-}
-
-/// Wait (at most [`STEP`]) until the URL bar's path and query are `expected`.
-async fn arrive(c: &Client, expected: &str) {
-    let deadline = Instant::now() + STEP;
-    loop {
-        let now = at(c).await;
-        if now == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the URL bar shows {now}, not {expected}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The path and query of the URL bar.
-async fn at(c: &Client) -> String {
-    let url = step("current URL", c.current_url()).await;
-    match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_owned(),
     }
 }
 

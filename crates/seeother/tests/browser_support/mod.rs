@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -113,4 +113,56 @@ pub async fn connect(driver: &Driver, profile: &Path) -> Client {
             .connect(&format!("http://{}", driver.addr)),
     )
     .await
+}
+
+/// Type `text` into the field with id `id`, replacing what it held.
+pub async fn fill(c: &Client, id: &str, text: &str) {
+    let el = step(
+        &format!("find #{id}"),
+        c.find(Locator::Css(&format!("#{id}"))),
+    )
+    .await;
+    step("clear", el.clear()).await;
+    step("type", el.send_keys(text)).await;
+}
+
+/// Click the element `css` selects.
+pub async fn click(c: &Client, css: &str) {
+    let el = step(&format!("find {css}"), c.find(Locator::Css(css))).await;
+    step(&format!("click {css}"), el.click()).await;
+}
+
+/// The text of the element `css` selects, once it is there (at most [`STEP`]).
+pub async fn text_of(c: &Client, css: &str) -> String {
+    let el = step(
+        &format!("find {css}"),
+        c.wait().at_most(STEP).for_element(Locator::Css(css)),
+    )
+    .await;
+    step("text", el.text()).await
+}
+
+/// Wait (at most [`STEP`]) until the URL bar's path and query are `expected`.
+pub async fn arrive(c: &Client, expected: &str) {
+    let deadline = Instant::now() + STEP;
+    loop {
+        let now = at(c).await;
+        if now == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the URL bar shows {now}, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The path and query of the URL bar.
+pub async fn at(c: &Client) -> String {
+    let url = step("current URL", c.current_url()).await;
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
 }
