@@ -34,6 +34,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod catalog;
+pub mod control;
 pub mod http;
 pub mod index;
 mod load;

@@ -5,14 +5,13 @@
 use std::sync::Arc;
 
 use http::Request;
-use seeother_server::app::App;
 use seeother_server::http::body::RequestBody;
-use seeother_server::http::service::handle;
+use seeother_server::http::service::{Service, handle};
 
 /// The size of the future `f` returns, from its type alone.
 fn future_size<F, Fut>(_: F) -> usize
 where
-    F: Fn(Arc<App>, Request<RequestBody>) -> Fut,
+    F: Fn(Arc<Service>, Request<RequestBody>) -> Fut,
 {
     std::mem::size_of::<Fut>()
 }

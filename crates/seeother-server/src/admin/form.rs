@@ -1,7 +1,7 @@
 //! Form submissions: reading `application/x-www-form-urlencoded` and `multipart/form-data`
 //! bodies, and turning the rule form into a [`RuleSpec`] with an error per field.
 
-use crate::http::body::RequestBody;
+use axum::body::Body;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, StatusCode};
@@ -80,11 +80,7 @@ fn too_large(limit: usize) -> BodyError {
 }
 
 /// Read a form body of at most `limit` bytes, URL-encoded or multipart.
-pub async fn read(
-    headers: &HeaderMap,
-    body: RequestBody,
-    limit: usize,
-) -> Result<Fields, BodyError> {
+pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Fields, BodyError> {
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -124,7 +120,7 @@ pub async fn read(
 
 async fn multipart(
     content_type: &str,
-    body: Limited<RequestBody>,
+    body: Limited<Body>,
     limit: usize,
 ) -> Result<Fields, BodyError> {
     // RFC 7578 §4.1: the boundary parameter of multipart/form-data.

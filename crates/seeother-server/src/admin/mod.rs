@@ -22,16 +22,24 @@ pub mod view;
 
 use std::sync::Arc;
 
-use crate::http::body::RequestBody;
-use bytes::Bytes;
+use axum::body::Body;
 use http::{Request, Response};
-use http_body_util::Full;
 
 use crate::app::App;
 
+/// The routes of `/-/admin`.
+pub fn router() -> axum::Router<Arc<App>> {
+    axum::Router::new()
+        .route("/-/admin", axum::routing::any(handle))
+        .route("/-/admin/{*rest}", axum::routing::any(handle))
+}
+
 /// Answer a request under `/-/admin`. Never panics on input: every request gets a page.
-pub async fn handle(app: &Arc<App>, req: Request<RequestBody>) -> Response<Full<Bytes>> {
-    let response = routes::route(app, req).await.map(Full::new);
+async fn handle(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    req: Request<Body>,
+) -> Response<Body> {
+    let response = routes::route(&app, req).await.map(Body::from);
     app.metrics.set_admin_sessions(app.admin.sessions.len());
     response
 }

@@ -13,7 +13,7 @@ mod reply;
 
 use std::sync::Arc;
 
-use crate::http::body::RequestBody;
+use axum::body::Body;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -39,17 +39,28 @@ const MAX_LIST_LIMIT: i64 = 1000;
 /// Most paths in one answer of `GET /-/api/unknown` (`limit`).
 const MAX_UNKNOWN_LIMIT: i64 = 10_000;
 
+/// The routes of `/-/api`.
+pub fn router() -> axum::Router<Arc<App>> {
+    axum::Router::new()
+        .route("/-/api", axum::routing::any(handle))
+        .route("/-/api/{*rest}", axum::routing::any(handle))
+}
+
 /// Answer a request under `/-/api/`.
-pub async fn handle(app: &Arc<App>, req: Request<RequestBody>) -> Response<Full<Bytes>> {
-    match route(app, req).await {
+async fn handle(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    req: Request<Body>,
+) -> Response<Body> {
+    match route(&app, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
+    .map(Body::new)
 }
 
 /// Who made a change, for the history: the `X-Actor` header (printable, 64 bytes at most)
 /// or `api`.
-fn actor(req: &Request<RequestBody>) -> String {
+fn actor(req: &Request<Body>) -> String {
     req.headers()
         .get("x-actor")
         .and_then(|v| v.to_str().ok())
@@ -58,7 +69,7 @@ fn actor(req: &Request<RequestBody>) -> String {
         .map_or_else(|| "api".to_owned(), |v| format!("api:{v}"))
 }
 
-async fn body(req: Request<RequestBody>, limit: usize) -> Result<Bytes, ApiError> {
+async fn body(req: Request<Body>, limit: usize) -> Result<Bytes, ApiError> {
     match Limited::new(req.into_body(), limit).collect().await {
         Ok(b) => Ok(b.to_bytes()),
         Err(e) => Err(match crate::http::body::read_error_status(&*e) {
@@ -115,10 +126,7 @@ fn not_allowed(allow: &'static str) -> ApiError {
     .allow(allow)
 }
 
-async fn route(
-    app: &Arc<App>,
-    req: Request<RequestBody>,
-) -> Result<Response<Full<Bytes>>, ApiError> {
+async fn route(app: &Arc<App>, req: Request<Body>) -> Result<Response<Full<Bytes>>, ApiError> {
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let rest = path.strip_prefix("/-/api").unwrap_or("");
     // The document is only read (RFC 9110 §15.5.6: a 405 says which methods are allowed).

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use super::body::{BodyDeadline, RequestBody};
 use super::peer::Peer;
-use super::service::handle;
+use super::service::{Service, handle};
 use crate::app::App;
 use clients::Clients;
 use io::{Activity, Tracked};
@@ -164,6 +164,7 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     app.admin.set_tls(tls.is_some());
+    let service = Arc::new(Service::new(app));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -183,21 +184,21 @@ pub async fn serve(
             },
         };
         let Some(slot) = clients.enter(peer.ip()) else {
-            app.metrics.count_refused_per_client();
+            service.app().metrics.count_refused_per_client();
             tracing::debug!(%peer, "connection refused: the client holds its maximum");
             drop(stream);
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (app, builders, limits, tls, stop) = (
-            app.clone(),
+        let (service, builders, limits, tls, stop) = (
+            service.clone(),
             builders.clone(),
             limits.clone(),
             tls.clone(),
             stop_rx.clone(),
         );
         tokio::spawn(async move {
-            connection(stream, peer, app, &builders, &limits, tls, stop).await;
+            connection(stream, peer, service, &builders, &limits, tls, stop).await;
             drop((permit, slot));
         });
     }
@@ -216,7 +217,7 @@ pub async fn serve(
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
-    app: Arc<App>,
+    service: Arc<Service>,
     builders: &Builders,
     limits: &Limits,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -228,7 +229,7 @@ async fn connection(
     let conn = Conn {
         peer,
         first_by,
-        app,
+        service,
         builders,
         limits,
         activity,
@@ -274,7 +275,7 @@ struct Conn<'a> {
     peer: SocketAddr,
     /// When the first request's header block is due.
     first_by: Instant,
-    app: Arc<App>,
+    service: Arc<Service>,
     builders: &'a Builders,
     limits: &'a Limits,
     activity: Arc<Activity>,
@@ -290,11 +291,12 @@ impl Conn<'_> {
         let Conn {
             peer,
             first_by,
-            app,
+            service,
             builders,
             limits,
             activity,
         } = self;
+        let app = service.app().clone();
         let mut http1 = protocol == Protocol::Http1;
         if protocol != Protocol::Http2 && limits.fast_path {
             let end = direct::serve(&mut io, &app, &activity, limits, first_by, &mut stop).await;
@@ -306,14 +308,13 @@ impl Conn<'_> {
         }
         let busy = activity.clone();
         let body = limits.body;
-        let service_app = app.clone();
         let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let mut req = req.map(|b| RequestBody::new(b, body));
             req.extensions_mut().insert(Peer(peer));
-            let app = service_app.clone();
+            let service = service.clone();
             let guard = busy.start();
             async move {
-                let r = handle(app, req).await;
+                let r = handle(service, req).await;
                 drop(guard);
                 r
             }

@@ -5,26 +5,47 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HOST};
+use http::header::HOST;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use seeother_core::respond::Body;
 use seeother_core::{host, note};
+use tower::ServiceExt;
 
 use crate::app::App;
+use crate::control;
 use crate::http::body::RequestBody;
 use crate::index::normalize_host;
 use crate::metrics::Handler;
 use crate::resolve::{self, Outcome, Reply};
 use crate::rule::{Kind, RESERVED_PREFIX};
-use crate::{admin, api};
+
+/// What answers requests: the app, and the control plane's router for `/-/…`.
+#[derive(Debug)]
+pub struct Service {
+    app: Arc<App>,
+    control: axum::Router,
+}
+
+impl Service {
+    /// The service of `app`; builds the control plane's router once.
+    pub fn new(app: Arc<App>) -> Self {
+        let control = control::router(app.clone());
+        Service { app, control }
+    }
+
+    /// The app this service answers from.
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+}
 
 /// Answer one request. Never fails and never panics on input: every request gets a response.
 pub async fn handle(
-    app: Arc<App>,
+    service: Arc<Service>,
     req: Request<RequestBody>,
 ) -> Result<Response<Full<Body>>, Infallible> {
+    let app = &service.app;
     let uri = req.uri();
     let hosts = req.headers().get_all(HOST).iter().map(|v| v.as_bytes());
     // RFC 9112 §3.2: no Host, two, or a bad one is a bad request, whatever the path.
@@ -44,9 +65,9 @@ pub async fn handle(
         };
     if uri.path().starts_with(RESERVED_PREFIX) {
         let start = Instant::now();
-        // Boxed: the API's and admin pages' futures are kilobytes, and held inline they would
-        // make every request's future that large, to be moved into hyper on each request.
-        let response = Box::pin(reserved(&app, req)).await;
+        // Boxed: the router's futures are kilobytes, and held inline they would make every
+        // request's future that large, to be moved into hyper on each request.
+        let response = Box::pin(reserved(service.control.clone(), req)).await;
         app.metrics
             .record(response.status().as_u16(), Handler::Admin, start.elapsed());
         return Ok(response);
@@ -58,13 +79,16 @@ pub async fn handle(
         query: uri.query(),
         headers: req.headers(),
     };
-    Ok(redirect(&app, &target).into_response().map(Full::new))
+    Ok(redirect(app, &target).into_response().map(Full::new))
 }
 
-/// A request under [`RESERVED_PREFIX`], its body collected.
-async fn reserved(app: &Arc<App>, req: Request<RequestBody>) -> Response<Full<Body>> {
-    let (parts, body) = operations(app, req).await.into_parts();
-    // Full bodies are ready at once and cannot fail.
+/// A request under [`RESERVED_PREFIX`], answered by the control plane's router, its body
+/// collected.
+async fn reserved(control: axum::Router, req: Request<RequestBody>) -> Response<Full<Body>> {
+    // The router's service is always ready and its error type is `Infallible`.
+    let Ok(response) = control.oneshot(req).await;
+    let (parts, body) = response.into_parts();
+    // The control plane's bodies are complete in memory; none can fail.
     let body = body
         .collect()
         .await
@@ -120,41 +144,4 @@ pub(crate) fn redirect(app: &App, target: &Target<'_>) -> Reply {
     tracing::debug!(method = %target.method, path = request.path, status, "answered");
     app.metrics.record(status, handler, start.elapsed());
     answer.reply
-}
-
-/// `/-/healthz`, `/-/metrics`, `/-/api/…`; `/-/admin` is reserved for the admin pages.
-async fn operations(app: &Arc<App>, req: Request<RequestBody>) -> Response<Full<Bytes>> {
-    let path = req.uri().path();
-    match path {
-        "/-/healthz" => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
-        "/-/metrics" => {
-            let body = app.metrics.render(
-                app.catalog.index().len(),
-                app.catalog.reloads(),
-                app.unknown.overflow(),
-            );
-            text(
-                StatusCode::OK,
-                "text/plain; version=0.0.4; charset=utf-8",
-                body,
-            )
-        }
-        p if p == "/-/api" || p.starts_with("/-/api/") => api::handle(app, req).await,
-        p if p == "/-/admin" || p.starts_with("/-/admin/") => admin::handle(app, req).await,
-        _ => resolve::page(
-            req.method(),
-            StatusCode::NOT_FOUND,
-            "Not Found",
-            "<p>Nothing here. The API is under <code>/-/api/</code>.</p>",
-        )
-        .map(Full::new),
-    }
-}
-
-fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, http::HeaderValue::from_static(content_type));
-    r
 }

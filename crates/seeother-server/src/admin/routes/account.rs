@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::http::body::RequestBody;
+use axum::body::Body;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, HOST, RETRY_AFTER, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
@@ -60,7 +60,7 @@ fn too_many(method: &Method, wait: Wait) -> Response<Bytes> {
 
 /// The sign-in form. It keeps nothing on the server: its CSRF token is signed and sent back in
 /// a cookie (the one the request carried while it has half its life left, else a new one).
-pub(super) fn sign_in_page(app: &Arc<App>, req: &Request<RequestBody>) -> Response<Bytes> {
+pub(super) fn sign_in_page(app: &Arc<App>, req: &Request<Body>) -> Response<Bytes> {
     let method = req.method();
     let next = Fields::from_query(req.uri().query()).get("next").to_owned();
     let Some((csrf, new)) = app
@@ -126,7 +126,7 @@ fn next_target(app: &App, headers: &HeaderMap, next: &str) -> String {
 ///
 /// Before the body is read, the request must carry the sign-in form's signed cookie (else 403)
 /// and its client must not be over the limit of wrong tokens (else 429).
-pub(super) async fn sign_in(app: &Arc<App>, req: Request<RequestBody>) -> Response<Bytes> {
+pub(super) async fn sign_in(app: &Arc<App>, req: Request<Body>) -> Response<Bytes> {
     let method = Method::POST;
     let Some(form_token) = app
         .admin
@@ -204,7 +204,7 @@ pub(super) async fn sign_in(app: &Arc<App>, req: Request<RequestBody>) -> Respon
 
 /// Sign out: the session ends, the cookie is cleared, `303` to the sign-in page. Without a
 /// signed-in session it is refused (403) before the body is read.
-pub(super) async fn sign_out(app: &Arc<App>, req: Request<RequestBody>) -> Response<Bytes> {
+pub(super) async fn sign_out(app: &Arc<App>, req: Request<Body>) -> Response<Bytes> {
     let method = Method::POST;
     let Some(session) = app.admin.sessions.find(req.headers()) else {
         return reply::forbidden(&method);

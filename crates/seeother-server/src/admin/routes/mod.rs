@@ -7,7 +7,7 @@ mod rules;
 
 use std::sync::Arc;
 
-use crate::http::body::RequestBody;
+use axum::body::Body;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 
@@ -26,7 +26,7 @@ const MAX_IMPORT: usize = 32 << 20;
 const ACTOR: &str = "admin";
 
 /// Answer a request under `/-/admin`.
-pub async fn route(app: &Arc<App>, req: Request<RequestBody>) -> Response<Bytes> {
+pub async fn route(app: &Arc<App>, req: Request<Body>) -> Response<Bytes> {
     let path = req.uri().path().to_owned();
     let rest = path.strip_prefix("/-/admin").unwrap_or("");
     let segments: Vec<&str> = rest.split('/').skip(1).collect();
@@ -51,7 +51,8 @@ pub async fn route(app: &Arc<App>, req: Request<RequestBody>) -> Response<Bytes>
         let Some(session) = session else {
             return account::to_sign_in(&method, req.uri());
         };
-        return get(app, &session, &req, &segments).await;
+        let (parts, _) = req.into_parts();
+        return get(app, &session, &parts, &segments).await;
     }
     if method != Method::POST {
         return reply::not_allowed(&method, allowed(&segments));
@@ -95,11 +96,11 @@ fn allowed(segments: &[&str]) -> &'static str {
 async fn get(
     app: &Arc<App>,
     session: &Session,
-    req: &Request<RequestBody>,
+    req: &http::request::Parts,
     segments: &[&str],
 ) -> Response<Bytes> {
-    let method = req.method();
-    let query = Fields::from_query(req.uri().query());
+    let method = &req.method;
+    let query = Fields::from_query(req.uri.query());
     match segments {
         [] | [""] => reply::see_other(method, "/-/admin/rules", None),
         ["rules"] => rules::list(app, session, method, &query).await,
