@@ -16,7 +16,8 @@ use seeother_axum::RedirectContext;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::page::{Back, Refusal};
+use super::page::Refusal;
+use super::view::Back;
 use crate::app::App;
 use crate::http::body::read_error_status;
 use crate::session::Session;

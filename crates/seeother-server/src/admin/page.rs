@@ -13,7 +13,7 @@ use http::{HeaderValue, StatusCode};
 use seeother_axum::RedirectError;
 use seeother_core::note;
 
-use super::view;
+use super::view::{self, Back};
 use crate::throttle::Wait;
 
 /// What a handler answers: a response (a page or a redirect), or a refusal.
@@ -68,33 +68,6 @@ pub async fn protect(req: Request, next: Next) -> Response {
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
-}
-
-/// Where a refusal's page leads back to.
-#[derive(Clone, Debug)]
-pub struct Back {
-    /// The link's target (a path of this server).
-    pub href: String,
-    /// The link's text.
-    pub text: &'static str,
-}
-
-impl Back {
-    /// Back to the rule list.
-    pub fn rules() -> Self {
-        Back {
-            href: "/-/admin/rules".to_owned(),
-            text: "Back to the rules",
-        }
-    }
-
-    /// To the sign-in form.
-    pub fn sign_in() -> Self {
-        Back {
-            href: "/-/admin/sign-in".to_owned(),
-            text: "Sign in",
-        }
-    }
 }
 
 /// Why a request was not done: each is a short page saying what was wrong and what to do.

@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use crate::admin::extract::{MAX_FORM, Params, SignedForm, read_form};
 use crate::admin::form::FieldError;
-use crate::admin::page::{Answer, Back, Page, Refusal};
-use crate::admin::view;
+use crate::admin::page::{Answer, Page, Refusal};
+use crate::admin::view::{self, Back};
 use crate::app::App;
 use crate::http::peer::Peer;
 use crate::metrics::AuthVia;

@@ -10,7 +10,6 @@ use maud::{Markup, html};
 use seeother_core::note;
 
 use super::form::FieldError;
-use super::page::Back;
 use super::style;
 use crate::session::Session;
 
@@ -37,6 +36,33 @@ pub fn layout(title: &str, session: Option<&Session>, body: Markup) -> String {
     };
     // The shell takes the body as HTML: maud's output, escaped where it had to be.
     note::page(title, &inner.into_string())
+}
+
+/// Where a message page leads back to.
+#[derive(Clone, Debug)]
+pub struct Back {
+    /// The link's target (a path of this server).
+    pub href: String,
+    /// The link's text.
+    pub text: &'static str,
+}
+
+impl Back {
+    /// Back to the rule list.
+    pub fn rules() -> Self {
+        Back {
+            href: "/-/admin/rules".to_owned(),
+            text: "Back to the rules",
+        }
+    }
+
+    /// To the sign-in form.
+    pub fn sign_in() -> Self {
+        Back {
+            href: "/-/admin/sign-in".to_owned(),
+            text: "Sign in",
+        }
+    }
 }
 
 /// A short message page (errors, refusals) in the admin look.
