@@ -494,7 +494,7 @@ fn refusals_are_json_errors_that_say_what_to_do() {
     refused(&r, 400, "give a number from 1 to 10000");
     let r = s.api("DELETE", "/-/api/rules/1?tombstone=maybe", None);
     refused(&r, 400, "give true or false");
-    for id in ["abc", "1.5", "99999999999999999999"] {
+    for id in ["abc", "1.5", "99999999999999999999", "%FF", "-"] {
         let r = s.api("GET", &format!("/-/api/rules/{id}"), None);
         refused(&r, 404, "is not a rule id; ids are numbers");
     }

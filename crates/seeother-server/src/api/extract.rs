@@ -55,23 +55,25 @@ impl<S: Send + Sync> FromRequestParts<S> for RuleId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        // Raw (as today's ids are digits), and by name: a path given with a trailing slash
-        // carries the catch-all's parameter too.
+        let not_an_id = |what: &str| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("{what} is not a rule id; ids are numbers, as in /-/api/rules/42"),
+            )
+        };
+        // A segment that is not UTF-8 once decoded is no number either.
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+            .map_err(|_| not_an_id("a segment that is not UTF-8"))?;
+        // By name: a path given with a trailing slash carries the catch-all's parameter too.
         let id = params
             .iter()
             .filter(|(name, _)| *name == "id")
-            .map(|(_, value)| value)
             .last()
-            .unwrap_or_default();
-        id.parse().map(RuleId).map_err(|_| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("{id:?} is not a rule id; ids are numbers, as in /-/api/rules/42"),
-            )
-        })
+            .map_or("", |(_, value)| value);
+        id.parse()
+            .map(RuleId)
+            .map_err(|_| not_an_id(&format!("{id:?}")))
     }
 }
 
