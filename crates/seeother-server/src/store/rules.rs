@@ -142,11 +142,12 @@ pub struct Change {
 }
 
 /// A page of rules.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Page {
     /// The rules, by id.
     pub rules: Vec<RuleSpec>,
     /// The `after` value for the next page, when there is one.
+    #[schema(required = true)]
     pub next: Option<i64>,
 }
 
@@ -175,7 +176,7 @@ impl Default for ListQuery {
 }
 
 /// One recorded change of a rule.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     /// When (Unix seconds).
     pub at: i64,
@@ -184,12 +185,16 @@ pub struct HistoryEntry {
     /// `create`, `update`, `delete` or `tombstone`.
     pub action: String,
     /// The target before.
+    #[schema(required = true)]
     pub old_target: Option<String>,
     /// The target after.
+    #[schema(required = true)]
     pub new_target: Option<String>,
     /// The whole rule before.
+    #[schema(required = true)]
     pub old: Option<RuleSpec>,
     /// The whole rule after.
+    #[schema(required = true)]
     pub new: Option<RuleSpec>,
 }
 

@@ -25,7 +25,7 @@ const UNKNOWN_PER_TX: usize = 256;
 const EVICT_PER_TX: i64 = 4096;
 
 /// A path that was asked for and matched no rule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UnknownPath {
     /// The request's host (empty when it had none).
     pub host: String,
