@@ -234,3 +234,27 @@ impl Catalog {
         Ok(report)
     }
 }
+
+/// Why catalog work run off the async runtime failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// The catalog refused or failed.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The blocking task did not finish (it panicked).
+    #[error("the operation did not finish: {0}")]
+    Panicked(String),
+}
+
+/// Run blocking catalog work (the store's SQL, index rebuilds) on tokio's blocking pool, so the
+/// async handlers of the API and the admin pages never block a runtime thread.
+pub async fn blocking<T: Send + 'static>(
+    catalog: &Arc<Catalog>,
+    f: impl FnOnce(&Catalog) -> Result<T, CatalogError> + Send + 'static,
+) -> Result<T, TaskError> {
+    let catalog = catalog.clone();
+    match tokio::task::spawn_blocking(move || f(&catalog)).await {
+        Ok(r) => Ok(r?),
+        Err(e) => Err(TaskError::Panicked(e.to_string())),
+    }
+}

@@ -9,14 +9,15 @@ use http::header::CONTENT_TYPE;
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
 
+use super::MAX_IMPORT_BODY;
 use super::extract::{Actor, Authenticated, Params, Whole};
 use super::openapi::{
     BadRequest, Refused, RequestTimeout, TooLarge, TooManyFailures, Unauthorized, Unavailable,
     UnsupportedFormat,
 };
 use super::reply::{ApiError, json};
-use super::{MAX_IMPORT_BODY, blocking};
 use crate::app::App;
+use crate::catalog::blocking;
 use crate::rules_file::{self, Format};
 
 /// The parameters of `POST /-/api/import`.
@@ -91,7 +92,7 @@ pub(super) async fn import(
         .map_err(|_| ApiError::bad_request("the rule file is not UTF-8 text"))?;
     let rules = rules_file::parse(text, format, "body")?;
     let actor = format!("{}:import", actor.name);
-    let report = blocking(&app, move |c| c.import(rules, &actor)).await?;
+    let report = blocking(&app.catalog, move |c| c.import(rules, &actor)).await?;
     Ok(json(
         StatusCode::OK,
         &ImportReply {

@@ -25,7 +25,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use http::{HeaderValue, StatusCode, Uri};
+use http::{HeaderValue, Uri};
 use tower::ServiceExt;
 use utoipa::OpenApi as _;
 use utoipa::openapi::security::SecurityRequirement;
@@ -33,7 +33,6 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterE
 use utoipa_axum::routes;
 
 use crate::app::App;
-use crate::catalog::{Catalog, CatalogError};
 use extract::Authenticated;
 use reply::ApiError;
 
@@ -156,20 +155,4 @@ async fn elsewhere(api: Router<Arc<App>>, app: Arc<App>, req: Request) -> Respon
 /// Any other path under `/-/api`, for a client with the token.
 async fn no_such_resource(_: Authenticated) -> ApiError {
     ApiError::no_such_resource()
-}
-
-/// Run blocking store work off the async runtime.
-async fn blocking<T: Send + 'static>(
-    app: &Arc<App>,
-    f: impl FnOnce(&Catalog) -> Result<T, CatalogError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let catalog = app.catalog.clone();
-    match tokio::task::spawn_blocking(move || f(&catalog)).await {
-        // A busy store (another process holds its write lock) is a 503 (`ApiError::from`).
-        Ok(r) => r.map_err(ApiError::from),
-        Err(e) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the operation failed: {e}"),
-        )),
-    }
 }

@@ -6,7 +6,7 @@ use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
-use crate::catalog::CatalogError;
+use crate::catalog::{CatalogError, TaskError};
 use crate::rules_file::{FileError, FileErrors};
 use crate::store::{BUSY_RETRY_AFTER_SECS, StoreError};
 
@@ -131,6 +131,19 @@ impl From<FileErrors> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "the rule file has problems (listed by line); nothing was imported",
             )
+        }
+    }
+}
+
+impl From<TaskError> for ApiError {
+    fn from(e: TaskError) -> Self {
+        match e {
+            // A busy store (another process holds its write lock) is a 503.
+            TaskError::Catalog(e) => e.into(),
+            TaskError::Panicked(e) => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the operation failed: {e}"),
+            ),
         }
     }
 }

@@ -9,15 +9,16 @@ use http::header::LOCATION;
 use http::{HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use super::MAX_RULE_BODY;
 use super::extract::{Actor, Authenticated, Params, RuleBody, RuleId, bounded, flag, number};
 use super::openapi::{
     BadRequest, Conflict, NotFound, Refused, RequestTimeout, TooLarge, TooManyFailures,
     Unauthorized, Unavailable,
 };
 use super::reply::{ApiError, json};
-use super::{MAX_RULE_BODY, blocking};
 use crate::app::App;
 use crate::catalog::CatalogError;
+use crate::catalog::blocking;
 use crate::store::{HistoryEntry, ListQuery, Page, StoreError};
 
 /// Most rules in one page of `GET /-/api/rules` (`limit`).
@@ -65,7 +66,7 @@ pub(super) async fn list(
         after: number("after", p.after.as_deref())?.unwrap_or(0),
         limit: bounded("limit", p.limit.as_deref(), 100, 1, MAX_LIST_LIMIT)? as u32,
     };
-    let page = blocking(&app, move |c| Ok(c.list(&list)?)).await?;
+    let page = blocking(&app.catalog, move |c| Ok(c.list(&list)?)).await?;
     Ok(json(StatusCode::OK, &page))
 }
 
@@ -96,7 +97,7 @@ pub(super) async fn create(
     actor: Actor,
     RuleBody(rule): RuleBody<MAX_RULE_BODY>,
 ) -> Result<Response, ApiError> {
-    let stored = blocking(&app, move |c| c.create(rule, &actor.name)).await?;
+    let stored = blocking(&app.catalog, move |c| c.create(rule, &actor.name)).await?;
     let mut r = json(StatusCode::CREATED, &stored);
     let location = format!("/-/api/rules/{}", stored.id.unwrap_or_default());
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -125,7 +126,7 @@ pub(super) async fn get(
     State(app): State<Arc<App>>,
     RuleId(id): RuleId,
 ) -> Result<Response, ApiError> {
-    let rule = blocking(&app, move |c| Ok(c.get(id)?)).await?;
+    let rule = blocking(&app.catalog, move |c| Ok(c.get(id)?)).await?;
     rule.map(|r| json(StatusCode::OK, &r))
         .ok_or_else(|| CatalogError::Store(StoreError::NotFound(id)).into())
 }
@@ -157,7 +158,7 @@ pub(super) async fn replace(
     actor: Actor,
     RuleBody(rule): RuleBody<MAX_RULE_BODY>,
 ) -> Result<Response, ApiError> {
-    let stored = blocking(&app, move |c| c.update(id, rule, &actor.name)).await?;
+    let stored = blocking(&app.catalog, move |c| c.update(id, rule, &actor.name)).await?;
     Ok(json(StatusCode::OK, &stored))
 }
 
@@ -194,7 +195,7 @@ pub(super) async fn delete(
     Params(p): Params<DeleteParams>,
 ) -> Result<Response, ApiError> {
     let tombstone = flag("tombstone", p.tombstone.as_deref())?;
-    match blocking(&app, move |c| c.delete(id, tombstone, &actor.name)).await? {
+    match blocking(&app.catalog, move |c| c.delete(id, tombstone, &actor.name)).await? {
         Some(rule) => Ok(json(StatusCode::OK, &rule)),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
@@ -226,7 +227,7 @@ pub(super) async fn history(
     State(app): State<Arc<App>>,
     RuleId(id): RuleId,
 ) -> Result<Response, ApiError> {
-    let history = blocking(&app, move |c| {
+    let history = blocking(&app.catalog, move |c| {
         if c.store().get(id)?.is_none() && c.history(id)?.is_empty() {
             return Err(StoreError::NotFound(id).into());
         }

@@ -7,11 +7,11 @@ use axum::response::Response;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::blocking;
 use super::extract::{Authenticated, Params, bounded};
 use super::openapi::{BadRequest, TooManyFailures, Unauthorized, Unavailable};
 use super::reply::{ApiError, json};
 use crate::app::App;
+use crate::catalog::blocking;
 use crate::store::UnknownPath;
 
 /// Most paths in one answer (`limit`).
@@ -53,6 +53,6 @@ pub(super) async fn unknown(
     Params(p): Params<UnknownParams>,
 ) -> Result<Response, ApiError> {
     let limit = bounded("limit", p.limit.as_deref(), 100, 1, MAX_UNKNOWN_LIMIT)? as u32;
-    let unknown = blocking(&app, move |c| Ok(c.store().unknown(limit)?)).await?;
+    let unknown = blocking(&app.catalog, move |c| Ok(c.store().unknown(limit)?)).await?;
     Ok(json(StatusCode::OK, &Unknown { unknown }))
 }

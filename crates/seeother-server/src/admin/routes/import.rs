@@ -10,13 +10,14 @@ use http::StatusCode;
 use seeother_axum::RedirectContext;
 use serde::Deserialize;
 
-use super::{ACTOR, Fail, blocking};
+use super::ACTOR;
 use crate::admin::extract::{MAX_IMPORT, ReportId, SignedForm, SignedIn, essence, unreadable};
 use crate::admin::form::FieldError;
 use crate::admin::page::{Answer, Page, Refusal};
 use crate::admin::view::{self, Back};
 use crate::app::App;
 use crate::catalog::CatalogError;
+use crate::catalog::{TaskError, blocking};
 use crate::reports::Report;
 use crate::rules_file::{self, Format};
 use crate::session::Session;
@@ -193,7 +194,7 @@ pub async fn submit(
     let actor = format!("{ACTOR}:import");
     let done = match blocking(&app.catalog, move |c| c.import(rules, &actor)).await {
         Ok(r) => r,
-        Err(Fail::Catalog(CatalogError::InvalidImport(list))) => {
+        Err(TaskError::Catalog(CatalogError::InvalidImport(list))) => {
             let errors: Vec<FieldError> = list
                 .iter()
                 .map(|(i, e)| FieldError {
@@ -203,7 +204,7 @@ pub async fn submit(
                 .collect();
             return again(&errors);
         }
-        Err(Fail::Catalog(e @ CatalogError::Store(StoreError::Conflict { .. }))) => {
+        Err(TaskError::Catalog(e @ CatalogError::Store(StoreError::Conflict { .. }))) => {
             return again(&[FieldError {
                 field,
                 message: e.to_string(),

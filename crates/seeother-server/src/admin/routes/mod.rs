@@ -1,18 +1,15 @@
-//! The handlers of `/-/admin/…`, by page, and what they share: running catalog work off the
-//! async runtime and the page for a catalog failure.
+//! The handlers of `/-/admin/…`, by page, and what they share: the page for a catalog failure.
 
 pub mod account;
 pub mod import;
 pub mod rules;
-
-use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use seeother_axum::RedirectContext;
 
 use super::extract::SignedIn;
 use super::page::{Answer, Refusal};
-use crate::catalog::{Catalog, CatalogError};
+use crate::catalog::{CatalogError, TaskError};
 use crate::store::StoreError;
 
 /// Who made a change, for the rule history.
@@ -36,41 +33,20 @@ pub fn not_allowed(
     move || std::future::ready(Refusal::NotAllowed(allow).into_response())
 }
 
-/// Why catalog work failed.
-#[derive(Debug)]
-enum Fail {
-    /// The catalog refused or failed.
-    Catalog(CatalogError),
-    /// The blocking task did not finish (it panicked).
-    Task(String),
-}
-
-/// Run blocking catalog work off the async runtime.
-async fn blocking<T: Send + 'static>(
-    catalog: &Arc<Catalog>,
-    f: impl FnOnce(&Catalog) -> Result<T, CatalogError> + Send + 'static,
-) -> Result<T, Fail> {
-    let catalog = catalog.clone();
-    match tokio::task::spawn_blocking(move || f(&catalog)).await {
-        Ok(r) => r.map_err(Fail::Catalog),
-        Err(e) => Err(Fail::Task(e.to_string())),
-    }
-}
-
-impl From<Fail> for Refusal {
+impl From<TaskError> for Refusal {
     /// The page for a catalog failure that is not the user's input: 404 for a missing rule,
     /// 503 for a busy store, 500 otherwise.
-    fn from(e: Fail) -> Self {
+    fn from(e: TaskError) -> Self {
         let e = match e {
-            Fail::Catalog(e @ CatalogError::Store(StoreError::NotFound(_))) => {
+            TaskError::Catalog(e @ CatalogError::Store(StoreError::NotFound(_))) => {
                 return Refusal::NotFound(e.to_string());
             }
-            Fail::Catalog(e @ CatalogError::Store(StoreError::Busy(_))) => {
+            TaskError::Catalog(e @ CatalogError::Store(StoreError::Busy(_))) => {
                 tracing::warn!(error = %e, "admin page: store busy; answered 503");
                 return Refusal::Busy(e.to_string());
             }
-            Fail::Catalog(e) => e.to_string(),
-            Fail::Task(e) => e,
+            TaskError::Catalog(e) => e.to_string(),
+            TaskError::Panicked(e) => e,
         };
         tracing::error!(error = %e, "admin page: store failure");
         Refusal::Failed(format!(

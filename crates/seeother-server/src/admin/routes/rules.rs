@@ -8,7 +8,7 @@ use http::StatusCode;
 use seeother_axum::RedirectContext;
 use serde::Deserialize;
 
-use super::{ACTOR, Fail, blocking};
+use super::ACTOR;
 use crate::admin::extract::{Params, RuleId, SignedForm, SignedIn};
 use crate::admin::form::{self, FieldError, RuleFields, RuleForm};
 use crate::admin::page::{Answer, Page, Refusal};
@@ -17,6 +17,7 @@ use crate::admin::view::Back;
 use crate::admin::view::rules::{self as view, Search};
 use crate::app::App;
 use crate::catalog::CatalogError;
+use crate::catalog::{TaskError, blocking};
 use crate::rule::Kind;
 use crate::session::Session;
 use crate::store::{ListQuery, StoreError};
@@ -171,13 +172,13 @@ fn unprocessable(
 }
 
 /// Errors of the user's input among catalog failures, by field; the failure itself otherwise.
-fn input_errors(e: Fail) -> Result<Vec<FieldError>, Fail> {
+fn input_errors(e: TaskError) -> Result<Vec<FieldError>, TaskError> {
     match e {
-        Fail::Catalog(CatalogError::Invalid(e)) => Ok(vec![FieldError {
+        TaskError::Catalog(CatalogError::Invalid(e)) => Ok(vec![FieldError {
             field: form::field_of(&e),
             message: e.to_string(),
         }]),
-        Fail::Catalog(CatalogError::Store(e @ StoreError::Conflict { .. })) => {
+        TaskError::Catalog(CatalogError::Store(e @ StoreError::Conflict { .. })) => {
             Ok(vec![form::store_error(&e)])
         }
         e => Err(e),
