@@ -13,7 +13,7 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::http::listener::{self, Limits, TlsError};
 use crate::rules_file::{self, Format, ReadError};
 use crate::stats::{Maintenance, Unknown, UnknownLimits};
-use crate::store::{AppliedFile, DEFAULT_BUSY_TIMEOUT, ImportReport, Store, StoreError};
+use crate::store::{AppliedFile, DEFAULT_BUSY_TIMEOUT, ImportReport, Location, Store, StoreError};
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8303";
@@ -25,8 +25,8 @@ pub const DEFAULT_DB: &str = "seeother.db";
 pub struct Options {
     /// Address to listen on (port 0 picks a free one).
     pub listen: SocketAddr,
-    /// The database file (created on first start).
-    pub db: PathBuf,
+    /// The store: a SQLite file (created on first start) or a PostgreSQL database.
+    pub db: Location,
     /// Rule files loaded into the store at start (all or nothing, each; one unchanged since
     /// it was last applied, with no rule changed since, is skipped).
     pub rules: Vec<PathBuf>,
@@ -54,7 +54,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
-            db: PathBuf::from(DEFAULT_DB),
+            db: Location::Sqlite(PathBuf::from(DEFAULT_DB)),
             rules: Vec::new(),
             admin_token_file: None,
             tls: None,
@@ -122,10 +122,10 @@ pub struct Server {
 impl Server {
     /// Open the store, load `--rules` files, obtain the token and bind the address.
     pub fn prepare(options: Options) -> Result<Server, ServeError> {
-        let store = Arc::new(Store::open_with(&options.db, options.db_busy_timeout)?);
+        let store = Arc::new(Store::connect(&options.db, options.db_busy_timeout)?);
         // Before the rules are loaded: a token refused (too short) stops the start at once.
         let (token, token_source) =
-            AdminToken::obtain(options.admin_token_file.as_deref(), &options.db)?;
+            AdminToken::obtain(options.admin_token_file.as_deref(), store.path())?;
         let catalog = Arc::new(Catalog::open(store)?);
         let mut loaded = Vec::new();
         for path in &options.rules {

@@ -41,7 +41,9 @@ impl Maintenance {
         m.start("seeother-flush", move |stopped| {
             as_batch_thread();
             let (catalog, unknown) = (&flusher.catalog, &flusher.unknown);
-            let mut version = catalog.store().data_version().ok();
+            let mut version = (!catalog.store().is_shared())
+                .then(|| catalog.store().data_version().ok())
+                .flatten();
             loop {
                 let last = stop_within(&stopped, every);
                 if let Err(e) = flush(catalog, unknown) {
@@ -50,6 +52,13 @@ impl Maintenance {
                 flusher.metrics.set_unknown_dropped(unknown.dropped());
                 if last {
                     break;
+                }
+                if catalog.store().is_shared() {
+                    // Changes committed by other nodes since the last tick.
+                    if let Err(e) = catalog.catch_up() {
+                        tracing::debug!(error = %e, "could not catch up on the changes");
+                    }
+                    continue;
                 }
                 let now = catalog.store().data_version().ok();
                 if now != version {
