@@ -54,7 +54,8 @@ impl Maintenance {
                     break;
                 }
                 if catalog.store().is_shared() {
-                    // Changes committed by other nodes since the last tick.
+                    // The feed's thread applies changes as they are notified; this catches
+                    // whatever a lost notification left behind.
                     if let Err(e) = catalog.catch_up() {
                         tracing::debug!(error = %e, "could not catch up on the changes");
                     }
@@ -73,6 +74,12 @@ impl Maintenance {
                 }
             }
         });
+        if app.catalog.store().is_shared() {
+            let catalog = app.catalog.clone();
+            m.start("seeother-feed", move |stopped| {
+                crate::feed::follow(&catalog, &stopped)
+            });
+        }
         m.start("seeother-huge-pages", move |stopped| {
             yield_to_requests();
             loop {

@@ -1,0 +1,155 @@
+//! A fleet: three `seeother serve` nodes on one private PostgreSQL cluster, over real
+//! sockets. A change made through any node's API is answered by the others, woken by
+//! PostgreSQL's NOTIFY (the nodes' own catch-up tick is set to a minute, so only the feed
+//! can bring a change within the test's limits), complete and in order.
+
+#[path = "../../seeother-server/tests/pg_support/mod.rs"]
+mod pg_support;
+mod serve_support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use pg_support::Cluster;
+use serve_support::{Server, eventually};
+
+/// How long a change may take to reach another node here (the goal is 100 ms; a loaded
+/// test machine gets more).
+const LIMIT: Duration = Duration::from_secs(3);
+
+fn node(url: &str) -> Server {
+    Server::start(Path::new(url), &["--flush-interval", "60"])
+}
+
+fn fleet(pg: &Cluster) -> [Server; 3] {
+    let url = pg.create_db("fleet");
+    [node(&url), node(&url), node(&url)]
+}
+
+/// The status and `Location` with which `node` answers `path`.
+fn answer(node: &Server, path: &str) -> (u16, Option<String>) {
+    let r = node.get(path);
+    (r.status, r.header("location").map(str::to_owned))
+}
+
+fn wait_for(node: &Server, path: &str, want: (u16, Option<&str>)) {
+    let ok = eventually(LIMIT, || {
+        let (status, location) = answer(node, path);
+        (status, location.as_deref()) == want
+    });
+    assert!(
+        ok,
+        "{} answers {path} with {:?}, not {want:?}",
+        node.addr,
+        answer(node, path)
+    );
+}
+
+fn create(node: &Server, path: &str, to: &str) -> i64 {
+    let body = format!(r#"{{"path": "{path}", "to": "{to}"}}"#);
+    let r = node.api("POST", "/-/api/rules", Some(&body));
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["id"].as_i64().unwrap()
+}
+
+#[test]
+fn a_change_on_one_node_is_answered_by_the_others() {
+    let pg = Cluster::start();
+    let [a, b, c] = fleet(&pg);
+
+    let id = create(&a, "/id/x", "https://example.org/x");
+    for n in [&b, &c] {
+        wait_for(n, "/id/x", (303, Some("https://example.org/x")));
+    }
+
+    let put = b.api(
+        "PUT",
+        &format!("/-/api/rules/{id}"),
+        Some(r#"{"path": "/id/x", "to": "https://example.org/x2"}"#),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    for n in [&a, &c] {
+        wait_for(n, "/id/x", (303, Some("https://example.org/x2")));
+    }
+
+    let gone = c.api("DELETE", &format!("/-/api/rules/{id}?tombstone=true"), None);
+    assert_eq!(gone.status, 200, "{}", gone.text());
+    for n in [&a, &b] {
+        wait_for(n, "/id/x", (410, None));
+    }
+
+    let deleted = a.api("DELETE", &format!("/-/api/rules/{id}"), None);
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    for n in [&b, &c] {
+        wait_for(n, "/id/x", (404, None));
+    }
+    // Every node reads the same history from the one database.
+    let history = c.api("GET", &format!("/-/api/rules/{id}/history"), None);
+    let actions: Vec<String> = history.json()["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions, ["create", "update", "tombstone", "delete"]);
+}
+
+#[test]
+fn a_burst_of_200_changes_arrives_complete_and_in_order() {
+    let pg = Cluster::start();
+    let [a, b, c] = fleet(&pg);
+    // 100 creations, and 100 updates of one rule: applied out of order, an older target
+    // would win on some node.
+    let id = create(&a, "/v", "https://example.org/v/0");
+    for i in 1..100 {
+        create(
+            &a,
+            &format!("/n/{i}"),
+            &format!("https://example.org/n/{i}"),
+        );
+    }
+    for i in 1..=100 {
+        let body = format!(r#"{{"path": "/v", "to": "https://example.org/v/{i}"}}"#);
+        let r = a.api("PUT", &format!("/-/api/rules/{id}"), Some(&body));
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    for n in [&b, &c] {
+        wait_for(n, "/v", (303, Some("https://example.org/v/100")));
+        for i in 1..100 {
+            let want = format!("https://example.org/n/{i}");
+            assert_eq!(answer(n, &format!("/n/{i}")), (303, Some(want)));
+        }
+    }
+}
+
+#[test]
+fn propagation_time_from_acknowledgement_to_the_other_nodes_answer() {
+    let pg = Cluster::start();
+    let [a, b, c] = fleet(&pg);
+    let mut times = Vec::new();
+    for i in 0..40 {
+        let path = format!("/p/{i}");
+        let to = format!("https://example.org/p/{i}");
+        create(&a, &path, &to);
+        let acked = Instant::now();
+        for n in [&b, &c] {
+            while answer(n, &path).0 != 303 {
+                assert!(
+                    acked.elapsed() < LIMIT,
+                    "{path} not on {} after {LIMIT:?}",
+                    n.addr
+                );
+            }
+            times.push(acked.elapsed());
+        }
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+    eprintln!(
+        "propagation over {} answers: p50 {:?}, p99 {:?}, max {:?}",
+        times.len(),
+        at(0.5),
+        at(0.99),
+        times[times.len() - 1]
+    );
+}
