@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use arc_swap::{ArcSwap, Guard};
 
+use crate::health::{Health, Reachability};
 use crate::index::{CompiledRule, Index, RuleKey};
 use crate::rule::{RuleError, RuleSpec};
 use crate::store::{
@@ -49,6 +50,8 @@ pub struct Catalog {
     reloads: AtomicU64,
     /// The change sequence the index is as of (shared stores only; changed under `writer`).
     seen: AtomicI64,
+    /// Whether the shared store's database answered at the last try.
+    reachable: Reachability,
 }
 
 /// Changes read per query while catching up.
@@ -86,7 +89,34 @@ impl Catalog {
             writer: Mutex::new(()),
             reloads: AtomicU64::new(0),
             seen: AtomicI64::new(seq.unwrap_or(0)),
+            reachable: Reachability::default(),
         })
+    }
+
+    /// The store as this node sees it: degraded while a shared store's database cannot be
+    /// reached (redirects are still answered from memory; writes answer 503).
+    pub fn health(&self) -> Health {
+        let problem = self.reachable.problem();
+        Health {
+            status: if problem.is_some() { "degraded" } else { "ok" },
+            store: if self.store.is_shared() {
+                "postgres"
+            } else {
+                "sqlite"
+            },
+            database: problem.is_none(),
+            seen: self.seen(),
+            down_for_secs: problem.as_ref().map(|(_, d)| d.as_secs()),
+            problem: problem.map(|(why, _)| why),
+        }
+    }
+
+    /// Note whether the database answered (the change feed's thread does).
+    pub(crate) fn reachable(&self, result: Result<(), String>) {
+        match result {
+            Ok(()) => self.reachable.up(),
+            Err(why) => self.reachable.down(why),
+        }
     }
 
     /// The number of the last change applied to the index (a shared store's change

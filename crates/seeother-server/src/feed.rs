@@ -41,6 +41,7 @@ pub fn follow(catalog: &Arc<Catalog>, stopped: &Receiver<()>) {
         let mut client = match listening {
             Ok(c) => c,
             Err(e) => {
+                catalog.reachable(Err(e.to_string()));
                 if !was_down {
                     tracing::warn!(error = %e, "the change feed is cut; serving the rules as they are, connecting again");
                     was_down = true;
@@ -53,6 +54,7 @@ pub fn follow(catalog: &Arc<Catalog>, stopped: &Receiver<()>) {
             }
         };
         back_off = FIRST_BACK_OFF;
+        catalog.reachable(Ok(()));
         // Listening first: a change committed from here on is notified, and one committed
         // before is read by this catch-up.
         catch_up(catalog);
@@ -69,9 +71,13 @@ pub fn follow(catalog: &Arc<Catalog>, stopped: &Receiver<()>) {
                     catch_up(catalog);
                 }
                 Ok(None) if !client.is_closed() => {}
-                Ok(None) => break,
+                Ok(None) => {
+                    catalog.reachable(Err("the connection to PostgreSQL was closed".into()));
+                    break;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "the change feed's connection failed");
+                    catalog.reachable(Err(e.to_string()));
                     break;
                 }
             }

@@ -36,6 +36,7 @@ pub mod auth;
 pub mod catalog;
 pub mod control;
 mod feed;
+pub mod health;
 pub mod http;
 pub mod index;
 mod load;

@@ -153,3 +153,71 @@ fn propagation_time_from_acknowledgement_to_the_other_nodes_answer() {
         times[times.len() - 1]
     );
 }
+
+#[test]
+fn with_postgresql_stopped_redirects_never_fail_writes_answer_503_and_changes_resume() {
+    let pg = Cluster::start();
+    let url = pg.create_db("fleet");
+    let nodes = [node(&url), node(&url), node(&url)];
+    create(&nodes[0], "/id/up", "https://example.org/up");
+    for n in &nodes {
+        wait_for(n, "/id/up", (303, Some("https://example.org/up")));
+    }
+
+    pg.stop();
+    let stopped = Instant::now();
+    let mut served = 0;
+    let mut failed = Vec::new();
+    while stopped.elapsed() < Duration::from_secs(10) {
+        for n in &nodes {
+            match answer(n, "/id/up") {
+                (303, Some(l)) if l == "https://example.org/up" => served += 1,
+                other => failed.push(other),
+            }
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {served} redirects failed: {failed:?}",
+        failed.len()
+    );
+    assert!(served > 100, "only {served} redirects in 10 s");
+    for n in &nodes {
+        let body = r#"{"path": "/id/down", "to": "https://example.org/down"}"#;
+        let r = n.api("POST", "/-/api/rules", Some(body));
+        assert_eq!(r.status, 503, "{}", r.text());
+        assert!(r.header("retry-after").is_some());
+        assert!(r.text().contains("cannot be reached"), "{}", r.text());
+    }
+
+    pg.start_again();
+    // A change made straight into the database, as the nodes reconnect.
+    let dir = serve_support::TempDir::new("fleet-import");
+    let file = dir.file(
+        "r.csv",
+        "path,to\n/id/imported,https://example.org/imported\n",
+    );
+    let (code, _, err) = serve_support::cli(&["import", "--db", &url, file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for n in &nodes {
+        wait_for(
+            n,
+            "/id/imported",
+            (303, Some("https://example.org/imported")),
+        );
+    }
+    let ok = eventually(LIMIT, || {
+        nodes[1]
+            .api(
+                "POST",
+                "/-/api/rules",
+                Some(r#"{"path": "/id/after", "to": "https://example.org/after"}"#),
+            )
+            .status
+            == 201
+    });
+    assert!(ok, "writes did not resume on node B");
+    for n in [&nodes[0], &nodes[2]] {
+        wait_for(n, "/id/after", (303, Some("https://example.org/after")));
+    }
+}
