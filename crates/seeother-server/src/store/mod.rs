@@ -24,7 +24,7 @@ use crate::rule::RuleSpec;
 
 pub use applied::AppliedFile;
 pub use location::{Location, LocationError};
-pub use postgres::{CHANNEL, Postgres};
+pub use postgres::{CHANNEL, Copied, CopyError, Postgres};
 pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow};
 pub use sqlite::Sqlite;
 pub use stats::{PartlyWritten, UnknownPath, UnknownRetention};

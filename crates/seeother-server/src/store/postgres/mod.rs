@@ -14,8 +14,11 @@
 //! The connection is made again when it was lost; meanwhile calls fail with
 //! [`Busy::Unavailable`].
 
+mod copy;
 mod counters;
 mod rules;
+
+pub use copy::{Copied, CopyError};
 
 use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard};
