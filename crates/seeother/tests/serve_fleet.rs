@@ -221,3 +221,97 @@ fn with_postgresql_stopped_redirects_never_fail_writes_answer_503_and_changes_re
         wait_for(n, "/id/after", (303, Some("https://example.org/after")));
     }
 }
+
+#[test]
+fn hit_counters_from_three_nodes_add_up() {
+    let pg = Cluster::start();
+    let url = pg.create_db("fleet");
+    let nodes: Vec<Server> = (0..3)
+        .map(|_| Server::start(Path::new(&url), &["--flush-interval", "0.2"]))
+        .collect();
+    let id = create(&nodes[0], "/id/counted", "https://example.org/counted");
+    for n in &nodes {
+        wait_for(n, "/id/counted", (303, Some("https://example.org/counted")));
+    }
+    // Each node was asked once by `wait_for`, and then 5, 10 and 15 times.
+    for (i, n) in nodes.iter().enumerate() {
+        for _ in 0..5 * (i + 1) {
+            assert_eq!(answer(n, "/id/counted").0, 303);
+        }
+    }
+    let total = 3 + 5 + 10 + 15;
+    for n in &nodes {
+        let ok = eventually(LIMIT, || {
+            n.api("GET", &format!("/-/api/rules/{id}"), None).json()["hits"].as_i64() == Some(total)
+        });
+        assert!(ok, "{} does not count the fleet's {total} hits", n.addr);
+    }
+}
+
+/// The status of the answer to `request`, or `None` when the connection failed (the server
+/// was killed).
+fn status_of(addr: std::net::SocketAddr, request: &[u8]) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.write_all(request).ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let head = String::from_utf8_lossy(&raw);
+    head.split(' ').nth(1)?.parse().ok()
+}
+
+#[test]
+fn a_node_killed_during_writes_loses_no_acknowledged_write_and_catches_up() {
+    let pg = Cluster::start();
+    let url = pg.create_db("fleet");
+    let mut a = node(&url);
+    let b = node(&url);
+    let addr = a.addr;
+    let writer = std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        for i in 0.. {
+            let body = format!(r#"{{"path": "/k/{i}", "to": "https://example.org/k/{i}"}}"#);
+            let req = format!(
+                "POST /-/api/rules HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+                 Authorization: Bearer {}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\n\r\n{body}",
+                serve_support::TOKEN,
+                body.len()
+            );
+            match status_of(addr, req.as_bytes()) {
+                Some(201) => acked.push(i),
+                _ => return acked,
+            }
+        }
+        acked
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    a.kill9();
+    let acked = writer.join().unwrap();
+    assert!(
+        acked.len() > 5,
+        "only {} writes before the kill",
+        acked.len()
+    );
+    for i in &acked {
+        wait_for(
+            &b,
+            &format!("/k/{i}"),
+            (303, Some(&format!("https://example.org/k/{i}"))),
+        );
+    }
+    // Changed while A is down; A started again loads everything and follows again.
+    create(&b, "/k/while-down", "https://example.org/while-down");
+    let a = node(&url);
+    wait_for(
+        &a,
+        "/k/while-down",
+        (303, Some("https://example.org/while-down")),
+    );
+    for i in &acked {
+        assert_eq!(answer(&a, &format!("/k/{i}")).0, 303);
+    }
+    create(&b, "/k/after", "https://example.org/after");
+    wait_for(&a, "/k/after", (303, Some("https://example.org/after")));
+}
