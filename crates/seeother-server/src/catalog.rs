@@ -93,6 +93,21 @@ impl Catalog {
         })
     }
 
+    /// A catalog serving `index`, as of change `seq`, until the shared store's database
+    /// answers (then it catches up from `seq`): a node started from its snapshot.
+    pub fn from_snapshot(store: Arc<Store>, index: Index, seq: i64, why: String) -> Catalog {
+        let catalog = Catalog {
+            store,
+            index: ArcSwap::from_pointee(index),
+            writer: Mutex::new(()),
+            reloads: AtomicU64::new(0),
+            seen: AtomicI64::new(seq),
+            reachable: Reachability::default(),
+        };
+        catalog.reachable.down(why);
+        catalog
+    }
+
     /// The store as this node sees it: degraded while a shared store's database cannot be
     /// reached (redirects are still answered from memory; writes answer 503).
     pub fn health(&self) -> Health {

@@ -47,6 +47,7 @@ pub mod rule;
 pub mod rules_file;
 pub mod server;
 pub mod session;
+pub mod snapshot;
 pub mod stats;
 pub mod store;
 pub mod throttle;

@@ -31,6 +31,11 @@ pub struct ServeArgs {
           default_value = seeother_server::server::DEFAULT_DB)]
     pub db: Location,
 
+    /// With a PostgreSQL store: a local snapshot of the rules, written whenever they changed
+    /// (at most every 30 s), and served at start while the database cannot be reached.
+    #[arg(long, value_name = "PATH")]
+    pub snapshot: Option<PathBuf>,
+
     /// A rule file (TOML, JSON or CSV) to load into the store at start; repeatable.
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
@@ -157,6 +162,7 @@ fn options(args: ServeArgs) -> Result<Options, String> {
     Ok(Options {
         listen: args.listen,
         db: args.db,
+        snapshot: args.snapshot,
         rules: args.rules,
         admin_token_file: args.admin_token_file,
         tls: args.tls_cert.zip(args.tls_key),
@@ -236,7 +242,18 @@ pub fn run(args: ServeArgs) -> ExitCode {
             }
         );
     }
-    let _ = writeln!(out, "  rules:  {} (store {})", server.rule_count(), db);
+    match server.from_snapshot() {
+        None => {
+            let _ = writeln!(out, "  rules:  {} (store {db})", server.rule_count());
+        }
+        Some(seq) => {
+            let _ = writeln!(
+                out,
+                "  rules:  {} (from the snapshot of change {seq}: {db} cannot be reached)",
+                server.rule_count()
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "  API:    {base}/-/api/rules (OpenAPI: {base}/-/api/openapi.json)"

@@ -315,3 +315,73 @@ fn a_node_killed_during_writes_loses_no_acknowledged_write_and_catches_up() {
     create(&b, "/k/after", "https://example.org/after");
     wait_for(&a, "/k/after", (303, Some("https://example.org/after")));
 }
+
+#[test]
+fn a_node_started_while_postgresql_is_down_serves_its_snapshot_and_only_a_valid_one() {
+    let pg = Cluster::start();
+    let url = pg.create_db("fleet");
+    let dir = serve_support::TempDir::new("fleet-snapshot");
+    let rules = dir.file("r.csv", "path,to\n/id/s,https://example.org/s\n");
+    let (code, _, err) = serve_support::cli(&["import", "--db", &url, rules.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let snapshot = dir.path().join("rules.snapshot");
+    let snap = snapshot.to_str().unwrap();
+    let args = ["--flush-interval", "0.2", "--snapshot", snap];
+    let mut a = Server::start(Path::new(&url), &args);
+    assert!(
+        eventually(LIMIT, || snapshot.exists()),
+        "no snapshot written"
+    );
+    a.kill9();
+
+    pg.stop();
+    let serve = |snapshot: Option<&str>| {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--db", &url];
+        if let Some(s) = snapshot {
+            args.extend(["--snapshot", s]);
+        }
+        serve_support::cli(&args)
+    };
+    let (code, _, err) = serve(None);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot be reached") && err.contains("no snapshot"),
+        "{err}"
+    );
+    // A snapshot cut short, or changed, is never served.
+    let bytes = std::fs::read(&snapshot).unwrap();
+    let cut = dir.path().join("cut.snapshot");
+    std::fs::write(&cut, &bytes[..bytes.len() - 1]).unwrap();
+    let (code, _, err) = serve(Some(cut.to_str().unwrap()));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot be served") && err.contains("SHA-256"),
+        "{err}"
+    );
+
+    let b = Server::start(Path::new(&url), &args);
+    assert!(
+        b.stdout
+            .iter()
+            .any(|l| l.contains("from the snapshot of change 1")),
+        "{:?}",
+        b.stdout
+    );
+    assert_eq!(
+        answer(&b, "/id/s"),
+        (303, Some("https://example.org/s".to_owned()))
+    );
+    let r = b.api(
+        "POST",
+        "/-/api/rules",
+        Some(r#"{"path": "/id/no", "to": "https://example.org/no"}"#),
+    );
+    assert_eq!(r.status, 503, "{}", r.text());
+
+    pg.start_again();
+    let more = dir.file("more.csv", "path,to\n/id/t,https://example.org/t\n");
+    let (code, _, err) = serve_support::cli(&["import", "--db", &url, more.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    wait_for(&b, "/id/t", (303, Some("https://example.org/t")));
+    assert_eq!(answer(&b, "/id/s").0, 303);
+}

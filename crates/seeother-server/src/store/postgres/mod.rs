@@ -21,6 +21,7 @@ mod rules;
 pub use copy::{Copied, CopyError};
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -81,6 +82,9 @@ pub struct Postgres {
     describe: String,
     busy_timeout: Duration,
     conn: Mutex<Option<Client>>,
+    /// Whether the migrations have run (at connect, or at the first connection of a store
+    /// opened while the database was unreachable).
+    migrated: AtomicBool,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -94,6 +98,14 @@ impl std::fmt::Debug for Postgres {
 impl Postgres {
     /// Connect to the database at `url` (it must exist) and bring its schema up to date.
     pub fn connect(url: &str, busy_timeout: Duration) -> Result<Postgres, StoreError> {
+        let store = Self::offline(url, busy_timeout)?;
+        store.with(|_| Ok(()))?;
+        Ok(store)
+    }
+
+    /// A store on the database at `url` that connects at its first use (bringing the schema
+    /// up to date then): for a node that starts while the database cannot be reached.
+    pub fn offline(url: &str, busy_timeout: Duration) -> Result<Postgres, StoreError> {
         let mut config = Config::from_str(url)
             .map_err(|e| StoreError::Busy(Busy::Unavailable(format!("{}: {e}", redact(url)))))?;
         config
@@ -106,8 +118,8 @@ impl Postgres {
             describe: redact(url),
             busy_timeout,
             conn: Mutex::new(None),
+            migrated: AtomicBool::new(false),
         };
-        store.with(migrate)?;
         Ok(store)
     }
 
@@ -144,7 +156,12 @@ impl Postgres {
     ) -> Result<T, StoreError> {
         let mut conn = self.lock();
         if conn.as_ref().is_none_or(|c| c.is_closed()) {
-            *conn = Some(self.connect_again()?);
+            let mut client = self.connect_again()?;
+            if !self.migrated.load(Ordering::Acquire) {
+                migrate(&mut client)?;
+                self.migrated.store(true, Ordering::Release);
+            }
+            *conn = Some(client);
         }
         let client = conn.as_mut().expect("connected above");
         let result = f(client);

@@ -244,8 +244,21 @@ impl Postgres {
 
     /// Call `f` with every rule as borrowed from its row, all read in one snapshot; returns
     /// the change sequence the rows are as of.
-    pub fn for_each_row(&self, mut f: impl FnMut(&RuleRow<'_>)) -> Result<i64, StoreError> {
-        self.with(|c| {
+    pub fn for_each_row(&self, f: impl FnMut(&RuleRow<'_>)) -> Result<i64, StoreError> {
+        self.with(|c| rows_in(c, f))
+    }
+
+    /// As [`Postgres::for_each_row`], on a connection of its own: a long read (a snapshot)
+    /// that holds up no write.
+    pub fn for_each_row_apart(&self, f: impl FnMut(&RuleRow<'_>)) -> Result<i64, StoreError> {
+        rows_in(&mut self.connect_again()?, f)
+    }
+}
+
+/// Every rule, read in one snapshot with the change number it is as of.
+fn rows_in(c: &mut ::postgres::Client, mut f: impl FnMut(&RuleRow<'_>)) -> Result<i64, StoreError> {
+    {
+        {
             let mut tx = c
                 .build_transaction()
                 .isolation_level(IsolationLevel::RepeatableRead)
@@ -279,9 +292,11 @@ impl Postgres {
             drop(rows);
             tx.commit()?;
             Ok(seq)
-        })
+        }
     }
+}
 
+impl Postgres {
     /// How many rules.
     pub fn count(&self) -> Result<u64, StoreError> {
         self.with(|c| {
