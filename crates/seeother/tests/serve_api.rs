@@ -272,7 +272,15 @@ fn listing_pages_search_hits_and_unknown_paths() {
 fn operations_endpoints() {
     let (_dir, s) = start("ops");
     let r = s.get("/-/healthz");
-    assert_eq!((r.status, r.text().as_str()), (200, "ok\n"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.json()["status"], "ok", "{}", r.text());
+    assert_eq!(r.json()["store"], "sqlite");
+    let r = s.get("/-/readyz");
+    assert_eq!(
+        (r.status, &r.json()["status"]),
+        (200, &serde_json::json!("ok"))
+    );
     let r = s.get("/-/api/openapi.json");
     assert_eq!(r.status, 200, "the OpenAPI document needs no token");
     assert_eq!(r.json()["openapi"], "3.1.0");

@@ -3,7 +3,8 @@
 use rusqlite::{OptionalExtension, Row, ToSql, Transaction, params, params_from_iter};
 use serde::Serialize;
 
-use super::{Store, StoreError, now};
+use super::sqlite::Sqlite;
+use super::{StoreError, now};
 use crate::rule::{Kind, QueryMode, RuleSpec, Variant};
 
 /// The columns of a rule, read `FROM {FROM}`; its hit counter lives in `rule_hits` (no row: 0).
@@ -336,7 +337,7 @@ fn same(a: &RuleSpec, b: &RuleSpec) -> bool {
     a.clone().without_server_fields() == b.clone().without_server_fields()
 }
 
-impl Store {
+impl Sqlite {
     /// Call `f` with every rule, streaming rows (one prepared statement, no intermediate list).
     pub fn for_each_rule(&self, mut f: impl FnMut(RuleSpec)) -> Result<(), StoreError> {
         let conn = self.conn();
