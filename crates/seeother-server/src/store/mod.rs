@@ -124,6 +124,23 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 impl StoreError {
+    /// The conflict of a new rule with `existing`, which has the same host, kind and matcher.
+    pub(crate) fn conflict_with(existing: &RuleSpec) -> StoreError {
+        StoreError::Conflict {
+            existing: existing.id.unwrap_or_default(),
+            kind: existing
+                .kind()
+                .unwrap_or(crate::rule::Kind::Path)
+                .as_str()
+                .to_owned(),
+            matcher: existing.matcher().to_owned(),
+            host: existing
+                .host
+                .clone()
+                .unwrap_or_else(|| "any host".to_owned()),
+        }
+    }
+
     /// Whether the operation failed only because another writer held the database too long,
     /// or the database could not be reached (nothing was written; trying again later may
     /// succeed).

@@ -233,18 +233,6 @@ fn find_key(tx: &Transaction<'_>, rule: &RuleSpec) -> rusqlite::Result<Option<Ru
     .optional()
 }
 
-fn conflict(existing: &RuleSpec) -> StoreError {
-    StoreError::Conflict {
-        existing: existing.id.unwrap_or_default(),
-        kind: existing.kind().unwrap_or(Kind::Path).as_str().to_owned(),
-        matcher: existing.matcher().to_owned(),
-        host: existing
-            .host
-            .clone()
-            .unwrap_or_else(|| "any host".to_owned()),
-    }
-}
-
 fn record(
     tx: &Transaction<'_>,
     rule_id: i64,
@@ -272,7 +260,7 @@ fn record(
 
 fn insert(tx: &Transaction<'_>, rule: &RuleSpec, actor: &str) -> Result<RuleSpec, StoreError> {
     if let Some(existing) = find_key(tx, rule)? {
-        return Err(conflict(&existing));
+        return Err(StoreError::conflict_with(&existing));
     }
     let columns = Columns::of(rule);
     let t = now();
@@ -309,7 +297,7 @@ fn replace(
     if let Some(existing) = find_key(tx, rule)?
         && existing.id != Some(id)
     {
-        return Err(conflict(&existing));
+        return Err(StoreError::conflict_with(&existing));
     }
     let columns = Columns::of(rule);
     let t = now();

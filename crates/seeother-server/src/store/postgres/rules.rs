@@ -70,18 +70,6 @@ fn find_key(c: &mut impl GenericClient, rule: &RuleSpec) -> Result<Option<RuleSp
     )
 }
 
-fn conflict(existing: &RuleSpec) -> StoreError {
-    StoreError::Conflict {
-        existing: existing.id.unwrap_or_default(),
-        kind: existing.kind().unwrap_or(Kind::Path).as_str().to_owned(),
-        matcher: existing.matcher().to_owned(),
-        host: existing
-            .host
-            .clone()
-            .unwrap_or_else(|| "any host".to_owned()),
-    }
-}
-
 /// Record a change in the history, under the next number of the change sequence.
 fn record(
     w: &mut Writer<'_>,
@@ -163,7 +151,7 @@ impl Columns {
 
 fn insert(w: &mut Writer<'_>, rule: &RuleSpec, actor: &str) -> Result<RuleSpec, StoreError> {
     if let Some(existing) = find_key(&mut w.tx, rule)? {
-        return Err(conflict(&existing));
+        return Err(StoreError::conflict_with(&existing));
     }
     let columns = Columns::of(rule);
     let t = now();
@@ -196,7 +184,7 @@ fn replace(
     if let Some(existing) = find_key(&mut w.tx, rule)?
         && existing.id != Some(id)
     {
-        return Err(conflict(&existing));
+        return Err(StoreError::conflict_with(&existing));
     }
     let columns = Columns::of(rule);
     let t = now();
