@@ -152,6 +152,20 @@ pub struct Page {
     pub next: Option<i64>,
 }
 
+impl Page {
+    /// The page of at most `limit` rules out of `rules`, read with one more than `limit`
+    /// so that a further rule says there is a next page.
+    pub(crate) fn of_one_more(mut rules: Vec<RuleSpec>, limit: u32) -> Page {
+        let next = if rules.len() > limit as usize {
+            rules.truncate(limit as usize);
+            rules.last().and_then(|r| r.id)
+        } else {
+            None
+        };
+        Page { rules, next }
+    }
+}
+
 /// Which rules to list.
 #[derive(Clone, Debug)]
 pub struct ListQuery {
@@ -389,14 +403,7 @@ impl Sqlite {
                 from_row,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut rules = rules;
-        let next = if rules.len() > limit as usize {
-            rules.truncate(limit as usize);
-            rules.last().and_then(|r| r.id)
-        } else {
-            None
-        };
-        Ok(Page { rules, next })
+        Ok(Page::of_one_more(rules, limit))
     }
 
     /// The rule with `id`.

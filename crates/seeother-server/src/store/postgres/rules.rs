@@ -315,7 +315,7 @@ impl Postgres {
                AND ($3::text IS NULL OR r.host = $3)
              ORDER BY r.id LIMIT $4"
         );
-        let mut rules: Vec<RuleSpec> = self.with(|c| {
+        let rules: Vec<RuleSpec> = self.with(|c| {
             Ok(c.query(
                 sql.as_str(),
                 &[&query.after, &needle, &query.host, &(i64::from(limit) + 1)],
@@ -324,13 +324,7 @@ impl Postgres {
             .map(from_row)
             .collect())
         })?;
-        let next = if rules.len() > limit as usize {
-            rules.truncate(limit as usize);
-            rules.last().and_then(|r| r.id)
-        } else {
-            None
-        };
-        Ok(Page { rules, next })
+        Ok(Page::of_one_more(rules, limit))
     }
 
     /// The rule with `id`.
