@@ -184,34 +184,3 @@ async fn other_answers_and_own_notes_are_left_alone() {
     assert_eq!(custom.body, "<p>my own note</p>");
     assert_eq!(custom.headers[CONTENT_LENGTH], "18");
 }
-
-/// A writer that keeps what the log subscriber writes.
-#[derive(Clone, Default)]
-struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn a_broken_redirect_is_logged_saying_why() {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let a = send(&app(), Method::GET, "/script", &[]).await;
-    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
-    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
-    assert!(text.contains("ERROR"), "{text}");
-    assert!(text.contains("javascript"), "{text}");
-    assert!(text.contains("302"), "{text}");
-}
