@@ -35,6 +35,7 @@ pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod control;
+pub mod group;
 pub mod http;
 pub mod index;
 mod load;
