@@ -159,6 +159,26 @@ def find_seeother(given):
         "give --seeother PATH")
 
 
+def subset_tree(root, tree, files):
+    """A copy of `files` and their ancestors' .htaccess files, for importing a part quickly."""
+    sub = os.path.join(root, "subset")
+    wanted = set(files)
+    for f in files:
+        d = os.path.dirname(f)
+        while d.startswith(tree):
+            a = os.path.join(d, ".htaccess")
+            if os.path.exists(a):
+                wanted.add(a)
+            if d == tree:
+                break
+            d = os.path.dirname(d)
+    for f in wanted:
+        dest = os.path.join(sub, os.path.relpath(f, tree))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copyfile(f, dest)
+    return sub
+
+
 def start_seeother(binary, root, tree, port, report_path):
     db = os.path.join(root, "seeother.db")
     started = time.monotonic()
@@ -172,8 +192,12 @@ def start_seeother(binary, root, tree, port, report_path):
         tail = (imp.stderr or imp.stdout).strip().splitlines()[-5:]
         die("seeother import --from apache failed (report in " + report_path + "):\n  "
             + "\n  ".join(tail))
+    token = os.path.join(root, "token")
+    with open(token, "w") as f:
+        f.write("compare-" + os.urandom(16).hex() + "\n")
+    os.chmod(token, 0o600)
     proc = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
-                             "--admin-token-file", os.path.join(root, "token")],
+                             "--admin-token-file", token],
                             stdout=subprocess.DEVNULL,
                             stderr=open(os.path.join(root, "seeother.log"), "w"),
                             start_new_session=True)
@@ -242,9 +266,14 @@ def run_all(client, requests, workers, deadline):
 
 
 def resolve(path, location):
+    """`location` resolved against the request URL; an empty http(s) path is `/` (RFC 3986
+    §6.2.3: the same URL)."""
     if location is None:
         return None
-    return urllib.parse.urljoin(BASE + path, location)
+    url = urllib.parse.urlsplit(urllib.parse.urljoin(BASE + path, location))
+    if url.scheme in ("http", "https") and url.path == "":
+        url = url._replace(path="/")
+    return urllib.parse.urlunsplit(url)
 
 
 def compare(requests, apache, seeother, header_names):
@@ -332,7 +361,8 @@ def main():
     try:
         a_port, s_port = free_port(), free_port()
         apache = start_apache(root, tree, a_port)
-        seeother, import_s, start_s = start_seeother(binary, root, tree, s_port,
+        source = subset_tree(root, tree, plan.files) if args.dirs is not None else tree
+        seeother, import_s, start_s = start_seeother(binary, root, source, s_port,
                                                      os.path.join(root, "import-report.txt"))
         print(f"{len(plan.files)} files, {plan.rules} rules, {len(paths)} paths, "
               f"{len(requests)} requests; import {import_s:.2f} s, serve up {start_s:.2f} s")

@@ -40,6 +40,7 @@ pub mod http;
 pub mod index;
 mod load;
 pub mod metrics;
+pub mod migrate;
 pub mod reports;
 pub mod resolve;
 pub mod rule;
