@@ -273,6 +273,8 @@ def resolve(path, location):
     url = urllib.parse.urlsplit(urllib.parse.urljoin(BASE + path, location))
     if url.scheme in ("http", "https") and url.path == "":
         url = url._replace(path="/")
+    # RFC 3986 §6.2.2.1: scheme and host are case-insensitive.
+    url = url._replace(netloc=url.netloc.lower())
     return urllib.parse.urlunsplit(url)
 
 
@@ -289,6 +291,11 @@ def compare(requests, apache, seeother, header_names):
             continue
         if a_status == 500:
             tally["apache 500 (not copied)"] += 1
+            continue
+        last = path.rsplit("/", 1)[-1]
+        if a_status == 403 and last.startswith(".ht"):
+            # The server configuration's <Files ".ht*"> refuses these before any rule runs.
+            tally["out of scope (file system)"] += 1
             continue
         if a_status in (200, 403, 404) and s_status == 404 and "location" not in a:
             # Apache answered from the file system (or a rule refused; both say "nothing").

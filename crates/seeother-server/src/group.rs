@@ -130,9 +130,24 @@ fn is_absolute_url(s: &str) -> bool {
     lower("http://") || lower("https://")
 }
 
-/// Run `group`, filed under `scope`, on the request `f`.
-pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>) -> Decision {
-    let full = decode(f.path).into_owned();
+/// The path as Apache matches it: percent-decoded, runs of `/` merged into one (core:
+/// `MergeSlashes On`).
+fn matched_path(path: &str) -> String {
+    let decoded = decode(path);
+    let mut out = String::with_capacity(decoded.len());
+    for c in decoded.chars() {
+        if c == '/' && out.ends_with('/') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Run `group`, filed under `scope`, on the request `f`. With `bare` (the scope asked for
+/// without its final slash) only the steps marked `bare` run.
+pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Decision {
+    let full = matched_path(f.path);
     let mut env: Env = Vec::new();
     // mod_setenvif: SetEnvIf runs before the rewrite rules, in order; a later match wins.
     for e in group.env.iter() {
@@ -149,7 +164,14 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>) -> Decision {
         }
     }
     // mod_rewrite per-directory: the pattern sees the path below the directory.
-    let mut cur = full.clone();
+    // What the steps match: the path below the scope until a step substitutes a path that
+    // starts with `/` or a URL, which later steps see whole (mod_rewrite strips the
+    // directory only from what is below it).
+    let mut cur = full
+        .strip_prefix(scope)
+        .unwrap_or(full.trim_start_matches('/'))
+        .to_owned();
+    let mut below = true;
     let mut query: Option<String> = f.query.map(str::to_owned);
     let mut redirect: Option<RedirectStatus> = None;
     let mut raw = false;
@@ -158,10 +180,10 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>) -> Decision {
     while i < group.steps.len() {
         let step = &group.steps[i];
         i += 1;
-        let below = cur
-            .strip_prefix(scope)
-            .unwrap_or(cur.trim_start_matches('/'));
-        let caps = step.regex.captures(below);
+        if bare && !step.bare {
+            continue;
+        }
+        let caps = step.regex.captures(&cur);
         if caps.is_some() == step.negate {
             continue;
         }
@@ -230,18 +252,15 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>) -> Decision {
                 (_, None) => query,
             }
             .filter(|q| !q.is_empty());
-            cur = if is_absolute_url(&path) || path.starts_with('/') {
-                path
-            } else {
-                format!("{}{}", group.base, path)
-            };
+            below = !(is_absolute_url(&path) || path.starts_with('/'));
+            cur = path;
             changed = true;
             raw |= step.raw;
         }
         match step.action {
             Action::Answer(code) => return Decision::Answer(code),
             Action::Redirect(status) => redirect = Some(status),
-            Action::Rewrite if is_absolute_url(&cur) => {
+            Action::Rewrite if !below && is_absolute_url(&cur) => {
                 // mod_rewrite: a full URL as substitution is an external redirect (302).
                 redirect.get_or_insert(RedirectStatus::Found);
             }
@@ -251,6 +270,10 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>) -> Decision {
             break;
         }
         i += step.skip as usize;
+    }
+    if below {
+        // A relative result is taken below the base (RewriteBase, else the directory).
+        cur = format!("{}{}", group.base, cur);
     }
     if let Some(status) = redirect {
         let mut location = if raw { cur } else { escape_url(&cur) };

@@ -196,9 +196,7 @@ impl Scope {
             let mut dir = String::with_capacity(path.len() + 1);
             dir.push_str(path);
             dir.push('/');
-            if let Some(g) = self.groups.get(dir.as_str())
-                && g.0.group().is_some_and(|g| g.slash)
-            {
+            if let Some(g) = self.groups.get(dir.as_str()) {
                 return Some(&g.0);
             }
         }

@@ -68,7 +68,17 @@ pub(super) fn answer_group<'i, 'p>(
             break;
         };
         let scope = rule.matcher();
-        if group.slash && path.len() + 1 == scope.len() && scope.starts_with(path.as_str()) {
+        let bare = path.len() + 1 == scope.len() && scope.starts_with(path.as_str());
+        let facts = Facts {
+            method: req.method,
+            headers: req.headers,
+            query: query.as_deref(),
+            host: req.host,
+            path: &path,
+            scheme: "http",
+        };
+        let decision = group::run(group, scope, &facts, bare);
+        if bare && decision == Decision::NoMatch && group.slash {
             // mod_dir: DirectorySlash; a directory asked for without its slash gets a 301 to it.
             let mut target = scope.to_owned();
             if let Some(q) = &query {
@@ -85,15 +95,7 @@ pub(super) fn answer_group<'i, 'p>(
                 Err(_) => done(broken(req.method).map(Body::from), rule),
             };
         }
-        let facts = Facts {
-            method: req.method,
-            headers: req.headers,
-            query: query.as_deref(),
-            host: req.host,
-            path: &path,
-            scheme: "http",
-        };
-        match group::run(group, scope, &facts) {
+        match decision {
             Decision::Redirect { status, location } => {
                 return match Location::parse(&location) {
                     Ok(l) => done(

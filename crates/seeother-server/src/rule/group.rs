@@ -82,6 +82,10 @@ pub struct Step {
     /// Skip this many following steps when this one applies.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub skip: u16,
+    /// Run also when the scope is asked for without its final slash, before the slash
+    /// redirect (mod_alias's `Redirect` does; mod_rewrite's rules do not).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bare: bool,
     /// Variables set when this step applies (mod_rewrite's `E=NAME:VALUE`), for later steps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub set: Vec<SetVar>,

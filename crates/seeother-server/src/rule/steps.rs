@@ -168,6 +168,8 @@ pub struct CompiledStep {
     pub query: StepQuery,
     /// Steps skipped after it.
     pub skip: u16,
+    /// Runs for the scope without its slash too.
+    pub bare: bool,
     /// Variables it sets.
     pub set: Box<[(Box<str>, StepTemplate)]>,
 }
@@ -253,6 +255,7 @@ fn compile_step(i: usize, s: &Step) -> Result<CompiledStep, RuleError> {
         raw: s.raw,
         query: s.query,
         skip: s.skip,
+        bare: s.bare,
         set: s
             .set
             .iter()

@@ -335,23 +335,26 @@ pub fn redirect(d: &Directive, scope: &str) -> Result<Result<Step, Untranslated>
     if !from.starts_with('/') {
         return Err(format!("Redirect: the URL-path '{from}' must start with /"));
     }
-    let Some(below) = from
-        .strip_prefix(scope)
-        .or_else(|| (from == scope.trim_end_matches('/')).then_some(""))
-    else {
+    if !from.starts_with(scope) && from != scope.trim_end_matches('/') {
         return Ok(Err(format!(
             "the URL-path {from:?} is outside the directory {scope:?}, so it never matches here"
         )));
-    };
-    let below = below.trim_end_matches('/');
+    }
+    // mod_alias: the whole path, by whole segments: `/a` matches `/a` and `/a/b`, not `/ab`;
+    // the rest is appended to the target.
+    let prefix = regex::escape(from.trim_end_matches('/'));
     let mut step = Step {
-        // mod_alias: the path matches whole segments: `/a` matches `/a` and `/a/b`, not `/ab`.
-        regex: if below.is_empty() {
-            "^(.*)$".to_owned()
-        } else {
-            format!("^{}(/.*)?$", regex::escape(below))
-        },
+        when: vec![Condition {
+            test: "{path}".to_owned(),
+            regex: if from.ends_with('/') {
+                format!("^{prefix}/(.*)$")
+            } else {
+                format!("^{prefix}(/.*)?$")
+            },
+            ..Condition::default()
+        }],
         last: true,
+        bare: true,
         ..Step::default()
     };
     if status == 410 {
@@ -368,19 +371,11 @@ pub fn redirect(d: &Directive, scope: &str) -> Result<Result<Step, Untranslated>
         )));
     }
     step.status = Some(status);
-    let rest = "{1}";
-    let base = template(to.trim_end_matches('/')).map_err(|e| e.to_string());
-    let base = match base {
+    let base = match template(to) {
         Ok(b) => b,
         Err(why) => return Ok(Err(why)),
     };
-    step.to = if below.is_empty() {
-        // `Redirect /dir/ URL` in /dir/: the rest of the path after the directory.
-        let sep = if to.ends_with('/') { "/" } else { "" };
-        format!("{base}{sep}{rest}")
-    } else {
-        format!("{base}{rest}")
-    };
+    step.to = format!("{base}{{%1}}");
     Ok(Ok(step))
 }
 
@@ -421,6 +416,7 @@ pub fn redirect_match(d: &Directive) -> Result<Result<Step, Untranslated>, Strin
             ..Condition::default()
         }],
         last: true,
+        bare: true,
         ..Step::default()
     };
     if status == 410 {
