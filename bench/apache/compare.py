@@ -22,6 +22,7 @@ import collections
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -273,12 +274,13 @@ def resolve(path, location):
     url = urllib.parse.urlsplit(urllib.parse.urljoin(BASE + path, location))
     if url.scheme in ("http", "https") and url.path == "":
         url = url._replace(path="/")
-    # RFC 3986 §6.2.2.1: scheme and host are case-insensitive.
+    # RFC 3986 §6.2.2.1: scheme and host are case-insensitive, and so are the hexadecimal
+    # digits of a percent-encoding.
     url = url._replace(netloc=url.netloc.lower())
-    return urllib.parse.urlunsplit(url)
+    return re.sub(r"%[0-9a-fA-F]{2}", lambda m: m.group(0).upper(), urllib.parse.urlunsplit(url))
 
 
-def compare(requests, apache, seeother, header_names):
+def compare(requests, apache, seeother, header_names, tree):
     """Sort each request into agree, disagree (with reasons) or out of scope."""
     tally = collections.Counter()
     by_reason = collections.Counter()
@@ -291,6 +293,11 @@ def compare(requests, apache, seeother, header_names):
             continue
         if a_status == 500:
             tally["apache 500 (not copied)"] += 1
+            continue
+        if tree in (a.get("location") or ""):
+            # A relative target without RewriteBase: Apache puts its file-system path in the
+            # Location; the importer reports it and redirects below the directory instead.
+            tally["apache path leak (not copied)"] += 1
             continue
         last = path.rsplit("/", 1)[-1]
         if a_status == 403 and last.startswith(".ht"):
@@ -379,7 +386,8 @@ def main():
     finally:
         stop(seeother)
         stop(apache)
-    tally, by_reason, disagreements = compare(requests, a_answers, s_answers, header_names)
+    tally, by_reason, disagreements = compare(requests, a_answers, s_answers, header_names,
+                                              tree)
     in_scope = tally["agree"] + tally["disagree"] + tally["no answer"]
     share = 100.0 * tally["agree"] / in_scope if in_scope else 0.0
     for path, headers, why, err in disagreements[: args.show]:
@@ -389,7 +397,7 @@ def main():
         print(f"... {len(disagreements) - args.show} more disagreements (--show, --out)")
     print("\nanswers:")
     for k in ("agree", "disagree", "no answer", "out of scope (file system)",
-              "apache 500 (not copied)"):
+              "apache 500 (not copied)", "apache path leak (not copied)"):
         print(f"  {k:28} {tally[k]}")
     print("disagreements by field:")
     for k, n in by_reason.most_common():

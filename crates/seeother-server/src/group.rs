@@ -237,6 +237,11 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
         if let Some(to) = &step.to {
             let mut next = String::new();
             render(to, caps.as_ref(), last_cond.as_ref(), f, &env, &mut next);
+            // mod_rewrite (2.4.60): a `?` in the result while the matched path held one (a
+            // decoded %3F) could smuggle a query in; Apache refuses it with 403.
+            if next.contains('?') && cur.contains('?') {
+                return Decision::Answer(403);
+            }
             let (path, own_query) = match next.split_once('?') {
                 Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
                 None => (next, None),

@@ -53,11 +53,11 @@ RewriteRule ^(?!x)y$ https://never.example.org/ [R,L]
         "RewriteEngine on\nRewriteBase /moved/\nRewriteRule ^(.*)$ $1.html [R=301,L]\n",
     );
     // mod_alias: Redirect matches whole segments and appends the rest; RedirectMatch; mod_dir:
-    // DirectorySlash Off.
+    // DirectorySlash Off; core: ErrorDocument with a URL redirects (302) to it.
     write(
         &root,
         "old",
-        "DirectorySlash Off\nRedirect 301 /old/page https://new.example.org/page\nRedirectMatch 302 ^/old/(\\d+)$ https://new.example.org/n/$1\n",
+        "DirectorySlash Off\nRedirect 301 /old/page https://new.example.org/page\nRedirectMatch 302 ^/old/(\\d+)$ https://new.example.org/n/$1\nErrorDocument 404 https://new.example.org/missing\n",
     );
     // Apache refuses this file (flags without brackets): 500 for its whole directory.
     write(
@@ -93,7 +93,7 @@ fn a_tree_is_answered_as_apache_answers_it() {
         out.contains("ont/.htaccess:14: not translated") && out.contains("look-around"),
         "{out}"
     );
-    assert!(out.contains("5 files, 4 groups"), "{out}");
+    assert!(out.contains("5 files, 5 groups"), "{out}");
 
     let reloaded = serve_support::eventually(std::time::Duration::from_secs(10), || {
         s.get("/ont/").status != 404
@@ -139,12 +139,19 @@ fn a_tree_is_answered_as_apache_answers_it() {
         (r.status, r.header("location")),
         (301, Some("https://new.example.org/page/sub"))
     );
-    assert_eq!(get("/old/pages", &[]).status, 404);
+    let r = get("/old/pages", &[]);
+    assert_eq!(
+        (r.status, r.header("location")),
+        (302, Some("https://new.example.org/missing"))
+    );
     assert_eq!(
         get("/old/42", &[]).header("location"),
         Some("https://new.example.org/n/42")
     );
     assert_eq!(get("/old", &[]).status, 404);
+    // A file Apache cannot read: its directory answers nothing but the slash redirect.
+    assert_eq!(get("/broken/", &[]).status, 404);
+    assert_eq!(get("/broken", &[]).header("location"), Some("/broken/"));
 }
 
 #[test]

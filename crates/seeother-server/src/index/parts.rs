@@ -62,6 +62,7 @@ impl<'a> RuleParts<'a> {
                     spec.slash,
                     spec.base.as_deref(),
                     &spec.env,
+                    &spec.errors,
                 )?)),
                 _ => None,
             },
@@ -102,6 +103,7 @@ impl<'a> RuleParts<'a> {
                         spec.slash,
                         spec.base.as_deref(),
                         &spec.env,
+                        &spec.errors,
                     )?))
                 }
                 _ => None,

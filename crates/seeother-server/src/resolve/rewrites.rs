@@ -10,6 +10,7 @@ use seeother_core::respond::{Body, Redirect, RedirectStatus};
 use super::{Answer, Outcome, Reply, Request, answer_hit, broken, not_found, page};
 use crate::group::{self, Decision, Facts};
 use crate::index::{CompiledRule, Hit, Index, Rule};
+use crate::rule::CompiledGroup;
 
 /// Internal rewrites one request may go through; one more answers 500 (Apache's
 /// `LimitInternalRecursion`, 10 by default, does the same).
@@ -45,6 +46,16 @@ fn status_page(method: &http::Method, code: u16, path: &str) -> Response<Body> {
         seeother_core::note::escape(path)
     );
     page(method, status, title, &body).map(Body::from)
+}
+
+/// The redirect (302) an error page of `group` puts in place of a `code` answer.
+fn error_page(group: &CompiledGroup, code: u16) -> Option<Redirect> {
+    let (_, to) = group.errors.iter().find(|(s, _)| *s == code)?;
+    // core: ErrorDocument with a URL answers with a redirect to it.
+    Some(Redirect::new(
+        RedirectStatus::Found,
+        Location::parse(to).ok()?,
+    ))
 }
 
 /// Answer `req` with the group `first` (found for its path), following internal rewrites.
@@ -107,8 +118,18 @@ pub(super) fn answer_group<'i, 'p>(
                     Err(_) => done(broken(req.method).map(Body::from), rule),
                 };
             }
-            Decision::Answer(code) => return done(status_page(req.method, code, &path), rule),
+            Decision::Answer(code) => {
+                return match error_page(group, code) {
+                    Some(r) => done(r.to_response(req.method).map(Body::from), rule),
+                    None => done(status_page(req.method, code, &path), rule),
+                };
+            }
             Decision::NoMatch => {
+                // The directory itself is no file: Apache answers it 403, what is below 404.
+                let code = if bare || path == scope { 403 } else { 404 };
+                if let Some(r) = error_page(group, code) {
+                    return done(r.to_response(req.method).map(Body::from), rule);
+                }
                 return Answer {
                     reply: Reply::Full(not_found(req.method, &path).map(Body::from)),
                     outcome: Outcome::NotFound,

@@ -120,6 +120,17 @@ pub struct EnvRule {
     pub nocase: bool,
 }
 
+/// Where a group's error answers go instead (core's `ErrorDocument` with a URL): a 302 to
+/// `to` in place of the `status` page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorPage {
+    /// The status replaced: 403, 404, 406 or 410.
+    pub status: u16,
+    /// The absolute URL redirected to.
+    pub to: String,
+}
+
 /// A response header field a group sets.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,6 +179,9 @@ pub struct GroupBody {
     /// The variables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvRule>,
+    /// The error pages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorPage>,
 }
 
 impl super::RuleSpec {
@@ -180,6 +194,7 @@ impl super::RuleSpec {
                 slash: self.slash,
                 base: self.base.clone(),
                 env: self.env.clone(),
+                errors: self.errors.clone(),
             })
             .unwrap_or_default()
         })
@@ -193,6 +208,7 @@ impl super::RuleSpec {
         self.slash = body.slash;
         self.base = body.base;
         self.env = body.env;
+        self.errors = body.errors;
         Ok(())
     }
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub const RESERVED_PREFIX: &str = "/-/";
 
 pub use group::{
-    ANSWER_STATUSES, Condition, EnvRule, GroupBody, HeaderField, SetVar, Step, StepQuery,
+    ANSWER_STATUSES, Condition, EnvRule, ErrorPage, GroupBody, HeaderField, SetVar, Step, StepQuery,
 };
 pub use pattern::{Captures, Pattern, PatternError, Template};
 pub use steps::{
@@ -177,6 +177,9 @@ pub struct RuleSpec {
     /// A group: variables set before its steps run (`{env:NAME}` in templates).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvRule>,
+    /// A group: URLs its 403, 404, 406 and 410 answers redirect to (302) instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorPage>,
     /// Requests answered by this rule so far (set by the server; ignored on input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hits: Option<u64>,

@@ -283,6 +283,8 @@ impl RuleSpec {
             Some("base")
         } else if !self.env.is_empty() {
             Some("env")
+        } else if !self.errors.is_empty() {
+            Some("errors")
         } else {
             None
         }
@@ -309,6 +311,17 @@ impl RuleSpec {
         }
         compile_steps(&self.steps)?;
         compile_env(&self.env)?;
+        for (i, e) in self.errors.iter().enumerate() {
+            if !ANSWER_STATUSES.contains(&e.status)
+                || !(e.to.starts_with("https://") || e.to.starts_with("http://"))
+                || seeother_core::location::Location::parse(&e.to).is_err()
+            {
+                return Err(group(
+                    &format!("errors[{i}]"),
+                    "an error page is a status (403, 404, 406, 410) and an absolute http(s) URL",
+                ));
+            }
+        }
         for (i, h) in self.headers.iter().enumerate() {
             if HeaderName::from_bytes(h.name.as_bytes()).is_err()
                 || http::HeaderValue::from_str(&h.value).is_err()
@@ -375,6 +388,8 @@ pub struct CompiledGroup {
     pub base: Box<str>,
     /// The variables, set in order before the steps run.
     pub env: Box<[CompiledEnv]>,
+    /// (status, URL): error answers redirected.
+    pub errors: Box<[(u16, Box<str>)]>,
 }
 
 impl CompiledGroup {
@@ -386,8 +401,13 @@ impl CompiledGroup {
         slash: bool,
         base: Option<&str>,
         env: &[super::EnvRule],
+        errors: &[super::ErrorPage],
     ) -> Result<Self, RuleError> {
         Ok(CompiledGroup {
+            errors: errors
+                .iter()
+                .map(|e| (e.status, e.to.as_str().into()))
+                .collect(),
             env: compile_env(env)?,
             steps: compile_steps(steps)?,
             headers: headers

@@ -13,7 +13,7 @@ mod rewrite;
 use std::path::{Path, PathBuf};
 
 use super::{Finding, FindingKind, Migration};
-use crate::rule::{Condition, EnvRule, HeaderField, RuleSpec, Step};
+use crate::rule::{Condition, EnvRule, ErrorPage, HeaderField, RuleSpec, Step};
 use parse::Directive;
 
 /// What one file says, before inheritance.
@@ -28,6 +28,7 @@ struct FileConf {
     alias: Vec<Step>,
     headers: Vec<HeaderField>,
     env: Vec<EnvRule>,
+    errors: Vec<ErrorPage>,
 }
 
 struct Reader<'m> {
@@ -118,7 +119,16 @@ fn ancestors<'c>(
 
 fn assemble(confs: &[(String, Option<FileConf>)], out: &mut Migration) {
     for (scope, conf) in confs {
-        let Some(conf) = conf else { continue };
+        let Some(conf) = conf else {
+            // The directory is still there: without its file's rules, but with mod_dir's
+            // slash redirect (Apache gives it before it reads the file).
+            let mut rule = RuleSpec::scope(scope, Vec::new());
+            rule.slash = ancestors(confs, scope)
+                .find_map(|c| c.slash)
+                .unwrap_or(true);
+            out.rules.push(rule);
+            continue;
+        };
         let up: Vec<&FileConf> = ancestors(confs, scope).collect();
         let engine = conf
             .engine
@@ -144,6 +154,13 @@ fn assemble(confs: &[(String, Option<FileConf>)], out: &mut Migration) {
         }
         rule.headers.extend(conf.headers.iter().cloned());
         rule.env.extend(conf.env.iter().cloned());
+        // core: ErrorDocument is inherited per status, the nearest file's winning.
+        for c in up.iter().rev().chain(std::iter::once(&conf)) {
+            for e in &c.errors {
+                rule.errors.retain(|x| x.status != e.status);
+                rule.errors.push(e.clone());
+            }
+        }
         rule.base = conf
             .base
             .clone()
@@ -176,7 +193,7 @@ fn read_file(path: &Path, scope: &str, out: &mut Migration) -> Option<FileConf> 
             r.say(
                 line,
                 FindingKind::Refused,
-                format!("Apache cannot read this file ({why}) and answers 500 for everything under {scope}; nothing of it was imported"),
+                format!("Apache cannot read this file ({why}) and answers 500 for everything under {scope}; nothing of it was imported (seeother answers 404 there)"),
             );
             return None;
         }
@@ -307,11 +324,29 @@ fn read_directives(
                 setenvif(d, conf, r).map_err(at)?
             }
             "directoryslash" => conf.slash = Some(on_off(d)?),
-            "errordocument" => r.say(
-                d.line,
-                FindingKind::Untranslated,
-                "ErrorDocument changes the answers Apache gives from its file system, which seeother does not give; left out",
-            ),
+            "errordocument" => {
+                let status = d.args.first().and_then(|s| s.parse::<u16>().ok());
+                match (status, d.args.get(1)) {
+                    (Some(code), Some(to))
+                        if crate::rule::ANSWER_STATUSES.contains(&code)
+                            && (to.starts_with("http://") || to.starts_with("https://")) =>
+                    {
+                        conf.errors.retain(|e| e.status != code);
+                        conf.errors.push(ErrorPage {
+                            status: code,
+                            to: to.clone(),
+                        });
+                    }
+                    (None, _) | (_, None) => {
+                        return Err(at("ErrorDocument takes two arguments, a status and a document".to_owned()));
+                    }
+                    _ => r.say(
+                        d.line,
+                        FindingKind::Untranslated,
+                        "ErrorDocument with a local document or a message serves a file or text, which seeother does not; left out",
+                    ),
+                }
+            }
             "requestheader" | "fallbackresource" | "directoryindex" | "sethandler" => r.say(
                 d.line,
                 FindingKind::Untranslated,

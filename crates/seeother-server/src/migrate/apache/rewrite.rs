@@ -43,6 +43,9 @@ fn variable(name: &str) -> Result<String, Untranslated> {
         "REQUEST_METHOD" => Ok("{method}".to_owned()),
         "REQUEST_SCHEME" => Ok("{scheme}".to_owned()),
         "REQUEST_URI" => Ok("{path}".to_owned()),
+        // The name the request is for; Apache gives its ServerName with UseCanonicalName On,
+        // which is that name for a server answering one site.
+        "SERVER_NAME" => Ok("{host}".to_owned()),
         _ => Err(format!(
             "the server variable %{{{name}}} has no translation (it depends on the server, its file system or the connection)"
         )),
@@ -65,7 +68,13 @@ pub fn template(text: &str) -> Result<String, Untranslated> {
                 out.push_str(&format!("{{{}}}", chars.next().unwrap_or('0')));
             }
             '$' if chars.peek() == Some(&'{') => {
-                return Err("RewriteMap lookups (${map:key}) have no translation".to_owned());
+                // mod_rewrite: `${map:key|default}`. No map can be defined in .htaccess, so the
+                // lookup gives its default (empty without one).
+                chars.next();
+                let lookup: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                if let Some((_, default)) = lookup.split_once('|') {
+                    out.push_str(&template(default)?);
+                }
             }
             '%' if chars.peek().is_some_and(|d| d.is_ascii_digit()) => {
                 out.push_str(&format!("{{%{}}}", chars.next().unwrap_or('0')));
@@ -129,7 +138,9 @@ fn linear(pattern: &str, nocase: bool) -> Result<(), Untranslated> {
 
 /// `RewriteCond TestString CondPattern [flags]`.
 pub fn condition(d: &Directive) -> Result<Result<Condition, Untranslated>, String> {
-    if d.args.len() < 2 || d.args.len() > 3 {
+    // Apache reads three words and ignores what follows (a trailing comment, a repeated
+    // flag list).
+    if d.args.len() < 2 {
         return Err("RewriteCond: bad argument line".to_owned());
     }
     let mut cond = Condition::default();
@@ -178,7 +189,7 @@ pub fn rule(
     when: Vec<Condition>,
     notes: &mut Vec<String>,
 ) -> Result<Result<Step, Untranslated>, String> {
-    if d.args.len() < 2 || d.args.len() > 3 {
+    if d.args.len() < 2 {
         return Err("RewriteRule: bad argument line".to_owned());
     }
     let mut step = Step {
