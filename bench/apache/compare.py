@@ -280,6 +280,27 @@ def resolve(path, location):
     return re.sub(r"%[0-9a-fA-F]{2}", lambda m: m.group(0).upper(), urllib.parse.urlunsplit(url))
 
 
+def wrk_rate(port, requests_file, seconds):
+    """Requests per second wrk gets from 127.0.0.1:`port` (2 threads, 32 connections)."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mixed.lua")
+    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds:g}s", "-s", script,
+                          f"http://127.0.0.1:{port}"], capture_output=True, text=True,
+                         timeout=seconds + 60, env={**os.environ, "REQUESTS": requests_file})
+    m = re.search(r"Requests/sec:\s+([0-9.]+)", out.stdout)
+    return float(m.group(1)) if m else 0.0
+
+
+def load_both(root, requests, a_port, s_port, seconds):
+    if shutil.which("wrk") is None:
+        print("compare.py: --speed needs wrk (apt-get install wrk); skipped", file=sys.stderr)
+        return None
+    path = os.path.join(root, "requests.tsv")
+    with open(path, "w") as f:
+        for p, h in requests:
+            f.write("\t".join([p] + [f"{k}: {v}" for k, v in h.items()]) + "\n")
+    return wrk_rate(a_port, path, seconds), wrk_rate(s_port, path, seconds)
+
+
 def compare(requests, apache, seeother, header_names, tree):
     """Sort each request into agree, disagree (with reasons) or out of scope."""
     tally = collections.Counter()
@@ -340,6 +361,9 @@ def main():
     parser.add_argument("--show", type=int, default=200,
                         help="list at most N disagreements (all go to --out)")
     parser.add_argument("--out", help="write every disagreement and the figures as JSON here")
+    parser.add_argument("--speed", type=float, default=0, metavar="SECONDS",
+                        help="also load both servers with wrk for SECONDS each, on the same "
+                        "requests (needs wrk)")
     args = parser.parse_args()
     deadline = time.monotonic() + args.timeout
     signal.signal(signal.SIGALRM, lambda *_: die("time limit reached", 3))
@@ -383,6 +407,9 @@ def main():
         a_answers, a_secs = run_all(Client(a_port), requests, args.workers, deadline)
         s_answers, s_secs = run_all(Client(s_port), requests, args.workers, deadline)
         import_report = open(os.path.join(root, "import-report.txt")).read()
+        speed = None
+        if args.speed > 0:
+            speed = load_both(root, requests, a_port, s_port, args.speed)
     finally:
         stop(seeother)
         stop(apache)
@@ -406,6 +433,9 @@ def main():
     s_rate = len(requests) / s_secs if s_secs else 0
     print(f"speed: apache {a_rate:.0f} req/s, seeother {s_rate:.0f} req/s "
           f"({s_rate / a_rate if a_rate else 0:.1f}x), {args.workers} connections")
+    if speed:
+        print(f"speed under wrk (2 threads, 32 connections): apache {speed[0]:.0f} req/s, "
+              f"seeother {speed[1]:.0f} req/s ({speed[1] / speed[0] if speed[0] else 0:.1f}x)")
     print(f"agreement on answers from rules: {tally['agree']}/{in_scope} = {share:.2f} %")
     if args.out:
         with open(args.out, "w") as f:
