@@ -86,6 +86,12 @@ pub enum TokenError {
         /// Its length in characters.
         len: usize,
     },
+    /// There is no file beside the database to keep a generated token in (PostgreSQL), and
+    /// none was given.
+    #[error(
+        "with a PostgreSQL store the admin token must be given, the same on every node: put it in a file named by --admin-token-file, or in SEEOTHER_ADMIN_TOKEN (make one with `head -c 32 /dev/urandom | base64`)"
+    )]
+    Required,
 }
 
 impl AdminToken {
@@ -112,8 +118,12 @@ impl AdminToken {
     }
 
     /// The token: from `file` when given, else from the environment, else the one stored
-    /// beside `db` (generated and stored with mode 0600 the first time).
-    pub fn obtain(file: Option<&Path>, db: &Path) -> Result<(Self, TokenSource), TokenError> {
+    /// beside the SQLite database `db` (generated and stored with mode 0600 the first time;
+    /// with no `db`, [`TokenError::Required`]).
+    pub fn obtain(
+        file: Option<&Path>,
+        db: Option<&Path>,
+    ) -> Result<(Self, TokenSource), TokenError> {
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|source| TokenError::Io {
                 path: path.to_owned(),
@@ -129,7 +139,7 @@ impl AdminToken {
             let origin = format!("in {TOKEN_ENV}");
             return Ok((Self::new(&text, &origin)?, TokenSource::Environment));
         }
-        let path = Self::default_file(db);
+        let path = Self::default_file(db.ok_or(TokenError::Required)?);
         let io = |source| TokenError::Io {
             path: path.clone(),
             source,

@@ -5,13 +5,19 @@
 //! requests in flight finish on the index they started with. This is the in-process API that
 //! the JSON API (and any other front end) calls; its methods block, so async callers run them
 //! on a blocking thread.
+//!
+//! On a shared store (PostgreSQL) the index follows the store's change sequence instead:
+//! every change, this node's own as well as the other nodes', is applied in the order of its
+//! number by [`Catalog::catch_up`], which reads what was committed after the last number
+//! applied; so a node that missed a notification (or was down) catches up exactly.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use arc_swap::{ArcSwap, Guard};
 
+use crate::health::{Health, Reachability};
 use crate::index::{CompiledRule, Index, RuleKey};
 use crate::rule::{RuleError, RuleSpec};
 use crate::store::{
@@ -42,7 +48,17 @@ pub struct Catalog {
     /// Serialises changes so each is applied to the index in the order it was stored.
     writer: Mutex<()>,
     reloads: AtomicU64,
+    /// The change sequence the index is as of (shared stores only; changed under `writer`).
+    seen: AtomicI64,
+    /// Whether the shared store's database answered at the last try.
+    reachable: Reachability,
 }
+
+/// Changes read per query while catching up.
+const CATCH_UP_BATCH: u32 = 4096;
+
+/// Beyond this many changes to catch up on, the index is loaded anew instead.
+const RELOAD_BEYOND: i64 = 100_000;
 
 fn key_of(rule: &RuleSpec) -> RuleKey {
     (
@@ -66,17 +82,62 @@ fn compile(rule: &RuleSpec) -> Option<Arc<CompiledRule>> {
 impl Catalog {
     /// Load every rule of `store` into a new index.
     pub fn open(store: Arc<Store>) -> Result<Catalog, StoreError> {
-        let index = Self::load(&store)?;
+        let (index, seq) = crate::load::load(&store)?;
         Ok(Catalog {
             store,
             index: ArcSwap::from_pointee(index),
             writer: Mutex::new(()),
             reloads: AtomicU64::new(0),
+            seen: AtomicI64::new(seq.unwrap_or(0)),
+            reachable: Reachability::default(),
         })
     }
 
-    fn load(store: &Store) -> Result<Index, StoreError> {
-        crate::load::load(store)
+    /// A catalog serving `index`, as of change `seq`, until the shared store's database
+    /// answers (then it catches up from `seq`): a node started from its snapshot.
+    pub fn from_snapshot(store: Arc<Store>, index: Index, seq: i64, why: String) -> Catalog {
+        let catalog = Catalog {
+            store,
+            index: ArcSwap::from_pointee(index),
+            writer: Mutex::new(()),
+            reloads: AtomicU64::new(0),
+            seen: AtomicI64::new(seq),
+            reachable: Reachability::default(),
+        };
+        catalog.reachable.down(why);
+        catalog
+    }
+
+    /// The store as this node sees it: degraded while a shared store's database cannot be
+    /// reached (redirects are still answered from memory; writes answer 503).
+    pub fn health(&self) -> Health {
+        let problem = self.reachable.problem();
+        Health {
+            status: if problem.is_some() { "degraded" } else { "ok" },
+            store: if self.store.is_shared() {
+                "postgres"
+            } else {
+                "sqlite"
+            },
+            database: problem.is_none(),
+            seen: self.seen(),
+            down_for_secs: problem.as_ref().map(|(_, d)| d.as_secs()),
+            problem: problem.map(|(why, _)| why),
+        }
+    }
+
+    /// Note whether the database answered (the change feed's thread does).
+    pub(crate) fn reachable(&self, result: Result<(), String>) {
+        match result {
+            Ok(()) => self.reachable.up(),
+            Err(why) => self.reachable.down(why),
+        }
+    }
+
+    /// The number of the last change applied to the index (a shared store's change
+    /// sequence; 0 for SQLite).
+    pub fn seen(&self) -> i64 {
+        self.seen.load(Ordering::Acquire)
     }
 
     /// The current index (cheap; hold it only for one request).
@@ -135,11 +196,84 @@ impl Catalog {
     /// Rebuild the index from the store (after changes made by another process).
     pub fn reload(&self) -> Result<usize, StoreError> {
         let _w = self.lock();
-        let index = Self::load(&self.store)?;
+        self.reload_locked()
+    }
+
+    fn reload_locked(&self) -> Result<usize, StoreError> {
+        let (index, seq) = crate::load::load(&self.store)?;
         let len = index.len();
         self.index.store(Arc::new(index));
+        if let Some(seq) = seq {
+            self.seen.store(seq, Ordering::Release);
+        }
         self.reloads.fetch_add(1, Ordering::Relaxed);
         Ok(len)
+    }
+
+    /// Apply the changes committed to a shared store after the last one applied, in order;
+    /// returns how many. (Far behind, the index is loaded anew.) A SQLite store has no change
+    /// feed: nothing to do.
+    pub fn catch_up(&self) -> Result<usize, StoreError> {
+        if !self.store.is_shared() {
+            return Ok(0);
+        }
+        let _w = self.lock();
+        self.catch_up_locked()
+    }
+
+    fn catch_up_locked(&self) -> Result<usize, StoreError> {
+        let mut seen = self.seen();
+        if self.store.data_version()? - seen > RELOAD_BEYOND {
+            let before = seen;
+            self.reload_locked()?;
+            return Ok((self.seen() - before).max(0) as usize);
+        }
+        let mut applied = 0;
+        loop {
+            let batch = self.store.changes_since(seen, CATCH_UP_BATCH)?;
+            let Some(&(last, _)) = batch.last() else {
+                break;
+            };
+            // Numbers have no gaps; one missing (history edited by hand) means this index
+            // cannot be brought up to date change by change.
+            if batch
+                .iter()
+                .zip(seen + 1..)
+                .any(|((n, _), want)| *n != want)
+            {
+                tracing::warn!(
+                    after = seen,
+                    "the change sequence has a gap; rules reloaded"
+                );
+                self.reload_locked()?;
+                return Ok(applied + batch.len());
+            }
+            let changes: Vec<Change> = batch.into_iter().map(|(_, c)| c).collect();
+            self.apply(&changes);
+            applied += changes.len();
+            seen = last;
+            self.seen.store(seen, Ordering::Release);
+            if changes.len() < CATCH_UP_BATCH as usize {
+                break;
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Bring the index up to date after a change of this node's own was stored: apply it
+    /// at once (SQLite), or catch up on the change sequence, which holds it (shared store).
+    /// The change is committed either way; a failure to read it back is made good by the
+    /// next catch-up.
+    fn applied(&self, changes: &[Change]) {
+        if !self.store.is_shared() {
+            if !changes.is_empty() {
+                self.apply(changes);
+            }
+            return;
+        }
+        if let Err(e) = self.catch_up_locked() {
+            tracing::warn!(error = %e, "change committed, but not yet read back; will catch up");
+        }
     }
 
     /// Hits counted in memory and not yet flushed, for the rule `rule`.
@@ -182,7 +316,7 @@ impl Catalog {
         let rule = rule.validate()?;
         let _w = self.lock_for_change();
         let stored = self.store.create(&rule, actor)?;
-        self.apply(&[Change {
+        self.applied(&[Change {
             old: None,
             new: Some(stored.clone()),
         }]);
@@ -194,7 +328,7 @@ impl Catalog {
         let rule = rule.validate()?;
         let _w = self.lock_for_change();
         let change = self.store.update(id, &rule, actor)?;
-        self.apply(std::slice::from_ref(&change));
+        self.applied(std::slice::from_ref(&change));
         Ok(self.with_pending(change.new.unwrap_or(rule)))
     }
 
@@ -209,7 +343,7 @@ impl Catalog {
         let _w = self.lock_for_change();
         // A tombstone keeps the rule's counters (carried over by `apply`).
         let change = self.store.delete(id, tombstone, actor)?;
-        self.apply(std::slice::from_ref(&change));
+        self.applied(std::slice::from_ref(&change));
         Ok(change.new)
     }
 
@@ -228,9 +362,31 @@ impl Catalog {
         }
         let _w = self.lock_for_change();
         let report = self.store.import(&valid, actor)?;
-        if !report.changes.is_empty() {
-            self.apply(&report.changes);
-        }
+        self.applied(&report.changes);
         Ok(report)
+    }
+}
+
+/// Why catalog work run off the async runtime failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// The catalog refused or failed.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The blocking task did not finish (it panicked).
+    #[error("the operation did not finish: {0}")]
+    Panicked(String),
+}
+
+/// Run blocking catalog work (the store's SQL, index rebuilds) on tokio's blocking pool, so the
+/// async handlers of the API and the admin pages never block a runtime thread.
+pub async fn blocking<T: Send + 'static>(
+    catalog: &Arc<Catalog>,
+    f: impl FnOnce(&Catalog) -> Result<T, CatalogError> + Send + 'static,
+) -> Result<T, TaskError> {
+    let catalog = catalog.clone();
+    match tokio::task::spawn_blocking(move || f(&catalog)).await {
+        Ok(r) => Ok(r?),
+        Err(e) => Err(TaskError::Panicked(e.to_string())),
     }
 }

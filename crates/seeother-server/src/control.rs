@@ -1,4 +1,4 @@
-//! The control plane: everything under `/-/` (health, metrics, the JSON API, the admin
+//! The control plane: everything under `/-/` (health and readiness, metrics, the JSON API, the admin
 //! pages) as one axum [`Router`].
 //!
 //! [`crate::http::service`] sends only requests under [`crate::rule::RESERVED_PREFIX`] here;
@@ -8,9 +8,10 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,6 +23,7 @@ use crate::{admin, api, resolve};
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/-/healthz", get(healthz))
+        .route("/-/readyz", get(readyz))
         .route("/-/metrics", get(metrics))
         .merge(api::router())
         .merge(admin::router())
@@ -29,9 +31,28 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// `GET /-/healthz`: the process is up.
-async fn healthz() -> impl IntoResponse {
-    ([(CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n")
+/// `GET /-/healthz`, liveness: always 200 while the process answers, since redirects are
+/// served from memory whatever the store does; the JSON body says whether the store is `ok`
+/// or `degraded`, and why.
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    Json(app.catalog.health()).into_response()
+}
+
+/// `GET /-/readyz`, readiness: 200 when the node takes writes and follows the other nodes'
+/// changes, else 503 with `Retry-After` and the same JSON body as `/-/healthz`.
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    let health = app.catalog.health();
+    if health.is_ready() {
+        return Json(health).into_response();
+    }
+    // RFC 9110 §15.6.4, §10.2.3: unavailable for now, and when to ask again.
+    let wait = HeaderValue::from(crate::store::BUSY_RETRY_AFTER_SECS);
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(RETRY_AFTER, wait)],
+        Json(health),
+    )
+        .into_response()
 }
 
 /// `GET /-/metrics`: Prometheus text exposition format 0.0.4.

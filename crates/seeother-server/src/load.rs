@@ -83,24 +83,29 @@ impl Batch {
     }
 }
 
-/// Every rule of `store`, compiled into a new index. A stored rule that cannot be compiled
-/// (damaged by hand) is skipped with a warning.
-pub fn load(store: &Store) -> Result<Index, StoreError> {
+/// Every rule of `store`, compiled into a new index, and the change sequence it is as of
+/// (when the store has one). A stored rule that cannot be compiled (damaged by hand) is
+/// skipped with a warning.
+pub fn load(store: &Store) -> Result<(Index, Option<i64>), StoreError> {
     let started = std::time::Instant::now();
     let mut index = IndexBuilder::with_capacity(store.count()? as usize);
     // On one core (e.g. under `taskset -c 0`) the two halves cannot overlap: copying the rows
     // into batches for the other thread would only add work (8 % of the CPU time of loading
     // 1,000,000 rules).
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    fill(store, &mut index, cores > 1)?;
+    let seq = fill(store, &mut index, cores > 1)?;
     let index = index.finish();
     tracing::info!(rules = index.len(), took = ?started.elapsed(), "rules loaded");
-    Ok(index)
+    Ok((index, seq))
 }
 
 /// Add every stored rule to `index`: on a thread of their own while this one packs them, or
-/// one after the other on this thread.
-fn fill(store: &Store, index: &mut IndexBuilder, side_by_side: bool) -> Result<(), StoreError> {
+/// one after the other on this thread. Returns the change sequence the rows are as of.
+fn fill(
+    store: &Store,
+    index: &mut IndexBuilder,
+    side_by_side: bool,
+) -> Result<Option<i64>, StoreError> {
     if side_by_side {
         load_side_by_side(store, index)
     } else {
@@ -116,19 +121,19 @@ fn push(index: &mut IndexBuilder, row: &RuleRow<'_>) {
 }
 
 /// Read the rows on a thread of their own while this one packs them.
-fn load_side_by_side(store: &Store, index: &mut IndexBuilder) -> Result<(), StoreError> {
+fn load_side_by_side(store: &Store, index: &mut IndexBuilder) -> Result<Option<i64>, StoreError> {
     let (tx, rx) = sync_channel::<Batch>(16);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut batch = Batch::default();
-            store.for_each_row(|row| {
+            let seq = store.for_each_row(|row| {
                 batch.push(row);
                 if batch.rows.len() == BATCH {
                     let _ = tx.send(std::mem::take(&mut batch));
                 }
             })?;
             let _ = tx.send(batch);
-            Ok::<_, StoreError>(())
+            Ok::<_, StoreError>(seq)
         });
         for batch in rx {
             for row in batch.rows() {

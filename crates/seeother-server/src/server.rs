@@ -13,7 +13,7 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::http::listener::{self, Limits, TlsError};
 use crate::rules_file::{self, Format, ReadError};
 use crate::stats::{Maintenance, Unknown, UnknownLimits};
-use crate::store::{AppliedFile, DEFAULT_BUSY_TIMEOUT, ImportReport, Store, StoreError};
+use crate::store::{AppliedFile, DEFAULT_BUSY_TIMEOUT, ImportReport, Location, Store, StoreError};
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8303";
@@ -25,8 +25,8 @@ pub const DEFAULT_DB: &str = "seeother.db";
 pub struct Options {
     /// Address to listen on (port 0 picks a free one).
     pub listen: SocketAddr,
-    /// The database file (created on first start).
-    pub db: PathBuf,
+    /// The store: a SQLite file (created on first start) or a PostgreSQL database.
+    pub db: Location,
     /// Rule files loaded into the store at start (all or nothing, each; one unchanged since
     /// it was last applied, with no rule changed since, is skipped).
     pub rules: Vec<PathBuf>,
@@ -48,13 +48,16 @@ pub struct Options {
     pub threads: usize,
     /// Wrong admin tokens (API and sign-in) allowed per client address.
     pub auth_throttle: crate::throttle::Config,
+    /// A local snapshot of the rules (PostgreSQL only): written every so often, served at
+    /// start while the database cannot be reached.
+    pub snapshot: Option<PathBuf>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
-            db: PathBuf::from(DEFAULT_DB),
+            db: Location::Sqlite(PathBuf::from(DEFAULT_DB)),
             rules: Vec::new(),
             admin_token_file: None,
             tls: None,
@@ -64,6 +67,7 @@ impl Default for Options {
             db_busy_timeout: DEFAULT_BUSY_TIMEOUT,
             threads: 0,
             auth_throttle: crate::throttle::Config::default(),
+            snapshot: None,
         }
     }
 }
@@ -103,6 +107,16 @@ pub enum ServeError {
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    /// PostgreSQL cannot be reached at start and there is no snapshot to serve from.
+    #[error(
+        "cannot start: {source}; and there is no snapshot to serve from meanwhile ({why}). Start the database, or give --snapshot PATH (a node writes it while the database is up)"
+    )]
+    Unreachable {
+        /// Why the database could not be used.
+        source: StoreError,
+        /// Why no snapshot was served.
+        why: String,
+    },
 }
 
 /// A server ready to run: store open, rules loaded, address bound.
@@ -117,18 +131,21 @@ pub struct Server {
     flush_interval: Duration,
     threads: usize,
     loaded: Vec<(PathBuf, ImportReport)>,
+    snapshot: Option<PathBuf>,
+    from_snapshot: Option<i64>,
 }
 
 impl Server {
     /// Open the store, load `--rules` files, obtain the token and bind the address.
     pub fn prepare(options: Options) -> Result<Server, ServeError> {
-        let store = Arc::new(Store::open_with(&options.db, options.db_busy_timeout)?);
-        // Before the rules are loaded: a token refused (too short) stops the start at once.
-        let (token, token_source) =
-            AdminToken::obtain(options.admin_token_file.as_deref(), &options.db)?;
-        let catalog = Arc::new(Catalog::open(store)?);
+        let (catalog, token, token_source) = open(&options)?;
+        let from_snapshot = (!catalog.health().database).then(|| catalog.seen());
         let mut loaded = Vec::new();
         for path in &options.rules {
+            if from_snapshot.is_some() {
+                tracing::warn!(file = %path.display(), "serving the snapshot; rules file not applied");
+                continue;
+            }
             loaded.push((path.clone(), apply_rules_file(&catalog, path)?));
         }
         let tls = match &options.tls {
@@ -155,6 +172,8 @@ impl Server {
             flush_interval: options.flush_interval,
             threads: options.threads,
             loaded,
+            snapshot: options.snapshot,
+            from_snapshot,
         })
     }
 
@@ -176,6 +195,12 @@ impl Server {
     /// What each `--rules` file changed (or that it was skipped, unchanged).
     pub fn rules_loaded(&self) -> &[(PathBuf, ImportReport)] {
         &self.loaded
+    }
+
+    /// The change number of the snapshot served, when the node started from one (the
+    /// database could not be reached).
+    pub fn from_snapshot(&self) -> Option<i64> {
+        self.from_snapshot
     }
 
     /// How many rules answer requests.
@@ -211,7 +236,8 @@ impl Server {
                 .build()
         }
         .map_err(ServeError::Runtime)?;
-        let maintenance = Maintenance::spawn(self.app.clone(), self.flush_interval);
+        let maintenance =
+            Maintenance::spawn(self.app.clone(), self.flush_interval, self.snapshot.clone());
         let result = runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(self.listener).map_err(|source| {
                 ServeError::Bind {
@@ -226,6 +252,52 @@ impl Server {
         tracing::info!("stopped");
         result
     }
+}
+
+/// Open the store and load its rules (from the snapshot when PostgreSQL cannot be reached and
+/// one is given), and obtain the token.
+fn open(options: &Options) -> Result<(Arc<Catalog>, AdminToken, TokenSource), ServeError> {
+    let busy = options.db_busy_timeout;
+    let (store, snapshot) = match Store::connect(&options.db, busy) {
+        Ok(store) => (store, None),
+        Err(e) if e.is_busy() && matches!(options.db, Location::Postgres(_)) => {
+            let Location::Postgres(url) = &options.db else {
+                unreachable!("matched above")
+            };
+            let unreachable = |why: String| ServeError::Unreachable {
+                source: StoreError::Busy(crate::store::Busy::Unavailable(e.to_string())),
+                why,
+            };
+            let Some(path) = &options.snapshot else {
+                return Err(unreachable("no --snapshot given".into()));
+            };
+            let loaded = crate::snapshot::read(path).map_err(|s| unreachable(s.to_string()))?;
+            tracing::warn!(
+                error = %e,
+                snapshot = %path.display(),
+                seen = loaded.seq,
+                rules = loaded.index.len(),
+                "PostgreSQL cannot be reached; serving the snapshot until it can"
+            );
+            let store = Store::Postgres(Box::new(crate::store::Postgres::offline(url, busy)?));
+            (store, Some((loaded, e.to_string())))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let store = Arc::new(store);
+    // Before the rules are loaded: a token refused (too short) stops the start at once.
+    let (token, token_source) =
+        AdminToken::obtain(options.admin_token_file.as_deref(), store.path())?;
+    let catalog = match snapshot {
+        Some((loaded, why)) => Catalog::from_snapshot(
+            store,
+            loaded.index,
+            loaded.seq,
+            format!("started from the snapshot of change {} ({why})", loaded.seq),
+        ),
+        None => Catalog::open(store)?,
+    };
+    Ok((Arc::new(catalog), token, token_source))
 }
 
 /// Import the `--rules` file at `path`, unless it is unchanged since it was last applied and

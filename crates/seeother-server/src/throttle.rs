@@ -107,9 +107,16 @@ impl Default for Throttle {
 
 /// The key of a request's client; requests without a recorded peer share one.
 pub fn client_of<B>(req: &http::Request<B>) -> IpAddr {
-    Peer::of(req).map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| {
-        Peer::client_key(a.ip())
-    })
+    client_in(req.extensions())
+}
+
+/// The key of the client whose request has `extensions` (an extractor's view of it).
+pub fn client_in(extensions: &http::Extensions) -> IpAddr {
+    extensions
+        .get::<Peer>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| {
+            Peer::client_key(p.0.ip())
+        })
 }
 
 impl Throttle {

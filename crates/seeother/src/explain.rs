@@ -14,7 +14,7 @@ use seeother_server::resolve::{self, Outcome};
 use seeother_server::rule::Kind;
 use seeother_server::rule::RESERVED_PREFIX;
 use seeother_server::rules_file;
-use seeother_server::store::Store;
+use seeother_server::store::{Location, Store};
 
 /// Arguments of `seeother explain`.
 #[derive(clap::Args, Debug)]
@@ -46,9 +46,11 @@ pub struct ExplainArgs {
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
 
-    /// The database to explain against, when no --rules is given.
-    #[arg(long, value_name = "PATH", default_value = seeother_server::server::DEFAULT_DB)]
-    pub db: PathBuf,
+    /// The store to explain against, when no --rules is given: a SQLite file (PATH or
+    /// sqlite:PATH) or a PostgreSQL database (postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME).
+    #[arg(long, value_name = "PATH|URL", env = "SEEOTHER_DB", hide_env_values = true,
+          default_value = seeother_server::server::DEFAULT_DB)]
+    pub db: Location,
 
     /// Fail (exit 1) unless the response has this status.
     #[arg(long, value_name = "CODE")]

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod explain;
 mod fetch;
+mod migrate;
 mod rules_file;
 mod serve;
 
@@ -30,6 +31,8 @@ enum Command {
     Import(rules_file::ImportArgs),
     /// Write the store's rules as TOML, JSON or CSV.
     Export(rules_file::ExportArgs),
+    /// Copy a SQLite store (rules, history, counters) into PostgreSQL, for a fleet.
+    Migrate(migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +43,6 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Import(args) => rules_file::import(args),
         Command::Export(args) => rules_file::export(args),
+        Command::Migrate(args) => migrate::run(args),
     }
 }

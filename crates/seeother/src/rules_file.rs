@@ -1,13 +1,13 @@
 //! `seeother import` and `seeother export`: rule files in and out of the store.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use seeother_server::rule::RuleSpec;
 use seeother_server::rules_file::{self, Format};
-use seeother_server::store::{ImportReport, Store, StoreError};
+use seeother_server::store::{ImportReport, Location, Store, StoreError};
 
 /// The exit status of `seeother import` when the database stayed locked by another writer
 /// through every attempt (sysexits' EX_TEMPFAIL): nothing was imported; run it again later.
@@ -40,9 +40,11 @@ pub struct ImportArgs {
     #[arg(long, value_name = "PATH", requires = "from")]
     pub at: Option<String>,
 
-    /// The database.
-    #[arg(long, value_name = "PATH", default_value = seeother_server::server::DEFAULT_DB)]
-    pub db: PathBuf,
+    /// The store: a SQLite file (PATH or sqlite:PATH) or a PostgreSQL database
+    /// (postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME).
+    #[arg(long, value_name = "PATH|URL", env = "SEEOTHER_DB", hide_env_values = true,
+          default_value = seeother_server::server::DEFAULT_DB)]
+    pub db: Location,
 
     /// The file's format, when its name does not say it.
     #[arg(long, value_name = "toml|json|csv", value_parser = parse_format)]
@@ -61,9 +63,11 @@ pub struct ImportArgs {
 /// Arguments of `seeother export`.
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
-    /// The database.
-    #[arg(long, value_name = "PATH", default_value = seeother_server::server::DEFAULT_DB)]
-    pub db: PathBuf,
+    /// The store: a SQLite file (PATH or sqlite:PATH) or a PostgreSQL database
+    /// (postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME).
+    #[arg(long, value_name = "PATH|URL", env = "SEEOTHER_DB", hide_env_values = true,
+          default_value = seeother_server::server::DEFAULT_DB)]
+    pub db: Location,
 
     /// The format (default: from --output's extension, else toml).
     #[arg(long, value_name = "toml|json|csv", value_parser = parse_format)]
@@ -79,15 +83,17 @@ fn parse_format(s: &str) -> Result<Format, String> {
 }
 
 /// Open an existing database (never create one by accident).
-pub fn open_existing(db: &Path) -> Result<Store, String> {
-    if !db.exists() {
+pub fn open_existing(db: &Location) -> Result<Store, String> {
+    if let Location::Sqlite(db) = db
+        && !db.exists()
+    {
         return Err(format!(
             "no database at {}; start `seeother serve --db {}` once, or give the right --db",
             db.display(),
             db.display()
         ));
     }
-    Store::open(db).map_err(|e| e.to_string())
+    Store::connect(db, seeother_server::store::DEFAULT_BUSY_TIMEOUT).map_err(|e| e.to_string())
 }
 
 /// Translate `args.file` from another server's format, printing the report; the rules that
@@ -179,7 +185,7 @@ pub fn import(args: ImportArgs) -> ExitCode {
                 r.created,
                 r.updated,
                 r.unchanged,
-                args.db.display()
+                args.db
             );
             ExitCode::SUCCESS
         }
@@ -191,7 +197,7 @@ pub fn import(args: ImportArgs) -> ExitCode {
                  for a moment; look for another `seeother import`, or a `sqlite3` shell with an \
                  open transaction), or give it longer with --db-busy-timeout",
                 args.file.display(),
-                args.db.display(),
+                args.db,
                 busy
             );
             ExitCode::from(EXIT_BUSY)
@@ -209,14 +215,14 @@ pub fn import(args: ImportArgs) -> ExitCode {
 /// Open the store and import `rules` in one transaction, trying again (up to [`ATTEMPTS`]
 /// times, a second apart) while another writer holds the database longer than `busy`.
 fn import_retrying(
-    db: &Path,
+    db: &Location,
     busy: Duration,
     rules: &[RuleSpec],
     actor: &str,
 ) -> Result<ImportReport, StoreError> {
     let mut attempt = 1;
     loop {
-        let result = Store::open_with(db, busy).and_then(|store| store.import(rules, actor));
+        let result = Store::connect(db, busy).and_then(|store| store.import(rules, actor));
         match result {
             Err(e) if e.is_busy() && attempt < ATTEMPTS => {
                 eprintln!(

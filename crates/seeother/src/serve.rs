@@ -10,7 +10,7 @@ use std::time::Duration;
 use seeother_server::http::body::BodyDeadline;
 use seeother_server::http::listener::Limits;
 use seeother_server::stats::UnknownLimits;
-use seeother_server::store::UnknownRetention;
+use seeother_server::store::{Location, UnknownRetention};
 use seeother_server::{Options, Server};
 
 /// Arguments of `seeother serve`.
@@ -25,9 +25,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = seeother_server::server::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
-    /// The SQLite database (created on first start).
-    #[arg(long, value_name = "PATH", default_value = seeother_server::server::DEFAULT_DB)]
-    pub db: PathBuf,
+    /// The store: a SQLite file (PATH or sqlite:PATH, created on first start) or a
+    /// PostgreSQL database (postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME, shared by a fleet).
+    #[arg(long, value_name = "PATH|URL", env = "SEEOTHER_DB", hide_env_values = true,
+          default_value = seeother_server::server::DEFAULT_DB)]
+    pub db: Location,
+
+    /// With a PostgreSQL store: a local snapshot of the rules, written whenever they changed
+    /// (at most every 30 s), and served at start while the database cannot be reached.
+    #[arg(long, value_name = "PATH")]
+    pub snapshot: Option<PathBuf>,
 
     /// A rule file (TOML, JSON or CSV) to load into the store at start; repeatable.
     #[arg(long = "rules", value_name = "FILE")]
@@ -155,6 +162,7 @@ fn options(args: ServeArgs) -> Result<Options, String> {
     Ok(Options {
         listen: args.listen,
         db: args.db,
+        snapshot: args.snapshot,
         rules: args.rules,
         admin_token_file: args.admin_token_file,
         tls: args.tls_cert.zip(args.tls_key),
@@ -234,12 +242,18 @@ pub fn run(args: ServeArgs) -> ExitCode {
             }
         );
     }
-    let _ = writeln!(
-        out,
-        "  rules:  {} (store {})",
-        server.rule_count(),
-        db.display()
-    );
+    match server.from_snapshot() {
+        None => {
+            let _ = writeln!(out, "  rules:  {} (store {db})", server.rule_count());
+        }
+        Some(seq) => {
+            let _ = writeln!(
+                out,
+                "  rules:  {} (from the snapshot of change {seq}: {db} cannot be reached)",
+                server.rule_count()
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "  API:    {base}/-/api/rules (OpenAPI: {base}/-/api/openapi.json)"

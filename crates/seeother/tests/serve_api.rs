@@ -272,7 +272,15 @@ fn listing_pages_search_hits_and_unknown_paths() {
 fn operations_endpoints() {
     let (_dir, s) = start("ops");
     let r = s.get("/-/healthz");
-    assert_eq!((r.status, r.text().as_str()), (200, "ok\n"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.json()["status"], "ok", "{}", r.text());
+    assert_eq!(r.json()["store"], "sqlite");
+    let r = s.get("/-/readyz");
+    assert_eq!(
+        (r.status, &r.json()["status"]),
+        (200, &serde_json::json!("ok"))
+    );
     let r = s.get("/-/api/openapi.json");
     assert_eq!(r.status, 200, "the OpenAPI document needs no token");
     assert_eq!(r.json()["openapi"], "3.1.0");
@@ -465,4 +473,134 @@ fn a_busy_store_is_503_with_retry_after_and_nothing_changed() {
     let r = s.api("POST", "/-/api/rules", Some(body));
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(s.get("/busy").status, 303);
+}
+
+/// Every refusal is the API's JSON error with a status and a message that says what to do,
+/// whichever part of the request it is about: the query, the path's id, the body's size or
+/// its JSON, the method.
+#[test]
+fn refusals_are_json_errors_that_say_what_to_do() {
+    let (_dir, s) = start("refusals");
+    let auth = format!("Bearer {TOKEN}");
+    let refused = |r: &serve_support::Resp, status: u16, says: &str| {
+        assert_eq!(r.status, status, "{}", r.text());
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        let error = r.json()["error"].as_str().unwrap().to_owned();
+        assert!(error.contains(says), "{error:?} does not say {says:?}");
+    };
+    let r = s.api("GET", "/-/api/rules?limit=5000", None);
+    refused(
+        &r,
+        400,
+        "parameter `limit` is 5000; give a number from 1 to 1000",
+    );
+    let r = s.api("GET", "/-/api/rules?after=ten", None);
+    refused(&r, 400, "parameter `after` is \"ten\"; give a whole number");
+    let r = s.api("GET", "/-/api/rules?limit=1&limit=2", None);
+    refused(&r, 400, "give each parameter once");
+    let r = s.api("GET", "/-/api/unknown?limit=0", None);
+    refused(&r, 400, "give a number from 1 to 10000");
+    let r = s.api("DELETE", "/-/api/rules/1?tombstone=maybe", None);
+    refused(&r, 400, "give true or false");
+    for id in ["abc", "1.5", "99999999999999999999", "%FF", "-"] {
+        let r = s.api("GET", &format!("/-/api/rules/{id}"), None);
+        refused(&r, 404, "is not a rule id; ids are numbers");
+    }
+    refused(&s.api("GET", "/-/api/rules/7", None), 404, "7");
+    let r = s.api("POST", "/-/api/rules", Some("[1, 2]"));
+    refused(&r, 400, "the body is not a rule object");
+    // No Content-Type is asked for (curl -d sends a form's).
+    let r = s.request(
+        "POST",
+        "/-/api/rules",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        br#"{"path": "/form", "to": "https://example.org/form"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    // One byte over the limit of a rule (1 MiB), announced or not.
+    let big = vec![b' '; (1 << 20) + 1];
+    for chunked in [false, true] {
+        let r = if chunked {
+            let mut req = format!(
+                "POST /-/api/rules HTTP/1.1\r\nHost: h\r\nAuthorization: {auth}\r\n\
+                 Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n",
+                big.len()
+            )
+            .into_bytes();
+            req.extend_from_slice(&big);
+            req.extend_from_slice(b"\r\n0\r\n\r\n");
+            serve_support::exchange(s.addr, &req)
+        } else {
+            s.request("POST", "/-/api/rules", &[("Authorization", &auth)], &big)
+        };
+        refused(
+            &r,
+            413,
+            "the body is larger than 1048576 bytes; split it into smaller requests",
+        );
+    }
+    let r = s.request("PUT", "/-/api/rules/1", &[("Authorization", &auth)], &big);
+    refused(&r, 413, "larger than 1048576 bytes");
+    let r = s.request(
+        "POST",
+        "/-/api/import?format=csv",
+        &[("Authorization", &auth)],
+        b"\xff\xfe",
+    );
+    refused(&r, 400, "not UTF-8");
+    let r = s.request(
+        "POST",
+        "/-/api/import?format=yaml",
+        &[("Authorization", &auth)],
+        b"x",
+    );
+    refused(&r, 415, "?format=toml|json|csv");
+    let r = s.api("PATCH", "/-/api/rules/1", None);
+    refused(&r, 405, "this resource allows GET, PUT, DELETE");
+    assert_eq!(r.header("allow"), Some("GET, PUT, DELETE"));
+    // Only GET is a rule's read; HEAD is refused like any other method.
+    let r = s.request("HEAD", "/-/api/rules", &[("Authorization", &auth)], b"");
+    assert_eq!((r.status, r.header("allow")), (405, Some("GET, POST")));
+}
+
+/// A resource is the same with trailing slashes, the document included; a path that is no
+/// resource is a 404 with them too, and only for a client with the token.
+#[test]
+fn a_trailing_slash_names_the_same_resource() {
+    let (_dir, s) = start("slash");
+    let r = s.api(
+        "POST",
+        "/-/api/rules/",
+        Some(r#"{"path": "/s", "to": "https://example.org/s"}"#),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap();
+    let listed = s.api("GET", "/-/api/rules//?q=%2Fs", None);
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    assert_eq!(listed.json()["rules"][0]["id"], id, "the query is kept");
+    let r = s.api("GET", &format!("/-/api/rules/{id}/"), None);
+    assert_eq!((r.status, r.json()["path"].as_str()), (200, Some("/s")));
+    let r = s.api("GET", &format!("/-/api/rules/{id}/history/"), None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = s.get("/-/api/openapi.json/");
+    assert_eq!(
+        r.status, 200,
+        "the document needs no token with a slash either"
+    );
+    assert_eq!(r.json()["openapi"], "3.1.0");
+    assert_eq!(s.get("/-/api/rules/").status, 401);
+    let r = s.api("PATCH", "/-/api/unknown/", None);
+    assert_eq!((r.status, r.header("allow")), (405, Some("GET")));
+    for path in ["/-/api/", "/-/api/nothing/", "/-/api/rules/x/y/"] {
+        assert_eq!(s.get(path).status, 401, "{path}");
+        let r = s.api("GET", path, None);
+        assert_eq!(r.status, 404, "{path}: {}", r.text());
+        assert_eq!(
+            r.json()["error"],
+            "no such API resource; see /-/api/openapi.json"
+        );
+    }
 }

@@ -81,8 +81,16 @@ fn the_document_says_what_the_server_does() {
         Some(r#"{"path": "/n", "prefix": null, "to": "/b", "host": null, "type": null, "cache_control": null}"#),
     );
     assert_eq!(r.status, 201, "{}", r.text());
+    // A history entry's rules before and after are a rule or null.
     let entry = &schemas["HistoryEntry"]["properties"];
-    assert!(entry["old"]["anyOf"][1]["type"] == "null", "{entry}");
+    for side in ["old", "new"] {
+        let one_of = &entry[side]["oneOf"];
+        assert_eq!(one_of[0]["type"], "null", "{side}: {entry}");
+        assert_eq!(
+            one_of[1]["$ref"], "#/components/schemas/Rule",
+            "{side}: {entry}"
+        );
+    }
     // `limit` above its maximum is an error, as the document says, not clamped.
     let rules = &doc["paths"]["/-/api/rules"]["get"];
     let limit = rules["parameters"]
@@ -171,6 +179,106 @@ fn the_document_says_what_the_server_does() {
         s.request("HEAD", "/-/api/openapi.json", &[], b"").status,
         200
     );
+}
+
+/// The methods a request can have here (CONNECT and TRACE aside).
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
+
+/// Every operation of the document is routed (answered, neither 404 "no such API resource" nor
+/// 405) and needs the token unless the document says it needs none; every other method of a
+/// documented path is a 405 whose `Allow` lists the documented ones; paths the document does
+/// not name are no resource, whatever the method.
+#[test]
+fn the_router_and_the_document_name_the_same_operations() {
+    let (_dir, s) = start("openapi-routes");
+    let doc = s.get("/-/api/openapi.json").json();
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 6, "{:?}", paths.keys());
+    let mut operations = 0;
+    for (template, item) in paths {
+        let path = template.replace("{id}", "1");
+        let documented: Vec<&str> = METHODS
+            .into_iter()
+            .filter(|m| item[m.to_ascii_lowercase()].is_object())
+            .collect();
+        assert!(!documented.is_empty(), "{template}");
+        let public = documented
+            .iter()
+            .all(|m| item[m.to_ascii_lowercase()]["security"] == serde_json::json!([{}]));
+        // HEAD is GET without the body where no token is needed (the document itself).
+        let mut allowed = documented.clone();
+        if public && documented.contains(&"GET") {
+            allowed.insert(1, "HEAD");
+        }
+        for method in METHODS {
+            let r = s.api(method, &path, None);
+            let anonymous = s.request(method, &path, &[], b"");
+            if allowed.contains(&method) {
+                operations += 1;
+                assert_ne!(r.status, 405, "{method} {template}: {}", r.text());
+                assert!(
+                    !r.text().contains("no such API resource"),
+                    "{method} {template}: {}",
+                    r.text()
+                );
+                if public {
+                    assert_ne!(anonymous.status, 401, "{method} {template}");
+                } else {
+                    assert_eq!(anonymous.status, 401, "{method} {template} needs the token");
+                }
+                continue;
+            }
+            assert_eq!(r.status, 405, "{method} {template}: {}", r.text());
+            assert_eq!(
+                r.header("allow"),
+                Some(allowed.join(", ").as_str()),
+                "{method} {template}"
+            );
+            if method != "HEAD" {
+                assert!(
+                    r.json()["error"]
+                        .as_str()
+                        .unwrap()
+                        .contains("this resource allows"),
+                    "{method} {template}: {}",
+                    r.text()
+                );
+            }
+            // Without the token a protected resource says 401 before it says 405.
+            let expected = if public { 405 } else { 401 };
+            assert_eq!(anonymous.status, expected, "{method} {template}");
+        }
+    }
+    assert_eq!(
+        operations, 10,
+        "the document's 9 operations, and HEAD of the document"
+    );
+    for path in [
+        "/-/api",
+        "/-/api/rule",
+        "/-/api/rules/1/x",
+        "/-/api/rules/1/history/2",
+        "/-/api/imports",
+        "/-/api/unknown/1",
+        "/-/api/openapi.yaml",
+    ] {
+        for method in METHODS {
+            let r = s.api(method, path, None);
+            assert_eq!(r.status, 404, "{method} {path}: {}", r.text());
+            if method != "HEAD" {
+                assert_eq!(
+                    r.json()["error"],
+                    "no such API resource; see /-/api/openapi.json",
+                    "{method} {path}"
+                );
+            }
+            assert_eq!(
+                s.request(method, path, &[], b"").status,
+                401,
+                "{method} {path}"
+            );
+        }
+    }
 }
 
 /// The schemathesis of the virtualenv `scripts/test-all` makes (or `SEEOTHER_SCHEMATHESIS`),

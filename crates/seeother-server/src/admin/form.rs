@@ -1,168 +1,39 @@
-//! Form submissions: reading `application/x-www-form-urlencoded` and `multipart/form-data`
-//! bodies, and turning the rule form into a [`RuleSpec`] with an error per field.
+//! The rule form: its fields as posted ([`RuleFields`]), as typed ([`RuleForm`], kept to
+//! re-render the form) and as a [`RuleSpec`] with an error per field.
 
-use axum::body::Body;
-use bytes::Bytes;
-use http::header::CONTENT_TYPE;
-use http::{HeaderMap, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use serde::Deserialize;
 
 use crate::rule::{Kind, QueryMode, RuleError, RuleSpec, Variant};
 use crate::store::StoreError;
 
-/// The fields of a submitted form (text fields; an uploaded file's content as its field's
-/// value, its name in [`Fields::file_name`]).
-#[derive(Clone, Debug, Default)]
-pub struct Fields {
-    pairs: Vec<(String, String)>,
-    /// The name of the uploaded file, if one was sent.
-    pub file_name: Option<String>,
-}
-
-impl Fields {
-    /// Fields from `name=value` pairs.
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        Fields {
-            pairs,
-            file_name: None,
-        }
-    }
-
-    /// Fields of a query string.
-    pub fn from_query(query: Option<&str>) -> Self {
-        Self::from_pairs(
-            form_urlencoded::parse(query.unwrap_or("").as_bytes())
-                .into_owned()
-                .collect(),
-        )
-    }
-
-    /// The first value of `name`, or `""`.
-    pub fn get(&self, name: &str) -> &str {
-        self.opt(name).unwrap_or("")
-    }
-
-    /// The first value of `name`.
-    pub fn opt(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Why a form body could not be read.
-#[derive(Debug)]
-pub struct BodyError {
-    /// 413, 415 or 400.
-    pub status: StatusCode,
-    /// What was wrong and what to do.
-    pub message: String,
-}
-
-impl BodyError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        BodyError {
-            status,
-            message: message.into(),
-        }
-    }
-}
-
-fn too_large(limit: usize) -> BodyError {
-    BodyError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!(
-            "the form is larger than {} KiB; send a smaller file",
-            limit / 1024
-        ),
-    )
-}
-
-/// Read a form body of at most `limit` bytes, URL-encoded or multipart.
-pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Fields, BodyError> {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let body = Limited::new(body, limit);
-    match essence.as_str() {
-        // HTML §4.10.21.7: the default enctype of a form.
-        "application/x-www-form-urlencoded" | "" => {
-            let bytes =
-                body.collect().await.map_err(|e| {
-                    match crate::http::body::read_error_status(&*e) {
-                        StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
-                        status => BodyError::new(status, format!("could not read the form: {e}")),
-                    }
-                })?;
-            Ok(Fields::from_pairs(
-                form_urlencoded::parse(&bytes.to_bytes())
-                    .into_owned()
-                    .collect(),
-            ))
-        }
-        "multipart/form-data" => multipart(content_type, body, limit).await,
-        _ => Err(BodyError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
-                "a form is sent as application/x-www-form-urlencoded or multipart/form-data, not {essence}"
-            ),
-        )),
-    }
-}
-
-async fn multipart(
-    content_type: &str,
-    body: Limited<Body>,
-    limit: usize,
-) -> Result<Fields, BodyError> {
-    // RFC 7578 §4.1: the boundary parameter of multipart/form-data.
-    let boundary = multer::parse_boundary(content_type).map_err(|e| {
-        BodyError::new(
-            StatusCode::BAD_REQUEST,
-            format!("the multipart form has no usable boundary: {e}"),
-        )
-    })?;
-    let mut parts = multer::Multipart::new(body.into_data_stream(), boundary);
-    let mut fields = Fields::default();
-    let bad = |e: multer::Error| {
-        let status = match &e {
-            multer::Error::StreamReadFailed(inner) => {
-                crate::http::body::read_error_status(&**inner)
-            }
-            _ => StatusCode::BAD_REQUEST,
-        };
-        match status {
-            StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
-            status => BodyError::new(status, format!("could not read the multipart form: {e}")),
-        }
-    };
-    while let Some(field) = parts.next_field().await.map_err(bad)? {
-        let name = field.name().unwrap_or("").to_owned();
-        if let Some(file) = field.file_name() {
-            if file.is_empty() {
-                // An `<input type=file>` left empty is sent with an empty file name.
-                continue;
-            }
-            fields.file_name = Some(file.to_owned());
-        }
-        let bytes: Bytes = field.bytes().await.map_err(bad)?;
-        let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
-            BodyError::new(
-                StatusCode::BAD_REQUEST,
-                format!("the field {name:?} is not UTF-8 text; send a UTF-8 rule file"),
-            )
-        })?;
-        fields.pairs.push((name, text));
-    }
-    Ok(fields)
+/// The rule form's fields as posted (`application/x-www-form-urlencoded`); a missing field
+/// is empty, a checkbox is present or not.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RuleFields {
+    /// `path`, `prefix` or `pattern`.
+    pub kind: String,
+    /// The path, prefix or pattern.
+    pub matcher: String,
+    /// The target.
+    pub to: String,
+    /// The status.
+    pub status: String,
+    /// The host.
+    pub host: String,
+    /// `append` or `drop`.
+    pub query: String,
+    /// The default target's media type.
+    #[serde(rename = "type")]
+    pub media_type: String,
+    /// One variant per line.
+    pub variants: String,
+    /// `Cache-Control` value.
+    pub cache_control: String,
+    /// The `Link: rel=describedby` checkbox.
+    pub described_by: Option<String>,
+    /// The tombstone checkbox.
+    pub gone: Option<String>,
 }
 
 /// The rule form's fields, as typed (kept to re-render the form).
@@ -238,19 +109,19 @@ impl RuleForm {
     }
 
     /// The form as submitted.
-    pub fn from_fields(f: &Fields) -> Self {
+    pub fn from_fields(f: &RuleFields) -> Self {
         RuleForm {
-            kind: f.get("kind").trim().to_owned(),
-            matcher: f.get("matcher").trim().to_owned(),
-            to: f.get("to").trim().to_owned(),
-            status: f.get("status").trim().to_owned(),
-            host: f.get("host").trim().to_owned(),
-            query: f.get("query").trim().to_owned(),
-            media_type: f.get("type").trim().to_owned(),
-            variants: f.get("variants").replace("\r\n", "\n").trim().to_owned(),
-            cache_control: f.get("cache_control").trim().to_owned(),
-            described_by: f.opt("described_by").is_some(),
-            gone: f.opt("gone").is_some(),
+            kind: f.kind.trim().to_owned(),
+            matcher: f.matcher.trim().to_owned(),
+            to: f.to.trim().to_owned(),
+            status: f.status.trim().to_owned(),
+            host: f.host.trim().to_owned(),
+            query: f.query.trim().to_owned(),
+            media_type: f.media_type.trim().to_owned(),
+            variants: f.variants.replace("\r\n", "\n").trim().to_owned(),
+            cache_control: f.cache_control.trim().to_owned(),
+            described_by: f.described_by.is_some(),
+            gone: f.gone.is_some(),
         }
     }
 
@@ -455,12 +326,10 @@ mod tests {
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> RuleForm {
-        RuleForm::from_fields(&Fields::from_pairs(
-            pairs
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-        ))
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        RuleForm::from_fields(&serde_urlencoded::from_str(&body).unwrap())
     }
 
     #[test]

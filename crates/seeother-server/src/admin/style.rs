@@ -6,7 +6,7 @@
 pub const PATH: &str = "/-/admin/style.css";
 
 /// How long browsers may keep it (one day); the path changes never, the rules rarely.
-pub const CACHE_CONTROL: &str = "public, max-age=86400";
+pub const CACHE_CONTROL_VALUE: &str = "public, max-age=86400";
 
 /// The stylesheet.
 pub const CSS: &str = r#"body{max-width:64rem;color:#1d232b;background:#fbfbfa;display:flex;flex-direction:column}
@@ -52,3 +52,15 @@ button.danger{background:#b3261e;border-color:#b3261e}
 .muted{color:#5b6673}
 pre.answer{background:#f0f2f4;padding:.6rem .8rem;border-radius:.3rem;overflow-x:auto;font-size:.9rem}
 "#;
+
+/// `GET /-/admin/style.css`: the stylesheet, cacheable (RFC 9111 §5.2.2.1 max-age).
+pub async fn stylesheet() -> impl axum::response::IntoResponse {
+    use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, CACHE_CONTROL_VALUE),
+        ],
+        CSS,
+    )
+}

@@ -9,7 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 /// What a step's `query` does with the request's query string when the target has its own.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum StepQuery {
     /// A target with `?` replaces the request's query; one without keeps it.
@@ -28,7 +30,7 @@ impl StepQuery {
 }
 
 /// A test a step needs to pass: `test` (a template, e.g. `{header:accept}`) matched by `regex`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// What is tested: a template of request values (see `docs/rules.md`).
@@ -47,7 +49,7 @@ pub struct Condition {
 }
 
 /// One step of a group.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// The regular expression matched against the path below the scope (no leading `/`);
@@ -92,7 +94,7 @@ pub struct Step {
 }
 
 /// A variable a step sets: `value` is a template.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetVar {
     /// The name.
@@ -103,7 +105,7 @@ pub struct SetVar {
 
 /// A variable a group sets before its steps run, when `test` matches `regex` (mod_setenvif's
 /// `SetEnvIf`); steps read it as `{env:NAME}`. Later definitions win.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvRule {
     /// The variable's name.
@@ -122,7 +124,7 @@ pub struct EnvRule {
 
 /// Where a group's error answers go instead (core's `ErrorDocument` with a URL): a 302 to
 /// `to` in place of the `status` page.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorPage {
     /// The status replaced: 403, 404, 406 or 410.
@@ -132,7 +134,7 @@ pub struct ErrorPage {
 }
 
 /// A response header field a group sets.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderField {
     /// The field name.
@@ -162,7 +164,7 @@ fn is_zero(n: &u16) -> bool {
 pub const ANSWER_STATUSES: &[u16] = &[403, 404, 406, 410];
 
 /// A group's own fields, as the store keeps them (one JSON object).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupBody {
     /// The steps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -63,7 +63,9 @@ impl Kind {
 }
 
 /// What happens to the request's query string.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum QueryMode {
     /// Append the request's query to the target (after the target's own query, if any).
@@ -93,13 +95,18 @@ impl QueryMode {
 }
 
 /// A content-negotiation variant: requests that prefer `media_type` go to `to`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Variant {
     /// The media type, e.g. `text/turtle`.
     #[serde(rename = "type")]
+    #[schema(
+        pattern = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+        example = "text/turtle"
+    )]
     pub media_type: String,
     /// The target for that type (placeholders allowed, as in the rule's `to`).
+    #[schema(max_length = 8192, example = "https://example.org/data/{name}.ttl")]
     pub to: String,
 }
 
@@ -113,20 +120,25 @@ pub struct Variant {
 /// assert_eq!(rule.status, 303);
 /// assert!(RuleSpec::path("/x", "/a\r\nSet-Cookie: y").validate().is_err());
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Rule)]
 pub struct RuleSpec {
     /// The rule's id in the store (set by the server; ignored on input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only, minimum = -9223372036854775808_i64, maximum = 9223372036854775807_i64)]
     pub id: Option<i64>,
     /// Exact path match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^/[^?#\u0000-\u001f\u007f]*$", example = "/id/berlin")]
     pub path: Option<String>,
     /// Prefix match; the remainder of the path is appended to the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^/[^?#\u0000-\u001f\u007f]*$", example = "/docs/")]
     pub prefix: Option<String>,
     /// Pattern match with `{name}` segments and a final `{*rest}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^/[^?#\u0000-\u001f\u007f]*$", example = "/id/{name}")]
     pub pattern: Option<String>,
     /// A rule group's path scope, ending in `/` (see [`Step`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,31 +146,42 @@ pub struct RuleSpec {
     /// The target (a path or an absolute http(s) URL); empty for a group, whose steps have
     /// their own.
     #[serde(default)]
+    #[schema(max_length = 8192, example = "https://example.org/page/berlin")]
     pub to: String,
     /// The redirect status: 303 (default), 301, 302, 307 or 308.
     #[serde(default = "default_status")]
+    #[schema(default = 303)]
     pub status: u16,
     /// Answer only requests for this host (any host when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "id.example.org")]
     pub host: Option<String>,
     /// What happens to the request's query string.
     #[serde(default)]
+    #[schema(inline, default = "append")]
     pub query: QueryMode,
     /// The media type of the default target, offered first in content negotiation
     /// (`text/html` when absent).
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[schema(
+        pattern = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+        default = "text/html"
+    )]
     pub default_type: Option<String>,
     /// Content-negotiation variants.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<Variant>,
     /// A `Cache-Control` value for the redirect (a 303 is cached only with explicit freshness).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "max-age=3600")]
     pub cache_control: Option<String>,
     /// Add `Link: <target>; rel="describedby"`.
     #[serde(default, skip_serializing_if = "is_false")]
+    #[schema(default = false)]
     pub described_by: bool,
     /// A tombstone: the identifier answers 410 Gone.
     #[serde(default, skip_serializing_if = "is_false")]
+    #[schema(default = false)]
     pub gone: bool,
     /// A group's steps, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -182,6 +205,7 @@ pub struct RuleSpec {
     pub errors: Vec<ErrorPage>,
     /// Requests answered by this rule so far (set by the server; ignored on input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only, maximum = 18446744073709551615_u64)]
     pub hits: Option<u64>,
 }
 

@@ -68,9 +68,10 @@ impl Format {
 }
 
 /// One problem in a rule file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FileError {
     /// The line (1-based), when known.
+    #[schema(required = true)]
     pub line: Option<usize>,
     /// What is wrong and what to do.
     pub message: String,

@@ -1,13 +1,16 @@
 //! The background threads: one writes the counters and reloads the rules changed by another
 //! process, one asks for huge pages for each newly packed table.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
+use std::time::Instant;
 
 use super::flush;
 use crate::app::App;
+use crate::catalog::Catalog;
 
 /// The background threads of a server: every interval, one flushes the counters and, when
 /// another process (e.g. `seeother import`) changed the store, reloads the index; the other
@@ -31,8 +34,10 @@ fn stop_within(stopped: &Receiver<()>, every: Duration) -> bool {
 }
 
 impl Maintenance {
-    /// Start the threads, for the counters and metrics of `app`.
-    pub fn spawn(app: Arc<App>, every: Duration) -> Maintenance {
+    /// Start the threads, for the counters and metrics of `app`; on a shared store, a
+    /// `snapshot` of the rules is written there whenever they changed, at most every
+    /// [`SNAPSHOT_EVERY`].
+    pub fn spawn(app: Arc<App>, every: Duration, snapshot: Option<PathBuf>) -> Maintenance {
         let mut m = Maintenance {
             stops: Vec::new(),
             handles: Vec::new(),
@@ -41,7 +46,10 @@ impl Maintenance {
         m.start("seeother-flush", move |stopped| {
             as_batch_thread();
             let (catalog, unknown) = (&flusher.catalog, &flusher.unknown);
-            let mut version = catalog.store().data_version().ok();
+            let mut snapshots = Snapshots::default();
+            let mut version = (!catalog.store().is_shared())
+                .then(|| catalog.store().data_version().ok())
+                .flatten();
             loop {
                 let last = stop_within(&stopped, every);
                 if let Err(e) = flush(catalog, unknown) {
@@ -50,6 +58,17 @@ impl Maintenance {
                 flusher.metrics.set_unknown_dropped(unknown.dropped());
                 if last {
                     break;
+                }
+                if catalog.store().is_shared() {
+                    // The feed's thread applies changes as they are notified; this catches
+                    // whatever a lost notification left behind.
+                    if let Err(e) = catalog.catch_up() {
+                        tracing::debug!(error = %e, "could not catch up on the changes");
+                    }
+                    if let Some(path) = &snapshot {
+                        snapshots.maybe_write(catalog, path);
+                    }
+                    continue;
                 }
                 let now = catalog.store().data_version().ok();
                 if now != version {
@@ -64,6 +83,12 @@ impl Maintenance {
                 }
             }
         });
+        if app.catalog.store().is_shared() {
+            let catalog = app.catalog.clone();
+            m.start("seeother-feed", move |stopped| {
+                crate::feed::follow(&catalog, &stopped)
+            });
+        }
         m.start("seeother-huge-pages", move |stopped| {
             yield_to_requests();
             loop {
@@ -104,6 +129,35 @@ impl Maintenance {
         }
         for h in self.handles {
             let _ = h.join();
+        }
+    }
+}
+
+/// The shortest time between two snapshots.
+pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(30);
+
+/// When the snapshot was last written, and as of which change.
+#[derive(Default)]
+struct Snapshots {
+    last: Option<(Instant, i64)>,
+}
+
+impl Snapshots {
+    /// Write a snapshot if the rules changed since the last one, which is old enough, and
+    /// the database answers.
+    fn maybe_write(&mut self, catalog: &Catalog, path: &Path) {
+        let due = self
+            .last
+            .is_none_or(|(at, seq)| seq != catalog.seen() && at.elapsed() >= SNAPSHOT_EVERY);
+        if !due || !catalog.health().database {
+            return;
+        }
+        match crate::snapshot::write(catalog.store(), path) {
+            Ok(seq) => {
+                tracing::debug!(seq, snapshot = %path.display(), "snapshot written");
+                self.last = Some((Instant::now(), seq));
+            }
+            Err(e) => tracing::warn!(error = %e, "could not write the snapshot; will try again"),
         }
     }
 }

@@ -8,7 +8,8 @@
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{Store, StoreError, now};
+use super::sqlite::Sqlite;
+use super::{StoreError, now};
 
 /// A rule file as applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub struct AppliedFile {
     pub changes: i64,
 }
 
-impl Store {
+impl Sqlite {
     /// How many changes (creations, updates, deletions, tombstones) the rules have seen, from
     /// any process or front end. Hit counters do not count.
     pub fn rules_changes(&self) -> Result<i64, StoreError> {

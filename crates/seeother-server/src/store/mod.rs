@@ -1,32 +1,32 @@
 //! The durable store: rules, their history, hit counters and the rule files applied at
-//! start, in an embedded SQLite database.
+//! start, in an embedded SQLite database ([`Sqlite`], one node) or in PostgreSQL
+//! ([`Postgres`], shared by a fleet of nodes).
 //!
-//! Writes are acknowledged only after they are durable: the database runs in WAL mode with
-//! `synchronous=FULL`, so a committed transaction has been synced to disk and survives a
-//! `kill -9` or a power cut. The store is synchronous; async callers run it on a blocking
-//! thread. Schema migrations are the numbered SQL files of `migrations/`, tracked with
-//! SQLite's `user_version`.
-//!
-//! Every write is a `BEGIN IMMEDIATE` transaction: it takes the write lock first, so when
-//! another process (`seeother import`, a backup) holds it, the write waits up to the busy
-//! timeout and then fails with [`StoreError::Busy`], having written nothing. (A deferred
-//! transaction that reads, then writes, would get "database is locked" at once: SQLite does
-//! not wait for a lock a reader asks to upgrade.)
+//! Both acknowledge a write only after it is durable, take writers one at a time (a write
+//! that waits longer than the busy timeout fails with [`StoreError::Busy`], having written
+//! nothing), and apply their numbered schema migrations at open, refusing a database written
+//! by a newer seeother. The store is synchronous; async callers run it on a blocking thread.
 
 mod applied;
+mod location;
+mod postgres;
 mod rules;
+mod sqlite;
 mod stats;
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+use rusqlite::ErrorCode;
+
+use crate::rule::RuleSpec;
 
 pub use applied::AppliedFile;
+pub use location::{Location, LocationError};
+pub use postgres::{CHANNEL, Copied, CopyError, Postgres};
 pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow};
+pub use sqlite::Sqlite;
 pub use stats::{PartlyWritten, UnknownPath, UnknownRetention};
 
 /// Seconds a client is asked to wait (`Retry-After`) before sending again a write that found
@@ -35,18 +35,6 @@ pub const BUSY_RETRY_AFTER_SECS: u32 = 2;
 
 /// How long a write waits for another process's lock on the database by default.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The WAL file is cut back to this size after a checkpoint (it would otherwise stay as large
-/// as the largest burst of writes ever made).
-const WAL_SIZE_LIMIT: i64 = 8 << 20;
-
-/// The migrations, in order; the database's `user_version` is the number of those applied.
-const MIGRATIONS: &[&str] = &[
-    include_str!("../../migrations/0001_init.sql"),
-    include_str!("../../migrations/0002_rule_hits.sql"),
-    include_str!("../../migrations/0003_rules_files.sql"),
-    include_str!("../../migrations/0004_rule_groups.sql"),
-];
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -89,30 +77,56 @@ pub enum StoreError {
         /// Its host, or "any host".
         host: String,
     },
-    /// Another connection (e.g. `seeother import`, or a process holding `BEGIN EXCLUSIVE`)
-    /// held the database's write lock for longer than the busy timeout. Nothing was written;
-    /// the same call may be tried again.
-    #[error(
-        "the database is locked by another writer (e.g. `seeother import`) for longer than the busy timeout; nothing was written: try again shortly, or raise --db-busy-timeout"
-    )]
-    Busy(#[source] rusqlite::Error),
+    /// The write could not be made now, and nothing was written: another writer held the
+    /// database longer than the busy timeout, or PostgreSQL could not be reached. The same
+    /// call may be tried again.
+    #[error(transparent)]
+    Busy(Busy),
     /// A SQLite error during an operation.
     #[error("database error: {0}")]
     Sql(rusqlite::Error),
+    /// A PostgreSQL error during an operation.
+    #[error("PostgreSQL error: {0}")]
+    Postgres(::postgres::Error),
+}
+
+/// Why a store was busy ([`StoreError::Busy`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Busy {
+    /// Another SQLite connection (e.g. `seeother import`, or a process holding `BEGIN
+    /// EXCLUSIVE`) held the write lock for longer than the busy timeout.
+    #[error(
+        "the database is locked by another writer (e.g. `seeother import`) for longer than the busy timeout; nothing was written: try again shortly, or raise --db-busy-timeout"
+    )]
+    Locked(#[source] rusqlite::Error),
+    /// Another PostgreSQL session held the rules' write lock longer than the busy timeout.
+    #[error(
+        "another node or `seeother import` held the rules' write lock in PostgreSQL for longer than the busy timeout; nothing was written: try again shortly, or raise --db-busy-timeout"
+    )]
+    LockTimeout(#[source] ::postgres::Error),
+    /// PostgreSQL could not be reached (down, restarting, or the network).
+    #[error(
+        "PostgreSQL cannot be reached ({0}); nothing was written: try again shortly, and check that the database is up"
+    )]
+    Unavailable(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy(e),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                StoreError::Busy(Busy::Locked(e))
+            }
             _ => StoreError::Sql(e),
         }
     }
 }
 
 impl StoreError {
-    /// Whether the operation failed only because another writer held the database too long
-    /// (nothing was written; trying again later may succeed).
+    /// Whether the operation failed only because another writer held the database too long,
+    /// or the database could not be reached (nothing was written; trying again later may
+    /// succeed).
     pub fn is_busy(&self) -> bool {
         match self {
             StoreError::Busy(_) => true,
@@ -125,121 +139,11 @@ impl StoreError {
     }
 }
 
-/// The store. Cheap to share behind an `Arc`; every method takes `&self`.
-#[derive(Debug)]
-pub struct Store {
-    conn: Mutex<Connection>,
-    path: PathBuf,
-    busy_timeout: Duration,
-    /// Callers waiting for `conn`: a long batch of counters gives way when this is not 0.
-    waiting: AtomicUsize,
-}
-
 /// Seconds since the Unix epoch.
 pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
-}
-
-impl Store {
-    /// Open (creating it if needed) the database at `path` and bring its schema up to date.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Self::open_with(path, DEFAULT_BUSY_TIMEOUT)
-    }
-
-    /// Open as [`Store::open`] does; a write waits at most `busy_timeout` for another
-    /// connection's lock, then fails with [`StoreError::Busy`].
-    pub fn open_with(path: &Path, busy_timeout: Duration) -> Result<Store, StoreError> {
-        let err = |source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(err)?;
-        // A lock held by another process (while migrations would run) stays `Busy`: its
-        // message says what to do.
-        Self::setup(conn, path, busy_timeout).map_err(|e| match e {
-            StoreError::Sql(source) => err(source),
-            other => other,
-        })
-    }
-
-    /// A store in memory (for tests and `explain` on rule files).
-    pub fn in_memory() -> Result<Store, StoreError> {
-        Self::setup(
-            Connection::open_in_memory()?,
-            Path::new(":memory:"),
-            DEFAULT_BUSY_TIMEOUT,
-        )
-    }
-
-    fn setup(mut conn: Connection, path: &Path, busy: Duration) -> Result<Store, StoreError> {
-        conn.busy_timeout(busy)?;
-        // WAL lets readers run beside the writer; FULL syncs the WAL at every commit, so an
-        // acknowledged write survives a crash of the process or the machine.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(StoreError::TooNew {
-                found: version,
-                known,
-            });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
-        }
-        Ok(Store {
-            conn: Mutex::new(conn),
-            path: path.to_owned(),
-            busy_timeout: busy,
-            waiting: AtomicUsize::new(0),
-        })
-    }
-
-    /// How long a write waits for another connection's lock.
-    pub fn busy_timeout(&self) -> Duration {
-        self.busy_timeout
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The schema version (number of migrations applied).
-    pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn()
-            .pragma_query_value(None, "user_version", |r| r.get(0))?)
-    }
-
-    /// A number that changes when another connection (e.g. `seeother import` run beside the
-    /// server) commits a change.
-    pub fn data_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn()
-            .pragma_query_value(None, "data_version", |r| r.get(0))?)
-    }
-
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        conn
-    }
-
-    /// Whether another caller waits for the connection (a batch of counters then commits
-    /// what it has and lets it in).
-    fn contended(&self) -> bool {
-        self.waiting.load(Ordering::SeqCst) > 0
-    }
 }
 
 thread_local! {
@@ -255,6 +159,13 @@ pub(crate) fn waiting_since(since: Instant) -> WaitingSince {
     WaitingSince(WAITING_SINCE.with(|w| w.replace(Some(since))))
 }
 
+/// What is left of `busy` for a write on this thread (see [`waiting_since`]).
+fn wait_left(busy: Duration) -> Duration {
+    WAITING_SINCE
+        .with(|w| w.get())
+        .map_or(busy, |since| busy.saturating_sub(since.elapsed()))
+}
+
 /// Restores the previous [`waiting_since`] when dropped.
 #[derive(Debug)]
 pub(crate) struct WaitingSince(Option<Instant>);
@@ -265,28 +176,208 @@ impl Drop for WaitingSince {
     }
 }
 
+/// The store: SQLite or PostgreSQL, with the same operations. Cheap to share behind an
+/// `Arc`; every method takes `&self`.
+#[derive(Debug)]
+pub enum Store {
+    /// One node's embedded database.
+    Sqlite(Sqlite),
+    /// A database shared by a fleet.
+    Postgres(Box<Postgres>),
+}
+
+/// Call the same method on whichever backend `$store` is.
+macro_rules! each {
+    ($store:expr, $s:ident => $call:expr) => {
+        match $store {
+            Store::Sqlite($s) => $call,
+            Store::Postgres($s) => $call,
+        }
+    };
+}
+
 impl Store {
-    /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so that
-    /// the busy timeout applies when another connection holds it (less the time waited
-    /// since [`waiting_since`]).
-    fn write<'c>(&self, conn: &'c Connection) -> Result<Transaction<'c>, StoreError> {
-        let wait = WAITING_SINCE
-            .with(|w| w.get())
-            .map_or(self.busy_timeout, |since| {
-                self.busy_timeout.saturating_sub(since.elapsed())
-            });
-        self.begin(conn, wait)
+    /// Open (creating it if needed) the SQLite database at `path` and bring its schema up to
+    /// date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Ok(Store::Sqlite(Sqlite::open(path)?))
     }
 
-    /// `BEGIN IMMEDIATE`, waiting at most `wait` for the write lock (0: not at all).
-    fn begin<'c>(
+    /// Open as [`Store::open`] does; a write waits at most `busy_timeout` for another
+    /// connection's lock, then fails with [`StoreError::Busy`].
+    pub fn open_with(path: &Path, busy_timeout: Duration) -> Result<Store, StoreError> {
+        Ok(Store::Sqlite(Sqlite::open_with(path, busy_timeout)?))
+    }
+
+    /// Open the store at `location` (a SQLite file is created if needed; a PostgreSQL
+    /// database must exist) and bring its schema up to date.
+    pub fn connect(location: &Location, busy_timeout: Duration) -> Result<Store, StoreError> {
+        match location {
+            Location::Sqlite(path) => Self::open_with(path, busy_timeout),
+            Location::Postgres(url) => Ok(Store::Postgres(Box::new(Postgres::connect(
+                url,
+                busy_timeout,
+            )?))),
+        }
+    }
+
+    /// A SQLite store in memory (for tests and `explain` on rule files).
+    pub fn in_memory() -> Result<Store, StoreError> {
+        Ok(Store::Sqlite(Sqlite::in_memory()?))
+    }
+
+    /// Whether other processes (other nodes) share this store and announce their changes
+    /// (PostgreSQL): the index then follows [`Store::changes_since`].
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Store::Postgres(_))
+    }
+
+    /// Where the store is, for messages (a PostgreSQL URL without its password).
+    pub fn describe(&self) -> String {
+        match self {
+            Store::Sqlite(s) => s.path().display().to_string(),
+            Store::Postgres(p) => p.describe().to_owned(),
+        }
+    }
+
+    /// The SQLite database file (`None` for PostgreSQL).
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Store::Sqlite(s) => Some(s.path()),
+            Store::Postgres(_) => None,
+        }
+    }
+
+    /// How long a write waits for another connection's lock.
+    pub fn busy_timeout(&self) -> Duration {
+        each!(self, s => s.busy_timeout())
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        each!(self, s => s.schema_version())
+    }
+
+    /// A number that changes when another connection (e.g. `seeother import` run beside the
+    /// server) commits a change (for PostgreSQL, the change sequence).
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        each!(self, s => s.data_version())
+    }
+
+    /// Call `f` with every rule, streaming rows.
+    pub fn for_each_rule(&self, f: impl FnMut(RuleSpec)) -> Result<(), StoreError> {
+        each!(self, s => s.for_each_rule(f))
+    }
+
+    /// Call `f` with every rule as borrowed from its row: the fastest way to load them all.
+    /// Returns the change sequence the rows are as of, when the store has one (PostgreSQL:
+    /// they are read in one snapshot with it).
+    pub fn for_each_row(&self, f: impl FnMut(&RuleRow<'_>)) -> Result<Option<i64>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.for_each_row(f).map(|()| None),
+            Store::Postgres(p) => p.for_each_row(f).map(Some),
+        }
+    }
+
+    /// How many rules.
+    pub fn count(&self) -> Result<u64, StoreError> {
+        each!(self, s => s.count())
+    }
+
+    /// A page of rules, by id.
+    pub fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        each!(self, s => s.list(query))
+    }
+
+    /// The rule with `id`.
+    pub fn get(&self, id: i64) -> Result<Option<RuleSpec>, StoreError> {
+        each!(self, s => s.get(id))
+    }
+
+    /// Store a new (validated) rule; durable when this returns.
+    pub fn create(&self, rule: &RuleSpec, actor: &str) -> Result<RuleSpec, StoreError> {
+        each!(self, s => s.create(rule, actor))
+    }
+
+    /// Replace rule `id` with `rule` (validated).
+    pub fn update(&self, id: i64, rule: &RuleSpec, actor: &str) -> Result<Change, StoreError> {
+        each!(self, s => s.update(id, rule, actor))
+    }
+
+    /// Delete rule `id`, or with `tombstone` keep it answering 410 Gone.
+    pub fn delete(&self, id: i64, tombstone: bool, actor: &str) -> Result<Change, StoreError> {
+        each!(self, s => s.delete(id, tombstone, actor))
+    }
+
+    /// Create or update every rule of `rules` (validated), matched by host, kind and matcher,
+    /// in one transaction: all are applied or none.
+    pub fn import(&self, rules: &[RuleSpec], actor: &str) -> Result<ImportReport, StoreError> {
+        each!(self, s => s.import(rules, actor))
+    }
+
+    /// The recorded changes of rule `id`, oldest first.
+    pub fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
+        each!(self, s => s.history(id))
+    }
+
+    /// The changes committed after change number `seq`, in order, at most `limit` of them,
+    /// each with its number (PostgreSQL; a SQLite store has no change feed and returns none).
+    pub fn changes_since(&self, seq: i64, limit: u32) -> Result<Vec<(i64, Change)>, StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(Vec::new()),
+            Store::Postgres(p) => p.changes_since(seq, limit),
+        }
+    }
+
+    /// Add `hits` (rule id, count) to rule counters, in batches. Rules deleted meanwhile are
+    /// skipped.
+    pub fn add_hits(&self, hits: &[(i64, u64)]) -> Result<(), PartlyWritten> {
+        each!(self, s => s.add_hits(hits))
+    }
+
+    /// Add counts of unknown paths (`host`, `path`, `hits`), in batches, keeping the table
+    /// within `keep`.
+    pub fn add_unknown(
         &self,
-        conn: &'c Connection,
-        wait: Duration,
-    ) -> Result<Transaction<'c>, StoreError> {
-        conn.busy_timeout(wait)?;
-        let begun = Transaction::new_unchecked(conn, TransactionBehavior::Immediate);
-        conn.busy_timeout(self.busy_timeout)?;
-        Ok(begun?)
+        unknown: &[(String, String, u64)],
+        keep: &UnknownRetention,
+    ) -> Result<(), PartlyWritten> {
+        each!(self, s => s.add_unknown(unknown, keep))
+    }
+
+    /// How many unknown paths the store keeps.
+    pub fn unknown_count(&self) -> Result<u64, StoreError> {
+        each!(self, s => s.unknown_count())
+    }
+
+    /// The most asked-for unknown paths, most first.
+    pub fn unknown(&self, limit: u32) -> Result<Vec<UnknownPath>, StoreError> {
+        each!(self, s => s.unknown(limit))
+    }
+
+    /// How many changes (creations, updates, deletions, tombstones) the rules have seen, from
+    /// any process or front end. Hit counters do not count.
+    pub fn rules_changes(&self) -> Result<i64, StoreError> {
+        each!(self, s => s.rules_changes())
+    }
+
+    /// What was recorded when the file at `path` (canonical) was last applied.
+    pub fn applied_file(&self, path: &str) -> Result<Option<AppliedFile>, StoreError> {
+        each!(self, s => s.applied_file(path))
+    }
+
+    /// If applying `file` at `path` again would change nothing, the number of rules it holds.
+    pub fn unchanged_file(
+        &self,
+        path: &str,
+        file: &AppliedFile,
+    ) -> Result<Option<u64>, StoreError> {
+        each!(self, s => s.unchanged_file(path, file))
+    }
+
+    /// Record that `file` was applied at `path` (canonical), if the store's change count is
+    /// `file.changes`; else remove any record of `path`. Returns whether it was recorded.
+    pub fn record_applied(&self, path: &str, file: &AppliedFile) -> Result<bool, StoreError> {
+        each!(self, s => s.record_applied(path, file))
     }
 }

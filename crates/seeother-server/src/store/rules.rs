@@ -3,7 +3,8 @@
 use rusqlite::{OptionalExtension, Row, ToSql, Transaction, params, params_from_iter};
 use serde::Serialize;
 
-use super::{Store, StoreError, now};
+use super::sqlite::Sqlite;
+use super::{StoreError, now};
 use crate::rule::{Kind, QueryMode, RuleSpec, Variant};
 
 /// The columns of a rule, read `FROM {FROM}`; its hit counter lives in `rule_hits` (no row: 0).
@@ -151,11 +152,12 @@ pub struct Change {
 }
 
 /// A page of rules.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Page {
     /// The rules, by id.
     pub rules: Vec<RuleSpec>,
     /// The `after` value for the next page, when there is one.
+    #[schema(required = true)]
     pub next: Option<i64>,
 }
 
@@ -184,7 +186,7 @@ impl Default for ListQuery {
 }
 
 /// One recorded change of a rule.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     /// When (Unix seconds).
     pub at: i64,
@@ -193,12 +195,16 @@ pub struct HistoryEntry {
     /// `create`, `update`, `delete` or `tombstone`.
     pub action: String,
     /// The target before.
+    #[schema(required = true)]
     pub old_target: Option<String>,
     /// The target after.
+    #[schema(required = true)]
     pub new_target: Option<String>,
     /// The whole rule before.
+    #[schema(required = true)]
     pub old: Option<RuleSpec>,
     /// The whole rule after.
+    #[schema(required = true)]
     pub new: Option<RuleSpec>,
 }
 
@@ -340,7 +346,7 @@ fn same(a: &RuleSpec, b: &RuleSpec) -> bool {
     a.clone().without_server_fields() == b.clone().without_server_fields()
 }
 
-impl Store {
+impl Sqlite {
     /// Call `f` with every rule, streaming rows (one prepared statement, no intermediate list).
     pub fn for_each_rule(&self, mut f: impl FnMut(RuleSpec)) -> Result<(), StoreError> {
         let conn = self.conn();

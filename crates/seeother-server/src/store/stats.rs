@@ -8,7 +8,8 @@ use std::time::Duration;
 use rusqlite::{Transaction, params};
 use serde::Serialize;
 
-use super::{Store, StoreError, now};
+use super::sqlite::Sqlite;
+use super::{StoreError, now};
 
 /// How long a batch of counters waits for another process's write lock: not the busy timeout,
 /// as the connection is the API's too, and counters can as well wait for the next flush.
@@ -25,7 +26,7 @@ const UNKNOWN_PER_TX: usize = 256;
 const EVICT_PER_TX: i64 = 4096;
 
 /// A path that was asked for and matched no rule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UnknownPath {
     /// The request's host (empty when it had none).
     pub host: String,
@@ -75,7 +76,7 @@ impl From<PartlyWritten> for StoreError {
     }
 }
 
-impl Store {
+impl Sqlite {
     /// Write `items` in transactions of at most `per_tx` each, calling `each` for every item
     /// and `end` before every commit (told whether it is the last). A transaction commits
     /// early when another caller waits for the connection, which then goes first.
@@ -91,7 +92,7 @@ impl Store {
             let fail = |error| PartlyWritten { written, error };
             let conn = self.conn();
             let tx = self
-                .begin(&conn, COUNTERS_BUSY.min(self.busy_timeout))
+                .begin(&conn, COUNTERS_BUSY.min(self.busy_timeout()))
                 .map_err(fail)?;
             let mut n = 0;
             for item in items[written..].iter().take(per_tx) {

@@ -1,43 +1,128 @@
-//! Bulk import: the form, its POST, and the report each import leaves behind.
+//! Bulk import: the form, its POST (pasted text or an uploaded file), and the report each
+//! import leaves behind.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{Method, Response, StatusCode};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use seeother_axum::RedirectContext;
+use serde::Deserialize;
 
-use super::{ACTOR, Fail, blocking, failure};
-use crate::admin::form::{FieldError, Fields};
-use crate::admin::{reply, view};
+use super::ACTOR;
+use crate::admin::extract::{MAX_IMPORT, ReportId, SignedForm, SignedIn, essence, unreadable};
+use crate::admin::form::FieldError;
+use crate::admin::page::{Answer, Page, Refusal};
+use crate::admin::view::{self, Back};
 use crate::app::App;
 use crate::catalog::CatalogError;
+use crate::catalog::{TaskError, blocking};
 use crate::reports::Report;
 use crate::rules_file::{self, Format};
 use crate::session::Session;
+use crate::store::StoreError;
 
-pub(super) fn form_page(session: &Session, method: &Method) -> Response<Bytes> {
-    reply::html(
-        method,
-        StatusCode::OK,
-        view::import::form(session, "", "", &[]),
-    )
+/// `GET /-/admin/import`.
+pub async fn form_page(SignedIn(session): SignedIn) -> Page {
+    Page::ok(view::import::form(&session, "", "", &[]))
 }
 
-pub(super) fn report(
-    app: &Arc<App>,
-    session: &Session,
-    method: &Method,
-    id: u64,
-) -> Response<Bytes> {
+/// `GET /-/admin/imports/{id}`: the report of one import.
+pub async fn report(
+    State(app): State<Arc<App>>,
+    SignedIn(session): SignedIn,
+    ReportId(id): ReportId,
+) -> Answer {
     match app.admin.reports.get(id) {
-        Some(r) => reply::html(method, StatusCode::OK, view::import::report(session, &r)),
-        None => reply::not_found(
-            method,
-            &format!(
-                "No import report {id} is kept: reports live in the server's memory until it restarts."
-            ),
-        ),
+        Some(r) => Ok(Page::ok(view::import::report(&session, &r)).into_response()),
+        None => Err(Refusal::NotFound(format!(
+            "No import report {id} is kept: reports live in the server's memory until it restarts."
+        ))),
     }
+}
+
+/// The import form's fields: pasted text, or an uploaded file, and a format.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ImportFields {
+    text: String,
+    format: String,
+    /// The uploaded file's name and content (multipart only).
+    #[serde(skip)]
+    upload: Option<(String, String)>,
+}
+
+/// The import form as posted from a signed-in page: urlencoded (pasted text) or
+/// `multipart/form-data` (a file), under the import's body limit; the session checked before
+/// the body is read, the CSRF token before anything else.
+#[derive(Debug)]
+pub struct ImportForm(Session, ImportFields);
+
+impl FromRequest<Arc<App>> for ImportForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &Arc<App>) -> Result<Self, Response> {
+        if essence(req.headers()) != "multipart/form-data" {
+            let SignedForm(session, fields) =
+                SignedForm::<ImportFields, MAX_IMPORT>::from_request(req, app).await?;
+            return Ok(ImportForm(session, fields));
+        }
+        let (mut parts, body) = req.into_parts();
+        let SignedIn(session) = SignedIn::from_request_parts(&mut parts, app).await?;
+        let req = Request::from_parts(parts, body);
+        let (csrf, fields) = read_multipart(req, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        // OWASP CSRF prevention: the session's token, checked before anything else.
+        if !session.csrf_matches(&csrf) {
+            return Err(Refusal::Forbidden.into_response());
+        }
+        Ok(ImportForm(session, fields))
+    }
+}
+
+/// The CSRF token and the fields of a multipart import form; the first of each name counts.
+async fn read_multipart(req: Request, app: &Arc<App>) -> Result<(String, ImportFields), Refusal> {
+    let mut multipart = Multipart::from_request(req, app)
+        .await
+        .map_err(|e| Refusal::Input {
+            // RFC 7578 §4.1: the boundary parameter of multipart/form-data.
+            status: StatusCode::BAD_REQUEST,
+            message: format!(
+                "the multipart form has no usable boundary ({e}); send it from the page"
+            ),
+            back: Back::rules(),
+        })?;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        unreadable(&e, e.status(), MAX_IMPORT, Back::rules())
+    };
+    let (mut csrf, mut text, mut format) = (None, None, None);
+    let mut fields = ImportFields::default();
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        if file_name.as_deref() == Some("") {
+            // An `<input type=file>` left empty is sent with an empty file name.
+            continue;
+        }
+        let bytes = field.bytes().await.map_err(bad)?;
+        let value = String::from_utf8(bytes.to_vec()).map_err(|_| Refusal::Input {
+            status: StatusCode::BAD_REQUEST,
+            message: format!("the field {name:?} is not UTF-8 text; send a UTF-8 rule file"),
+            back: Back::rules(),
+        })?;
+        match (name.as_str(), file_name) {
+            ("csrf", _) => csrf = csrf.or(Some(value)),
+            ("file", Some(file)) if fields.upload.is_none() => fields.upload = Some((file, value)),
+            ("text", _) => text = text.or(Some(value)),
+            ("format", _) => format = format.or(Some(value)),
+            _ => {}
+        }
+    }
+    fields.text = text.unwrap_or_default();
+    fields.format = format.unwrap_or_default();
+    Ok((csrf.unwrap_or_default(), fields))
 }
 
 fn format_name(f: Format) -> &'static str {
@@ -48,23 +133,25 @@ fn format_name(f: Format) -> &'static str {
     }
 }
 
-pub(super) async fn submit(app: &Arc<App>, session: &Session, fields: &Fields) -> Response<Bytes> {
-    let uploaded = fields.file_name.is_some() && !fields.get("file").trim().is_empty();
-    let (text, field, source) = if uploaded {
-        let name = fields.file_name.clone().unwrap_or_default();
-        (fields.get("file"), "file", name)
-    } else {
-        (fields.get("text"), "text", "pasted text".to_owned())
+/// `POST /-/admin/import`: the rules applied completely or not at all, and `303` to the
+/// import's report; the form again with 422 when the file has problems.
+pub async fn submit(
+    State(app): State<Arc<App>>,
+    redirect: RedirectContext,
+    ImportForm(session, fields): ImportForm,
+) -> Answer {
+    let upload = fields.upload.filter(|(_, text)| !text.trim().is_empty());
+    let uploaded = upload.is_some();
+    let (text, field, source) = match upload {
+        Some((name, text)) => (text, "file", name),
+        None => (fields.text, "text", "pasted text".to_owned()),
     };
-    let chosen = fields.get("format");
-    let again = |errors: &[FieldError]| {
+    let chosen = fields.format.as_str();
+    let again = |errors: &[FieldError]| -> Answer {
         // A browser cannot be given back a file; pasted text is kept.
-        let kept = if uploaded { "" } else { text };
-        reply::html(
-            &Method::POST,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            view::import::form(session, kept, chosen, errors),
-        )
+        let kept = if uploaded { "" } else { text.as_str() };
+        let html = view::import::form(&session, kept, chosen, errors);
+        Ok(Page::new(StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
     };
     if text.trim().is_empty() {
         return again(&[FieldError {
@@ -87,7 +174,7 @@ pub(super) async fn submit(app: &Arc<App>, session: &Session, fields: &Fields) -
             },
         }]);
     };
-    let rules = match rules_file::parse(text, format, &source) {
+    let rules = match rules_file::parse(&text, format, &source) {
         Ok(r) => r,
         Err(e) => {
             let errors: Vec<FieldError> = e
@@ -105,10 +192,9 @@ pub(super) async fn submit(app: &Arc<App>, session: &Session, fields: &Fields) -
         }
     };
     let actor = format!("{ACTOR}:import");
-    let imported = blocking(&app.catalog, move |c| c.import(rules, &actor)).await;
-    let done = match imported {
+    let done = match blocking(&app.catalog, move |c| c.import(rules, &actor)).await {
         Ok(r) => r,
-        Err(Fail::Catalog(CatalogError::InvalidImport(list))) => {
+        Err(TaskError::Catalog(CatalogError::InvalidImport(list))) => {
             let errors: Vec<FieldError> = list
                 .iter()
                 .map(|(i, e)| FieldError {
@@ -118,13 +204,13 @@ pub(super) async fn submit(app: &Arc<App>, session: &Session, fields: &Fields) -
                 .collect();
             return again(&errors);
         }
-        Err(Fail::Catalog(e @ CatalogError::Store(crate::store::StoreError::Conflict { .. }))) => {
+        Err(TaskError::Catalog(e @ CatalogError::Store(StoreError::Conflict { .. }))) => {
             return again(&[FieldError {
                 field,
                 message: e.to_string(),
             }]);
         }
-        Err(e) => return failure(&Method::POST, &e),
+        Err(e) => return Err(e.into()),
     };
     let changed = done
         .changes
@@ -148,6 +234,8 @@ pub(super) async fn submit(app: &Arc<App>, session: &Session, fields: &Fields) -
         unchanged: done.unchanged,
         changed,
     });
-    // Post/Redirect/Get: the report is a resource of its own.
-    reply::see_other(&Method::POST, &format!("/-/admin/imports/{id}"), None)
+    // RFC 9110 §15.4.4, Post/Redirect/Get: the report is a resource of its own.
+    Ok(redirect
+        .see_other(&format!("/-/admin/imports/{id}"))?
+        .into_response())
 }

@@ -2,18 +2,25 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{Method, Response, StatusCode};
+use axum::extract::State;
+use axum::response::IntoResponse;
+use http::StatusCode;
+use seeother_axum::RedirectContext;
+use serde::Deserialize;
 
-use super::{ACTOR, Fail, blocking, failure};
-use crate::admin::form::{self, FieldError, Fields, RuleForm};
+use super::ACTOR;
+use crate::admin::extract::{Params, RuleId, SignedForm, SignedIn};
+use crate::admin::form::{self, FieldError, RuleFields, RuleForm};
+use crate::admin::page::{Answer, Page, Refusal};
+use crate::admin::try_it;
+use crate::admin::view::Back;
 use crate::admin::view::rules::{self as view, Search};
-use crate::admin::{reply, try_it};
 use crate::app::App;
 use crate::catalog::CatalogError;
+use crate::catalog::{TaskError, blocking};
 use crate::rule::Kind;
 use crate::session::Session;
-use crate::store::ListQuery;
+use crate::store::{ListQuery, StoreError};
 
 /// Rules per page of the list.
 const PAGE: u32 = 50;
@@ -22,16 +29,26 @@ fn rule_url(id: i64) -> String {
     format!("/-/admin/rules/{id}")
 }
 
-pub(super) async fn list(
-    app: &Arc<App>,
-    session: &Session,
-    method: &Method,
-    query: &Fields,
-) -> Response<Bytes> {
+/// The list's query: a search, a page, and the rule just deleted.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListParams {
+    q: String,
+    host: String,
+    after: String,
+    deleted: String,
+}
+
+/// `GET /-/admin/rules`.
+pub async fn list(
+    State(app): State<Arc<App>>,
+    SignedIn(session): SignedIn,
+    Params(query): Params<ListParams>,
+) -> Answer {
     let search = Search {
-        q: query.get("q").trim().to_owned(),
-        host: query.get("host").trim().to_owned(),
-        after: query.get("after").parse().unwrap_or(0).max(0),
+        q: query.q.trim().to_owned(),
+        host: query.host.trim().to_owned(),
+        after: query.after.parse().unwrap_or(0).max(0),
     };
     let list = ListQuery {
         search: Some(search.q.clone()).filter(|s| !s.is_empty()),
@@ -39,33 +56,23 @@ pub(super) async fn list(
         after: search.after,
         limit: PAGE,
     };
-    let page = match blocking(&app.catalog, move |c| Ok(c.list(&list)?)).await {
-        Ok(p) => p,
-        Err(e) => return failure(method, &e),
-    };
-    let notice = match query.get("deleted").parse::<i64>() {
+    let page = blocking(&app.catalog, move |c| Ok(c.list(&list)?)).await?;
+    let notice = match query.deleted.parse::<i64>() {
         Ok(id) => format!("Rule {id} was deleted; requests for it now get 404 Not Found."),
         Err(_) => String::new(),
     };
-    reply::html(
-        method,
-        StatusCode::OK,
-        view::list(session, &search, &page, &notice),
-    )
+    Ok(Page::ok(view::list(&session, &search, &page, &notice)).into_response())
 }
 
-pub(super) fn new_form(session: &Session, method: &Method) -> Response<Bytes> {
+/// `GET /-/admin/rules/new`.
+pub async fn new_form(SignedIn(session): SignedIn) -> Page {
     let blank = RuleForm {
         kind: "path".into(),
         status: "303".into(),
         query: "append".into(),
         ..RuleForm::default()
     };
-    reply::html(
-        method,
-        StatusCode::OK,
-        view::form(session, None, &blank, &[]),
-    )
+    Page::ok(view::form(&session, None, &blank, &[]))
 }
 
 /// The URL the "try it" box starts with: one the rule matches when that is easy to say.
@@ -85,72 +92,71 @@ fn try_default(rule: &crate::rule::RuleSpec) -> String {
     }
 }
 
-pub(super) async fn show(
-    app: &Arc<App>,
-    session: &Session,
-    method: &Method,
-    id: i64,
-    query: &Fields,
-) -> Response<Bytes> {
+/// The "try it" box's query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TryParams {
+    #[serde(rename = "try")]
+    url: Option<String>,
+    accept: String,
+}
+
+/// `GET /-/admin/rules/{id}`: the rule's page, with what the "try it" box asked.
+pub async fn show(
+    State(app): State<Arc<App>>,
+    SignedIn(session): SignedIn,
+    RuleId(id): RuleId,
+    Params(query): Params<TryParams>,
+) -> Answer {
     let found = blocking(&app.catalog, move |c| match c.get(id)? {
         Some(rule) => Ok(Some((rule, c.history(id)?))),
         None => Ok(None),
     })
-    .await;
-    let (rule, history) = match found {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return reply::not_found(
-                method,
-                &format!(
-                    "No rule has id {id}; it may have been deleted. The list shows the rules there are."
-                ),
-            );
-        }
-        Err(e) => return failure(method, &e),
+    .await?;
+    let Some((rule, history)) = found else {
+        return Err(Refusal::NotFound(format!(
+            "No rule has id {id}; it may have been deleted. The list shows the rules there are."
+        )));
     };
-    let (url, accept, tried) = match query.opt("try") {
+    let (url, accept, tried) = match query.url {
         Some(url) => {
-            let accept = query.get("accept");
-            let tried = try_it::run(&app.catalog.index(), url, accept);
-            (url.to_owned(), accept.to_owned(), Some(tried))
+            let tried = try_it::run(&app.catalog.index(), &url, &query.accept);
+            (url, query.accept, Some(tried))
         }
         None => (try_default(&rule), "text/html".to_owned(), None),
     };
-    reply::html(
-        method,
-        StatusCode::OK,
-        view::show(session, &rule, &history, tried, (&url, &accept)),
-    )
+    let html = view::show(&session, &rule, &history, tried, (&url, &accept));
+    Ok(Page::ok(html).into_response())
 }
 
-pub(super) async fn edit_form(
-    app: &Arc<App>,
-    session: &Session,
-    method: &Method,
-    id: i64,
-) -> Response<Bytes> {
-    match blocking(&app.catalog, move |c| Ok(c.get(id)?)).await {
-        Ok(Some(rule)) => reply::html(
-            method,
-            StatusCode::OK,
-            view::form(session, Some(id), &RuleForm::from_rule(&rule), &[]),
-        ),
-        Ok(None) => reply::not_found(method, &format!("No rule has id {id}; nothing to edit.")),
-        Err(e) => failure(method, &e),
+/// `GET /-/admin/rules/{id}/edit`.
+pub async fn edit_form(
+    State(app): State<Arc<App>>,
+    SignedIn(session): SignedIn,
+    RuleId(id): RuleId,
+) -> Answer {
+    match blocking(&app.catalog, move |c| Ok(c.get(id)?)).await? {
+        Some(rule) => {
+            let html = view::form(&session, Some(id), &RuleForm::from_rule(&rule), &[]);
+            Ok(Page::ok(html).into_response())
+        }
+        None => Err(Refusal::NotFound(format!(
+            "No rule has id {id}; nothing to edit."
+        ))),
     }
 }
 
-pub(super) async fn confirm_delete(
-    app: &Arc<App>,
-    session: &Session,
-    method: &Method,
-    id: i64,
-) -> Response<Bytes> {
-    match blocking(&app.catalog, move |c| Ok(c.get(id)?)).await {
-        Ok(Some(rule)) => reply::html(method, StatusCode::OK, view::confirm_delete(session, &rule)),
-        Ok(None) => reply::not_found(method, &format!("No rule has id {id}; nothing to delete.")),
-        Err(e) => failure(method, &e),
+/// `GET /-/admin/rules/{id}/delete`: the confirmation.
+pub async fn confirm_delete(
+    State(app): State<Arc<App>>,
+    SignedIn(session): SignedIn,
+    RuleId(id): RuleId,
+) -> Answer {
+    match blocking(&app.catalog, move |c| Ok(c.get(id)?)).await? {
+        Some(rule) => Ok(Page::ok(view::confirm_delete(&session, &rule)).into_response()),
+        None => Err(Refusal::NotFound(format!(
+            "No rule has id {id}; nothing to delete."
+        ))),
     }
 }
 
@@ -160,86 +166,99 @@ fn unprocessable(
     id: Option<i64>,
     f: &RuleForm,
     errors: &[FieldError],
-) -> Response<Bytes> {
-    reply::html(
-        &Method::POST,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        view::form(session, id, f, errors),
-    )
+) -> Answer {
+    let html = view::form(session, id, f, errors);
+    Ok(Page::new(StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
 }
 
-/// Errors of the user's input among catalog failures, by field; `None` for other failures.
-fn input_errors(e: &Fail) -> Option<Vec<FieldError>> {
+/// Errors of the user's input among catalog failures, by field; the failure itself otherwise.
+fn input_errors(e: TaskError) -> Result<Vec<FieldError>, TaskError> {
     match e {
-        Fail::Catalog(CatalogError::Invalid(e)) => Some(vec![FieldError {
-            field: form::field_of(e),
+        TaskError::Catalog(CatalogError::Invalid(e)) => Ok(vec![FieldError {
+            field: form::field_of(&e),
             message: e.to_string(),
         }]),
-        Fail::Catalog(CatalogError::Store(e @ crate::store::StoreError::Conflict { .. })) => {
-            Some(vec![form::store_error(e)])
+        TaskError::Catalog(CatalogError::Store(e @ StoreError::Conflict { .. })) => {
+            Ok(vec![form::store_error(&e)])
         }
-        _ => None,
+        e => Err(e),
     }
 }
 
-pub(super) async fn create(app: &Arc<App>, session: &Session, fields: &Fields) -> Response<Bytes> {
-    let f = RuleForm::from_fields(fields);
+/// `POST /-/admin/rules`: a new rule, and `303` to its page.
+pub async fn create(
+    State(app): State<Arc<App>>,
+    redirect: RedirectContext,
+    SignedForm(session, fields): SignedForm<RuleFields>,
+) -> Answer {
+    let f = RuleForm::from_fields(&fields);
     let rule = match f.to_rule() {
         Ok(r) => r,
-        Err(errors) => return unprocessable(session, None, &f, &errors),
+        Err(errors) => return unprocessable(&session, None, &f, &errors),
     };
     match blocking(&app.catalog, move |c| c.create(rule, ACTOR)).await {
-        // Post/Redirect/Get: the created rule's own page.
-        Ok(stored) => reply::see_other(
-            &Method::POST,
-            &rule_url(stored.id.unwrap_or_default()),
-            None,
-        ),
-        Err(e) => match input_errors(&e) {
-            Some(errors) => unprocessable(session, None, &f, &errors),
-            None => failure(&Method::POST, &e),
-        },
+        // RFC 9110 §15.4.4, Post/Redirect/Get: the created rule's own page.
+        Ok(stored) => {
+            let page = rule_url(stored.id.unwrap_or_default());
+            Ok(redirect.see_other(&page)?.into_response())
+        }
+        Err(e) => unprocessable(&session, None, &f, &input_errors(e)?),
     }
 }
 
-pub(super) async fn update(
-    app: &Arc<App>,
-    session: &Session,
-    id: i64,
-    fields: &Fields,
-) -> Response<Bytes> {
-    let f = RuleForm::from_fields(fields);
+/// `POST /-/admin/rules/{id}`: the rule changed, and `303` to its page.
+pub async fn update(
+    State(app): State<Arc<App>>,
+    RuleId(id): RuleId,
+    redirect: RedirectContext,
+    SignedForm(session, fields): SignedForm<RuleFields>,
+) -> Answer {
+    let f = RuleForm::from_fields(&fields);
     let rule = match f.to_rule() {
         Ok(r) => r,
-        Err(errors) => return unprocessable(session, Some(id), &f, &errors),
+        Err(errors) => return unprocessable(&session, Some(id), &f, &errors),
     };
     match blocking(&app.catalog, move |c| c.update(id, rule, ACTOR)).await {
-        Ok(_) => reply::see_other(&Method::POST, &rule_url(id), None),
-        Err(e) => match input_errors(&e) {
-            Some(errors) => unprocessable(session, Some(id), &f, &errors),
-            None => failure(&Method::POST, &e),
-        },
+        // RFC 9110 §15.4.4: the changed rule's page.
+        Ok(_) => Ok(redirect.see_other(&rule_url(id))?.into_response()),
+        Err(e) => unprocessable(&session, Some(id), &f, &input_errors(e)?),
     }
 }
 
-pub(super) async fn delete(app: &Arc<App>, id: i64, fields: &Fields) -> Response<Bytes> {
-    let tombstone = match fields.get("mode") {
+/// The delete form's fields.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DeleteFields {
+    mode: String,
+}
+
+/// `POST /-/admin/rules/{id}/delete`: deleted (`303` to the list) or kept as a tombstone
+/// (`303` to its page).
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    RuleId(id): RuleId,
+    redirect: RedirectContext,
+    SignedForm(_, fields): SignedForm<DeleteFields>,
+) -> Answer {
+    let tombstone = match fields.mode.as_str() {
         "" | "delete" => false,
         "tombstone" => true,
         other => {
-            return reply::message(
-                &Method::POST,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Unprocessable Content",
-                &format!("{other:?} is not a way to delete; choose delete or tombstone."),
-                (&format!("{}/delete", rule_url(id)), "Back to the form"),
-            );
+            return Err(Refusal::Input {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: format!("{other:?} is not a way to delete; choose delete or tombstone."),
+                back: Back {
+                    href: format!("{}/delete", rule_url(id)),
+                    text: "Back to the form",
+                },
+            });
         }
     };
-    match blocking(&app.catalog, move |c| c.delete(id, tombstone, ACTOR)).await {
+    let target = match blocking(&app.catalog, move |c| c.delete(id, tombstone, ACTOR)).await? {
         // A tombstone is still a rule: its page. A deleted rule: the list.
-        Ok(Some(_)) => reply::see_other(&Method::POST, &rule_url(id), None),
-        Ok(None) => reply::see_other(&Method::POST, &format!("/-/admin/rules?deleted={id}"), None),
-        Err(e) => failure(&Method::POST, &e),
-    }
+        Some(_) => rule_url(id),
+        None => format!("/-/admin/rules?deleted={id}"),
+    };
+    // RFC 9110 §15.4.4: the result of the POST, retrieved with GET.
+    Ok(redirect.see_other(&target)?.into_response())
 }

@@ -1,14 +1,13 @@
-//! The admin pages' HTML: the shared layout and form helpers. Pages are built on the core's page
-//! shell (`seeother_core::note::page`), so they look like the 303 note and the 404 page; every
-//! value that comes from a user or the store is escaped with `seeother_core::note::escape`.
+//! The admin pages' HTML, written with `maud`: every interpolated value is escaped unless it is
+//! wrapped in `PreEscaped` (none is). Pages are built on the core's page shell
+//! (`seeother_core::note::page`), so they look like the 303 note and the 404 page.
 
 pub mod import;
 pub mod rules;
 pub mod sign_in;
 
-use std::fmt::Write as _;
-
-use seeother_core::note::{self, escape};
+use maud::{Markup, html};
+use seeother_core::note;
 
 use super::form::FieldError;
 use super::style;
@@ -16,169 +15,210 @@ use crate::session::Session;
 
 /// A complete page: the core's shell, the admin stylesheet, the navigation (with the sign-out
 /// form when signed in) and `body`.
-pub fn layout(title: &str, session: Option<&Session>, body: &str) -> String {
-    let mut html = String::with_capacity(body.len() + 1024);
-    let _ = write!(
-        html,
-        "<link rel=\"stylesheet\" href=\"{}\">\n<nav class=\"top\" aria-label=\"Admin\">\
-         <a class=\"brand\" href=\"/-/admin/rules\">seeother admin</a>",
-        style::PATH
-    );
-    if let Some(s) = session.filter(|s| s.signed_in) {
-        let _ = write!(
-            html,
-            "<a href=\"/-/admin/rules\">Rules</a><a href=\"/-/admin/rules/new\">New rule</a>\
-             <a href=\"/-/admin/import\">Import</a>\
-             <form method=\"post\" action=\"/-/admin/sign-out\">{}<button type=\"submit\">Sign out</button></form>",
-            csrf_input(s)
-        );
-    }
-    html.push_str("</nav>\n<main>\n");
-    html.push_str(body);
-    html.push_str("\n</main>");
-    note::page(title, &html)
+pub fn layout(title: &str, session: Option<&Session>, body: Markup) -> String {
+    let inner = html! {
+        link rel="stylesheet" href=(style::PATH);
+        "\n"
+        nav class="top" aria-label="Admin" {
+            a class="brand" href="/-/admin/rules" { "seeother admin" }
+            @if let Some(s) = session.filter(|s| s.signed_in) {
+                a href="/-/admin/rules" { "Rules" }
+                a href="/-/admin/rules/new" { "New rule" }
+                a href="/-/admin/import" { "Import" }
+                form method="post" action="/-/admin/sign-out" {
+                    (csrf_input(s))
+                    button type="submit" { "Sign out" }
+                }
+            }
+        }
+        "\n"
+        main { "\n" (body) "\n" }
+    };
+    // The shell takes the body as HTML: maud's output, escaped where it had to be.
+    note::page(title, &inner.into_string())
 }
 
-/// The hidden CSRF field every form carries.
-pub fn csrf_input(session: &Session) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        escape(&session.csrf)
+/// Where a message page leads back to.
+#[derive(Clone, Debug)]
+pub struct Back {
+    /// The link's target (a path of this server).
+    pub href: String,
+    /// The link's text.
+    pub text: &'static str,
+}
+
+impl Back {
+    /// Back to the rule list.
+    pub fn rules() -> Self {
+        Back {
+            href: "/-/admin/rules".to_owned(),
+            text: "Back to the rules",
+        }
+    }
+
+    /// To the sign-in form.
+    pub fn sign_in() -> Self {
+        Back {
+            href: "/-/admin/sign-in".to_owned(),
+            text: "Sign in",
+        }
+    }
+}
+
+/// A short message page (errors, refusals) in the admin look.
+pub fn message(title: &str, text: &str, back: &Back) -> String {
+    layout(
+        title,
+        None,
+        html! {
+            p { (text) }
+            p { a href=(back.href) { (back.text) } }
+        },
     )
 }
 
-/// The list of errors at the top of a form, each linking to its field.
-pub fn error_summary(errors: &[FieldError]) -> String {
-    if errors.is_empty() {
-        return String::new();
-    }
-    let mut html = String::from(
-        "<div class=\"summary\" role=\"alert\"><h2>The form has problems; nothing was changed</h2><ul>",
-    );
-    for e in errors {
-        let target = if e.field == "form" { "" } else { e.field };
-        if target.is_empty() {
-            let _ = write!(html, "<li>{}</li>", escape(&e.message));
-        } else {
-            let _ = write!(
-                html,
-                "<li><a href=\"#{target}\">{}</a></li>",
-                escape(&e.message)
-            );
-        }
-    }
-    html.push_str("</ul></div>");
-    html
+/// The hidden CSRF field every form carries.
+pub fn csrf_input(session: &Session) -> Markup {
+    hidden("csrf", &session.csrf)
 }
 
-/// A form field: label, hint, control and the field's error. `control` gets `id`, `name`,
-/// `aria-describedby` and `aria-invalid` from here through `{attrs}`.
+/// A hidden field.
+pub fn hidden(name: &str, value: &str) -> Markup {
+    html! { input type="hidden" name=(name) value=(value); }
+}
+
+/// A notice at the top of a page (`role=status`).
+pub fn flash(text: &str) -> Markup {
+    html! { @if !text.is_empty() { p class="flash" role="status" { (text) } } }
+}
+
+/// The list of errors at the top of a form, each linking to its field.
+pub fn error_summary(errors: &[FieldError]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div class="summary" role="alert" {
+                h2 { "The form has problems; nothing was changed" }
+                ul {
+                    @for e in errors {
+                        @if e.field == "form" {
+                            li { (e.message) }
+                        } @else {
+                            li { a href={ "#" (e.field) } { (e.message) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A form field: label, hint, control and the field's errors; the control gets `id`, `name`,
+/// `aria-describedby` and `aria-invalid` from here.
 pub struct Field<'a> {
     /// Field name and id.
     pub name: &'static str,
     /// Label text.
     pub label: &'a str,
     /// A hint under the label.
-    pub hint: &'a str,
-    /// The errors of the whole form; this field's is shown.
+    pub hint: Option<Markup>,
+    /// The errors of the whole form; this field's are shown.
     pub errors: &'a [FieldError],
 }
 
-impl Field<'_> {
-    fn error(&self) -> Option<&FieldError> {
-        self.errors.iter().find(|e| e.field == self.name)
+impl<'a> Field<'a> {
+    /// A field without a hint.
+    pub fn new(name: &'static str, label: &'a str, errors: &'a [FieldError]) -> Self {
+        Field {
+            name,
+            label,
+            hint: None,
+            errors,
+        }
     }
 
-    fn messages(&self) -> impl Iterator<Item = &FieldError> {
-        self.errors.iter().filter(|e| e.field == self.name)
+    /// The same field with `hint` under its label.
+    pub fn hint(mut self, hint: Markup) -> Self {
+        self.hint = Some(hint);
+        self
     }
 
-    fn attrs(&self) -> String {
-        let mut described = Vec::new();
-        if !self.hint.is_empty() {
-            described.push(format!("{}-hint", self.name));
-        }
-        if self.error().is_some() {
-            described.push(format!("{}-error", self.name));
-        }
-        let mut a = format!("id=\"{0}\" name=\"{0}\"", self.name);
-        if !described.is_empty() {
-            let _ = write!(a, " aria-describedby=\"{}\"", described.join(" "));
-        }
-        if self.error().is_some() {
-            a.push_str(" aria-invalid=\"true\"");
-        }
-        a
+    fn invalid(&self) -> bool {
+        self.errors.iter().any(|e| e.field == self.name)
     }
 
-    fn wrap(&self, control: &str) -> String {
-        let mut html = format!(
-            "<div class=\"field\"><label for=\"{}\">{}</label>",
-            self.name,
-            escape(self.label)
-        );
-        if !self.hint.is_empty() {
-            let _ = write!(
-                html,
-                "<p class=\"hint\" id=\"{}-hint\">{}</p>",
-                self.name, self.hint
-            );
+    fn described_by(&self) -> Option<String> {
+        let mut ids = Vec::new();
+        if self.hint.is_some() {
+            ids.push(format!("{}-hint", self.name));
         }
-        html.push_str(control);
-        if self.error().is_some() {
-            let _ = write!(html, "<div class=\"error\" id=\"{}-error\">", self.name);
-            for e in self.messages() {
-                let _ = write!(html, "<p class=\"error\">{}</p>", escape(&e.message));
+        if self.invalid() {
+            ids.push(format!("{}-error", self.name));
+        }
+        (!ids.is_empty()).then(|| ids.join(" "))
+    }
+
+    fn wrap(&self, control: Markup) -> Markup {
+        html! {
+            div class="field" {
+                label for=(self.name) { (self.label) }
+                @if let Some(hint) = &self.hint {
+                    p class="hint" id={ (self.name) "-hint" } { (hint) }
+                }
+                (control)
+                @if self.invalid() {
+                    div class="error" id={ (self.name) "-error" } {
+                        @for e in self.errors.iter().filter(|e| e.field == self.name) {
+                            p class="error" { (e.message) }
+                        }
+                    }
+                }
             }
-            html.push_str("</div>");
         }
-        html.push_str("</div>");
-        html
     }
 
-    /// A one-line text input holding `value`.
-    pub fn text(&self, kind: &str, value: &str) -> String {
-        self.wrap(&format!(
-            "<input type=\"{kind}\" {} value=\"{}\">",
-            self.attrs(),
-            escape(value)
-        ))
+    /// A one-line input of type `kind` holding `value`.
+    pub fn text(&self, kind: &str, value: &str) -> Markup {
+        self.wrap(html! {
+            input type=(kind) id=(self.name) name=(self.name)
+                aria-describedby=[self.described_by()]
+                aria-invalid=[self.invalid().then_some("true")]
+                value=(value);
+        })
     }
 
-    /// A text area holding `value`.
-    pub fn textarea(&self, rows: u32, value: &str) -> String {
-        self.wrap(&format!(
-            "<textarea {} rows=\"{rows}\">{}</textarea>",
-            self.attrs(),
-            escape(value)
-        ))
+    /// A text area of `rows` rows holding `value`.
+    pub fn textarea(&self, rows: u32, value: &str) -> Markup {
+        self.wrap(html! {
+            textarea id=(self.name) name=(self.name)
+                aria-describedby=[self.described_by()]
+                aria-invalid=[self.invalid().then_some("true")]
+                rows=(rows) { (value) }
+        })
     }
 
     /// A select of `(value, text)` options with `value` selected.
-    pub fn select(&self, options: &[(&str, &str)], value: &str) -> String {
-        let mut control = format!("<select {}>", self.attrs());
-        for (v, text) in options {
-            let _ = write!(
-                control,
-                "<option value=\"{}\"{}>{}</option>",
-                escape(v),
-                if *v == value { " selected" } else { "" },
-                escape(text)
-            );
-        }
-        control.push_str("</select>");
-        self.wrap(&control)
+    pub fn select(&self, options: &[(&str, &str)], value: &str) -> Markup {
+        self.wrap(html! {
+            select id=(self.name) name=(self.name)
+                aria-describedby=[self.described_by()]
+                aria-invalid=[self.invalid().then_some("true")] {
+                @for (v, text) in options {
+                    option value=(v) selected[*v == value] { (text) }
+                }
+            }
+        })
     }
 }
 
 /// A checkbox with its label after it.
-pub fn checkbox(name: &str, label: &str, checked: bool) -> String {
-    format!(
-        "<div><input type=\"checkbox\" id=\"{name}\" name=\"{name}\" value=\"on\"{}> \
-         <label for=\"{name}\">{}</label></div>",
-        if checked { " checked" } else { "" },
-        escape(label)
-    )
+pub fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
+    html! {
+        div {
+            input type="checkbox" id=(name) name=(name) value="on" checked[checked];
+            " "
+            label for=(name) { (label) }
+        }
+    }
 }
 
 /// `at` (Unix seconds) as `YYYY-MM-DD hh:mm:ss UTC`.
@@ -219,18 +259,27 @@ mod tests {
             field: "to",
             message: "bad <target>".into(),
         }];
-        let f = Field {
-            name: "to",
-            label: "Target",
-            hint: "",
-            errors: &errors,
-        };
-        let html = f.text("text", "\"><script>");
-        assert!(html.contains("value=\"&quot;&gt;&lt;script&gt;\""));
-        assert!(html.contains("aria-invalid=\"true\""));
+        let f = Field::new("to", "Target", &errors);
+        let html = f.text("text", "\"><script>").into_string();
+        assert!(
+            html.contains("value=\"&quot;&gt;&lt;script&gt;\""),
+            "{html}"
+        );
+        assert!(html.contains("aria-describedby=\"to-error\" aria-invalid=\"true\""));
         assert!(html.contains(
             "<div class=\"error\" id=\"to-error\"><p class=\"error\">bad &lt;target&gt;</p></div>"
         ));
         assert!(html.contains("<label for=\"to\">Target</label>"));
+        let summary = error_summary(&errors).into_string();
+        assert!(summary.contains("<li><a href=\"#to\">bad &lt;target&gt;</a></li>"));
+    }
+
+    #[test]
+    fn a_field_without_errors_is_not_marked() {
+        let f = Field::new("host", "Host", &[]).hint(html! { "Empty for " code { "any" } });
+        let html = f.text("text", "a&b").into_string();
+        assert!(html.contains("aria-describedby=\"host-hint\" value=\"a&amp;b\""));
+        assert!(!html.contains("aria-invalid"));
+        assert!(html.contains("<p class=\"hint\" id=\"host-hint\">Empty for <code>any</code></p>"));
     }
 }

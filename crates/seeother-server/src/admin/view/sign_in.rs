@@ -1,34 +1,26 @@
 //! The sign-in page.
 
-use seeother_core::note::escape;
+use maud::html;
 
-use super::{Field, error_summary, layout};
+use super::{Field, error_summary, hidden, layout};
 use crate::admin::form::FieldError;
 
 /// The sign-in form; `csrf` is its signed token (the same as its cookie's), `next` is where
-/// to go after signing in.
+/// to go after signing in, as given (the POST judges it).
 pub fn page(csrf: &str, next: &str, errors: &[FieldError], notice: &str) -> String {
-    let token = Field {
-        name: "token",
-        label: "Admin token",
-        hint: "The token <code>seeother serve</code> printed where it came from at start \
-               (the same one the JSON API takes).",
-        errors,
+    let token = Field::new("token", "Admin token", errors).hint(html! {
+        "The token " code { "seeother serve" } " printed where it came from at start \
+         (the same one the JSON API takes)."
+    });
+    let body = html! {
+        @if !notice.is_empty() { p class="flash" { (notice) } }
+        (error_summary(errors))
+        form class="stack" method="post" action="/-/admin/sign-in" {
+            (hidden("csrf", csrf))
+            (hidden("next", next))
+            (token.text("password", ""))
+            div class="actions" { button type="submit" { "Sign in" } }
+        }
     };
-    let notice = if notice.is_empty() {
-        String::new()
-    } else {
-        format!("<p class=\"flash\">{}</p>", escape(notice))
-    };
-    let body = format!(
-        "{notice}{}<form class=\"stack\" method=\"post\" action=\"/-/admin/sign-in\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <input type=\"hidden\" name=\"next\" value=\"{}\">{}\
-         <div class=\"actions\"><button type=\"submit\">Sign in</button></div></form>",
-        error_summary(errors),
-        escape(csrf),
-        escape(next),
-        token.text("password", ""),
-    );
-    layout("Sign in", None, &body)
+    layout("Sign in", None, body)
 }

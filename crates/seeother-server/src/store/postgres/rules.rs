@@ -1,0 +1,483 @@
+//! Rules in PostgreSQL: create, read, update, delete, import, history, and the changes a node
+//! catches up from.
+
+use ::postgres::fallible_iterator::FallibleIterator;
+use ::postgres::types::ToSql;
+use ::postgres::{GenericClient, IsolationLevel, Row};
+
+use super::{Postgres, Writer};
+use crate::rule::{Kind, QueryMode, RuleSpec, Variant};
+use crate::store::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow, StoreError, now};
+
+/// The columns of a rule, read `FROM {FROM}`; its hit counter lives in `rule_hits`.
+const COLUMNS: &str = "r.id, r.host, r.kind, r.matcher, r.target, r.status, r.query, \
+                       r.default_type, r.variants, r.cache_control, r.described_by, r.gone, \
+                       coalesce(h.hits, 0), r.grp";
+
+/// A rule and its counter.
+const FROM: &str = "rules AS r LEFT JOIN rule_hits AS h ON h.rule_id = r.id";
+
+/// ASCII letters only are folded, as SQLite's `lower` does (PostgreSQL's follows the locale).
+const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
+
+fn from_row(row: &Row) -> RuleSpec {
+    let kind: &str = row.get(2);
+    let host: String = row.get(1);
+    let variants: Option<&str> = row.get(8);
+    let mut rule = RuleSpec::new(
+        Kind::from_name(kind).unwrap_or(Kind::Path),
+        row.get(3),
+        row.get(4),
+    );
+    rule.id = Some(row.get(0));
+    rule.host = (!host.is_empty()).then_some(host);
+    rule.status = u16::try_from(row.get::<_, i32>(5)).unwrap_or(303);
+    rule.query = QueryMode::from_name(row.get(6)).unwrap_or_default();
+    rule.default_type = row.get(7);
+    rule.variants = variants
+        .and_then(|v| serde_json::from_str::<Vec<Variant>>(v).ok())
+        .unwrap_or_default();
+    rule.cache_control = row.get(9);
+    rule.described_by = row.get(10);
+    rule.gone = row.get(11);
+    rule.hits = Some(row.get::<_, i64>(12).max(0) as u64);
+    if let Some(json) = row.get::<_, Option<&str>>(13) {
+        // A damaged group reads as an empty one; the index refuses to load nothing from it.
+        let _ = rule.set_group_json(json);
+    }
+    rule
+}
+
+fn rule_json(rule: &RuleSpec) -> String {
+    serde_json::to_string(&rule.clone().without_server_fields()).unwrap_or_default()
+}
+
+fn variants_json(rule: &RuleSpec) -> Option<String> {
+    (!rule.variants.is_empty()).then(|| serde_json::to_string(&rule.variants).unwrap_or_default())
+}
+
+fn get_in(c: &mut impl GenericClient, id: i64) -> Result<Option<RuleSpec>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = $1");
+    Ok(c.query_opt(sql.as_str(), &[&id])?.as_ref().map(from_row))
+}
+
+fn find_key(c: &mut impl GenericClient, rule: &RuleSpec) -> Result<Option<RuleSpec>, StoreError> {
+    let (host, kind, matcher) = rule.key();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE r.host = $1 AND r.kind = $2 AND r.matcher = $3"
+    );
+    Ok(
+        c.query_opt(sql.as_str(), &[&host, &kind.as_str(), &matcher])?
+            .as_ref()
+            .map(from_row),
+    )
+}
+
+fn conflict(existing: &RuleSpec) -> StoreError {
+    StoreError::Conflict {
+        existing: existing.id.unwrap_or_default(),
+        kind: existing.kind().unwrap_or(Kind::Path).as_str().to_owned(),
+        matcher: existing.matcher().to_owned(),
+        host: existing
+            .host
+            .clone()
+            .unwrap_or_else(|| "any host".to_owned()),
+    }
+}
+
+/// Record a change in the history, under the next number of the change sequence.
+fn record(
+    w: &mut Writer<'_>,
+    rule_id: i64,
+    actor: &str,
+    action: &str,
+    old: Option<&RuleSpec>,
+    new: Option<&RuleSpec>,
+) -> Result<(), StoreError> {
+    let seq = w.next();
+    w.tx.execute(
+        "INSERT INTO history (seq, rule_id, at, actor, action, old_target, new_target, old_rule, new_rule)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &seq,
+            &rule_id,
+            &now(),
+            &actor,
+            &action,
+            &old.map(|r| r.to.as_str()),
+            &new.map(|r| r.to.as_str()),
+            &old.map(rule_json),
+            &new.map(rule_json),
+        ],
+    )?;
+    Ok(())
+}
+
+/// A rule's stored columns, in the order of `insert` and `replace`: host, kind, matcher,
+/// target, status, query, default_type, variants, cache_control, described_by, gone, grp.
+struct Columns {
+    host: String,
+    kind: &'static str,
+    matcher: String,
+    to: String,
+    status: i32,
+    query: &'static str,
+    default_type: Option<String>,
+    variants: Option<String>,
+    cache_control: Option<String>,
+    described_by: bool,
+    gone: bool,
+    group: Option<String>,
+}
+
+impl Columns {
+    fn of(rule: &RuleSpec) -> Columns {
+        let (host, kind, matcher) = rule.key();
+        Columns {
+            host,
+            kind: kind.as_str(),
+            matcher,
+            to: rule.to.clone(),
+            status: i32::from(rule.status),
+            query: rule.query.as_str(),
+            default_type: rule.default_type.clone(),
+            variants: variants_json(rule),
+            cache_control: rule.cache_control.clone(),
+            described_by: rule.described_by,
+            gone: rule.gone,
+            group: rule.group_json(),
+        }
+    }
+
+    fn bind(&self) -> [&(dyn ToSql + Sync); 12] {
+        [
+            &self.host,
+            &self.kind,
+            &self.matcher,
+            &self.to,
+            &self.status,
+            &self.query,
+            &self.default_type,
+            &self.variants,
+            &self.cache_control,
+            &self.described_by,
+            &self.gone,
+            &self.group,
+        ]
+    }
+}
+
+fn insert(w: &mut Writer<'_>, rule: &RuleSpec, actor: &str) -> Result<RuleSpec, StoreError> {
+    if let Some(existing) = find_key(&mut w.tx, rule)? {
+        return Err(conflict(&existing));
+    }
+    let columns = Columns::of(rule);
+    let t = now();
+    let mut params = columns.bind().to_vec();
+    params.push(&t);
+    let id: i64 =
+        w.tx.query_one(
+            "INSERT INTO rules (host, kind, matcher, target, status, query, default_type, variants,
+                                cache_control, described_by, gone, grp, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+             RETURNING id",
+            &params,
+        )?
+        .get(0);
+    let mut stored = rule.clone().without_server_fields();
+    stored.id = Some(id);
+    stored.hits = Some(0);
+    record(w, id, actor, "create", None, Some(&stored))?;
+    Ok(stored)
+}
+
+fn replace(
+    w: &mut Writer<'_>,
+    old: &RuleSpec,
+    rule: &RuleSpec,
+    actor: &str,
+    action: &str,
+) -> Result<RuleSpec, StoreError> {
+    let id = old.id.unwrap_or_default();
+    if let Some(existing) = find_key(&mut w.tx, rule)?
+        && existing.id != Some(id)
+    {
+        return Err(conflict(&existing));
+    }
+    let columns = Columns::of(rule);
+    let t = now();
+    let mut params = columns.bind().to_vec();
+    params.push(&t);
+    params.push(&id);
+    w.tx.execute(
+        "UPDATE rules SET host = $1, kind = $2, matcher = $3, target = $4, status = $5, query = $6,
+                default_type = $7, variants = $8, cache_control = $9, described_by = $10,
+                gone = $11, grp = $12, updated_at = $13
+         WHERE id = $14",
+        &params,
+    )?;
+    let mut stored = rule.clone().without_server_fields();
+    stored.id = Some(id);
+    stored.hits = old.hits;
+    record(w, id, actor, action, Some(old), Some(&stored))?;
+    Ok(stored)
+}
+
+/// Whether two rules say the same thing (ids and counters aside).
+fn same(a: &RuleSpec, b: &RuleSpec) -> bool {
+    a.clone().without_server_fields() == b.clone().without_server_fields()
+}
+
+/// A rule as recorded in the history (JSON without id), given its id back.
+fn recorded(json: Option<&str>, id: i64) -> Option<RuleSpec> {
+    let mut rule: RuleSpec = serde_json::from_str(json?).ok()?;
+    rule.id = Some(id);
+    Some(rule)
+}
+
+impl Postgres {
+    /// Call `f` with every rule, streaming rows.
+    pub fn for_each_rule(&self, mut f: impl FnMut(RuleSpec)) -> Result<(), StoreError> {
+        self.with(|c| {
+            let sql = format!("SELECT {COLUMNS} FROM {FROM} ORDER BY r.id");
+            let mut rows = c.query_raw(sql.as_str(), std::iter::empty::<i64>())?;
+            while let Some(row) = rows.next()? {
+                f(from_row(&row));
+            }
+            Ok(())
+        })
+    }
+
+    /// Call `f` with every rule as borrowed from its row, all read in one snapshot; returns
+    /// the change sequence the rows are as of.
+    pub fn for_each_row(&self, f: impl FnMut(&RuleRow<'_>)) -> Result<i64, StoreError> {
+        self.with(|c| rows_in(c, f))
+    }
+
+    /// As [`Postgres::for_each_row`], on a connection of its own: a long read (a snapshot)
+    /// that holds up no write.
+    pub fn for_each_row_apart(&self, f: impl FnMut(&RuleRow<'_>)) -> Result<i64, StoreError> {
+        rows_in(&mut self.connect_again()?, f)
+    }
+}
+
+/// Every rule, read in one snapshot with the change number it is as of.
+fn rows_in(c: &mut ::postgres::Client, mut f: impl FnMut(&RuleRow<'_>)) -> Result<i64, StoreError> {
+    {
+        {
+            let mut tx = c
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let seq: i64 = tx
+                .query_one("SELECT seq FROM changes WHERE id = 1", &[])?
+                .get(0);
+            let mut rows = tx.query_raw(
+                "SELECT id, host, kind, matcher, target, status, query, default_type, variants,
+                        cache_control, described_by, gone, grp
+                 FROM rules ORDER BY id",
+                std::iter::empty::<i64>(),
+            )?;
+            while let Some(row) = rows.next()? {
+                f(&RuleRow {
+                    id: row.get(0),
+                    host: row.get(1),
+                    kind: Kind::from_name(row.get(2)).unwrap_or(Kind::Path),
+                    matcher: row.get(3),
+                    to: row.get(4),
+                    status: u16::try_from(row.get::<_, i32>(5)).unwrap_or(303),
+                    query: QueryMode::from_name(row.get(6)).unwrap_or_default(),
+                    default_type: row.get(7),
+                    variants: row.get(8),
+                    cache_control: row.get(9),
+                    described_by: row.get(10),
+                    gone: row.get(11),
+                    group: row.get(12),
+                });
+            }
+            drop(rows);
+            tx.commit()?;
+            Ok(seq)
+        }
+    }
+}
+
+impl Postgres {
+    /// How many rules.
+    pub fn count(&self) -> Result<u64, StoreError> {
+        self.with(|c| {
+            Ok(c.query_one("SELECT count(*) FROM rules", &[])?
+                .get::<_, i64>(0) as u64)
+        })
+    }
+
+    /// A page of rules, by id.
+    pub fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let limit = query.limit.clamp(1, 1000);
+        let needle = query.search.as_deref().map(str::to_ascii_lowercase);
+        // PostgreSQL's text holds no NUL, so a search for one matches nothing.
+        if needle.as_deref().is_some_and(|n| n.contains('\0'))
+            || query.host.as_deref().is_some_and(|h| h.contains('\0'))
+        {
+            return Ok(Page {
+                rules: Vec::new(),
+                next: None,
+            });
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {FROM}
+             WHERE r.id > $1
+               AND ($2::text IS NULL
+                    OR strpos(translate(r.matcher, '{UPPER}', '{LOWER}'), $2) > 0
+                    OR strpos(translate(r.target, '{UPPER}', '{LOWER}'), $2) > 0)
+               AND ($3::text IS NULL OR r.host = $3)
+             ORDER BY r.id LIMIT $4"
+        );
+        let mut rules: Vec<RuleSpec> = self.with(|c| {
+            Ok(c.query(
+                sql.as_str(),
+                &[&query.after, &needle, &query.host, &(i64::from(limit) + 1)],
+            )?
+            .iter()
+            .map(from_row)
+            .collect())
+        })?;
+        let next = if rules.len() > limit as usize {
+            rules.truncate(limit as usize);
+            rules.last().and_then(|r| r.id)
+        } else {
+            None
+        };
+        Ok(Page { rules, next })
+    }
+
+    /// The rule with `id`.
+    pub fn get(&self, id: i64) -> Result<Option<RuleSpec>, StoreError> {
+        self.with(|c| get_in(c, id))
+    }
+
+    /// Store a new (validated) rule; committed when this returns.
+    pub fn create(&self, rule: &RuleSpec, actor: &str) -> Result<RuleSpec, StoreError> {
+        self.with(|c| {
+            let mut w = Writer::begin(c, self.busy_timeout)?;
+            let stored = insert(&mut w, rule, actor)?;
+            w.commit()?;
+            Ok(stored)
+        })
+    }
+
+    /// Replace rule `id` with `rule` (validated).
+    pub fn update(&self, id: i64, rule: &RuleSpec, actor: &str) -> Result<Change, StoreError> {
+        self.with(|c| {
+            let mut w = Writer::begin(c, self.busy_timeout)?;
+            let old = get_in(&mut w.tx, id)?.ok_or(StoreError::NotFound(id))?;
+            let new = replace(&mut w, &old, rule, actor, "update")?;
+            w.commit()?;
+            Ok(Change {
+                old: Some(old),
+                new: Some(new),
+            })
+        })
+    }
+
+    /// Delete rule `id`, or with `tombstone` keep it answering 410 Gone.
+    pub fn delete(&self, id: i64, tombstone: bool, actor: &str) -> Result<Change, StoreError> {
+        self.with(|c| {
+            let mut w = Writer::begin(c, self.busy_timeout)?;
+            let old = get_in(&mut w.tx, id)?.ok_or(StoreError::NotFound(id))?;
+            let new = if tombstone {
+                let mut gone = old.clone();
+                gone.gone = true;
+                Some(replace(&mut w, &old, &gone, actor, "tombstone")?)
+            } else {
+                // Its counter goes too (ON DELETE CASCADE); a tombstone keeps it.
+                w.tx.execute("DELETE FROM rules WHERE id = $1", &[&id])?;
+                record(&mut w, id, actor, "delete", Some(&old), None)?;
+                None
+            };
+            w.commit()?;
+            Ok(Change {
+                old: Some(old),
+                new,
+            })
+        })
+    }
+
+    /// Create or update every rule of `rules` (validated), matched by host, kind and matcher,
+    /// in one transaction: all are applied or none.
+    pub fn import(&self, rules: &[RuleSpec], actor: &str) -> Result<ImportReport, StoreError> {
+        self.with(|c| {
+            let mut w = Writer::begin(c, self.busy_timeout)?;
+            let mut report = ImportReport::default();
+            for rule in rules {
+                match find_key(&mut w.tx, rule)? {
+                    Some(old) if same(&old, rule) => report.unchanged += 1,
+                    Some(old) => {
+                        let new = replace(&mut w, &old, rule, actor, "update")?;
+                        report.updated += 1;
+                        report.changes.push(Change {
+                            old: Some(old),
+                            new: Some(new),
+                        });
+                    }
+                    None => {
+                        let new = insert(&mut w, rule, actor)?;
+                        report.created += 1;
+                        report.changes.push(Change {
+                            old: None,
+                            new: Some(new),
+                        });
+                    }
+                }
+            }
+            w.commit()?;
+            Ok(report)
+        })
+    }
+
+    /// The recorded changes of rule `id`, oldest first.
+    pub fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
+        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        self.with(|c| {
+            Ok(c.query(
+                "SELECT at, actor, action, old_target, new_target, old_rule, new_rule
+                 FROM history WHERE rule_id = $1 ORDER BY seq",
+                &[&id],
+            )?
+            .into_iter()
+            .map(|r| HistoryEntry {
+                at: r.get(0),
+                actor: r.get(1),
+                action: r.get(2),
+                old_target: r.get(3),
+                new_target: r.get(4),
+                old: parse(r.get(5)),
+                new: parse(r.get(6)),
+            })
+            .collect())
+        })
+    }
+
+    /// The changes committed after number `seq`, in order, at most `limit`.
+    pub fn changes_since(&self, seq: i64, limit: u32) -> Result<Vec<(i64, Change)>, StoreError> {
+        self.with(|c| {
+            Ok(c.query(
+                "SELECT seq, rule_id, old_rule, new_rule FROM history
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&seq, &i64::from(limit)],
+            )?
+            .into_iter()
+            .map(|r| {
+                let id: i64 = r.get(1);
+                let change = Change {
+                    old: recorded(r.get(2), id),
+                    new: recorded(r.get(3), id),
+                };
+                (r.get(0), change)
+            })
+            .collect())
+        })
+    }
+}

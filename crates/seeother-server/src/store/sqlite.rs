@@ -1,0 +1,164 @@
+//! The embedded store: one SQLite database file.
+//!
+//! Writes are acknowledged only after they are durable: the database runs in WAL mode with
+//! `synchronous=FULL`, so a committed transaction has been synced to disk and survives a
+//! `kill -9` or a power cut. Schema migrations are the numbered SQL files of `migrations/`,
+//! tracked with SQLite's `user_version`.
+//!
+//! Every write is a `BEGIN IMMEDIATE` transaction: it takes the write lock first, so when
+//! another process (`seeother import`, a backup) holds it, the write waits up to the busy
+//! timeout and then fails with [`StoreError::Busy`], having written nothing. (A deferred
+//! transaction that reads, then writes, would get "database is locked" at once: SQLite does
+//! not wait for a lock a reader asks to upgrade.)
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::{DEFAULT_BUSY_TIMEOUT, StoreError};
+
+/// The WAL file is cut back to this size after a checkpoint (it would otherwise stay as large
+/// as the largest burst of writes ever made).
+const WAL_SIZE_LIMIT: i64 = 8 << 20;
+
+/// The migrations, in order; the database's `user_version` is the number of those applied.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_rule_hits.sql"),
+    include_str!("../../migrations/0003_rules_files.sql"),
+    include_str!("../../migrations/0004_rule_groups.sql"),
+];
+
+/// The SQLite store. Every method takes `&self`.
+#[derive(Debug)]
+pub struct Sqlite {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    busy_timeout: Duration,
+    /// Callers waiting for `conn`: a long batch of counters gives way when this is not 0.
+    waiting: AtomicUsize,
+}
+
+impl Sqlite {
+    /// Open (creating it if needed) the database at `path` and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
+        Self::open_with(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// Open as [`Sqlite::open`] does; a write waits at most `busy_timeout` for another
+    /// connection's lock, then fails with [`StoreError::Busy`].
+    pub fn open_with(path: &Path, busy_timeout: Duration) -> Result<Sqlite, StoreError> {
+        let err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        // A lock held by another process (while migrations would run) stays `Busy`: its
+        // message says what to do.
+        Self::setup(conn, path, busy_timeout).map_err(|e| match e {
+            StoreError::Sql(source) => err(source),
+            other => other,
+        })
+    }
+
+    /// A store in memory (for tests and `explain` on rule files).
+    pub fn in_memory() -> Result<Sqlite, StoreError> {
+        Self::setup(
+            Connection::open_in_memory()?,
+            Path::new(":memory:"),
+            DEFAULT_BUSY_TIMEOUT,
+        )
+    }
+
+    fn setup(mut conn: Connection, path: &Path, busy: Duration) -> Result<Sqlite, StoreError> {
+        conn.busy_timeout(busy)?;
+        // WAL lets readers run beside the writer; FULL syncs the WAL at every commit, so an
+        // acknowledged write survives a crash of the process or the machine.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(Sqlite {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+            busy_timeout: busy,
+            waiting: AtomicUsize::new(0),
+        })
+    }
+
+    /// How long a write waits for another connection's lock.
+    pub fn busy_timeout(&self) -> Duration {
+        self.busy_timeout
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// A number that changes when another connection (e.g. `seeother import` run beside the
+    /// server) commits a change.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .pragma_query_value(None, "data_version", |r| r.get(0))?)
+    }
+
+    pub(super) fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        conn
+    }
+
+    /// Whether another caller waits for the connection (a batch of counters then commits
+    /// what it has and lets it in).
+    pub(super) fn contended(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) > 0
+    }
+}
+
+impl Sqlite {
+    /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so that
+    /// the busy timeout applies when another connection holds it (less the time waited
+    /// since [`super::waiting_since`]).
+    pub(super) fn write<'c>(&self, conn: &'c Connection) -> Result<Transaction<'c>, StoreError> {
+        self.begin(conn, super::wait_left(self.busy_timeout))
+    }
+
+    /// `BEGIN IMMEDIATE`, waiting at most `wait` for the write lock (0: not at all).
+    pub(super) fn begin<'c>(
+        &self,
+        conn: &'c Connection,
+        wait: Duration,
+    ) -> Result<Transaction<'c>, StoreError> {
+        conn.busy_timeout(wait)?;
+        let begun = Transaction::new_unchecked(conn, TransactionBehavior::Immediate);
+        conn.busy_timeout(self.busy_timeout)?;
+        Ok(begun?)
+    }
+}
