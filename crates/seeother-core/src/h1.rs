@@ -32,7 +32,7 @@
 use std::mem::MaybeUninit;
 
 use http::header::{ACCEPT, CONTENT_LENGTH, DATE};
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 
 use crate::note;
 use crate::respond::{Body, Plain};
@@ -63,7 +63,8 @@ pub struct Simple<'b> {
     pub query: Option<&'b str>,
     /// The `Host` field's value, a valid one ([`crate::host::check`]).
     pub host: &'b str,
-    /// The request's `Accept` fields (and no other: no allocation when there are none).
+    /// The request's header fields other than `Host`, `Connection` and `Content-Length`
+    /// (rules may test any of them; no allocation when there are none).
     pub headers: HeaderMap,
     /// Bytes of the request line and header block (a server's header size limit applies to
     /// these).
@@ -138,6 +139,17 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
             }
         } else if is_framing(name) {
             return Parsed::Other;
+        } else {
+            // Several fields of one name are one list (RFC 9110 §5.3): appended in order.
+            match (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_bytes(field.value),
+            ) {
+                (Ok(n), Ok(v)) => {
+                    headers.append(n, v);
+                }
+                _ => return Parsed::Other,
+            }
         }
     }
     let Some(host) = host else {

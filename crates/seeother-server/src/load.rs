@@ -27,6 +27,7 @@ struct Meta {
     default_type: Option<Range<usize>>,
     variants: Option<Range<usize>>,
     cache_control: Option<Range<usize>>,
+    group: Option<Range<usize>>,
 }
 
 /// Rows copied out of the database.
@@ -57,6 +58,7 @@ impl Batch {
             default_type: row.default_type.map(|s| self.put(s)),
             variants: row.variants.map(|s| self.put(s)),
             cache_control: row.cache_control.map(|s| self.put(s)),
+            group: row.group.map(|s| self.put(s)),
         };
         self.rows.push(meta);
     }
@@ -76,6 +78,7 @@ impl Batch {
             cache_control: m.cache_control.as_ref().map(t),
             described_by: m.described_by,
             gone: m.gone,
+            group: m.group.as_ref().map(t),
         })
     }
 }

@@ -13,6 +13,8 @@ use seeother_core::{h1, note};
 use crate::index::{CompiledRule, Hit, Index, PackedRule, Rule};
 use crate::rule::{Kind, QueryMode};
 
+mod rewrites;
+
 /// The parts of a request that decide its answer.
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
@@ -31,7 +33,8 @@ pub struct Request<'a> {
 /// What was decided, beside the response (for metrics, logs and `explain`).
 #[derive(Debug)]
 pub enum Outcome<'i, 'p> {
-    /// A rule answered with a redirect to the target offered at `variant` (0 is the default).
+    /// A rule answered: with a redirect to the target offered at `variant` (0 is the default),
+    /// or, for a rule group, with the status one of its steps gives.
     Redirect {
         /// The matching rule and what it captured.
         hit: Hit<'i, 'p>,
@@ -120,6 +123,16 @@ pub fn answer<'i, 'p>(index: &'i Index, req: &Request<'p>) -> Answer<'i, 'p> {
             outcome: Outcome::NotFound,
         };
     };
+    if let Rule::Compiled(rule) = hit.rule
+        && rule.group().is_some()
+    {
+        return rewrites::answer_group(index, req, rule);
+    }
+    answer_hit(hit, req)
+}
+
+/// The answer of the rule that `hit` found (no group).
+fn answer_hit<'i, 'p>(hit: Hit<'i, 'p>, req: &Request<'p>) -> Answer<'i, 'p> {
     if hit.rule.is_gone() {
         return Answer {
             reply: Reply::Full(gone(req.method, req.path).map(Body::from)),
@@ -287,7 +300,7 @@ pub fn page(method: &Method, status: StatusCode, title: &str, body_html: &str) -
     response
 }
 
-fn not_found(method: &Method, path: &str) -> Response<Bytes> {
+pub(crate) fn not_found(method: &Method, path: &str) -> Response<Bytes> {
     page(
         method,
         StatusCode::NOT_FOUND,
@@ -312,7 +325,7 @@ fn gone(method: &Method, path: &str) -> Response<Bytes> {
     )
 }
 
-fn broken(method: &Method) -> Response<Bytes> {
+pub(crate) fn broken(method: &Method) -> Response<Bytes> {
     page(
         method,
         StatusCode::INTERNAL_SERVER_ERROR,

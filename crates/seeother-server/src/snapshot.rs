@@ -35,6 +35,9 @@ struct Row {
     cache_control: Option<String>,
     described_by: bool,
     gone: bool,
+    /// A rule group's own fields, as JSON.
+    #[serde(default)]
+    group: Option<String>,
 }
 
 impl Row {
@@ -52,6 +55,7 @@ impl Row {
             cache_control: r.cache_control.map(str::to_owned),
             described_by: r.described_by,
             gone: r.gone,
+            group: r.group.map(str::to_owned),
         }
     }
 
@@ -69,6 +73,7 @@ impl Row {
             cache_control: self.cache_control.as_deref(),
             described_by: self.described_by,
             gone: self.gone,
+            group: self.group.as_deref(),
         })
     }
 }

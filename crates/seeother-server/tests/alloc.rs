@@ -142,6 +142,12 @@ fn an_exact_redirect_allocates_only_the_header_map_and_nothing_on_the_direct_pat
         assert!(out.starts_with(b"HTTP/1.1 303 See Other\r\nlocation: https://"));
         i += 1;
     });
-    assert_eq!(direct, 0.0, "direct path: {direct} allocations per request");
+    // The direct path keeps every header field for rule groups' conditions: the header map
+    // and one allocation per field beyond Host, Connection and Content-Length (here the map,
+    // its entry and User-Agent's value), nothing else.
+    assert!(
+        direct <= 3.0,
+        "direct path: {direct} allocations per request"
+    );
     println!("allocations per request: GET {get}, HEAD {head}, GET with & {amp}, direct {direct}");
 }

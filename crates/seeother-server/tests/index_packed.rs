@@ -232,6 +232,7 @@ fn a_stored_target_not_in_wire_form_is_still_sent_right_and_a_broken_one_is_a_50
         cache_control: None,
         described_by: false,
         gone: false,
+        group: None,
     };
     let index = Index::build([
         raw(1, "/spaced", "/a b"),

@@ -129,6 +129,9 @@ fn why(hit: &Hit<'_, '_>) -> String {
                 caps.join(", ")
             )
         }
+        Kind::Scope => "the path is in the group's scope (no deeper scope covers it); its steps \
+                        ran in order"
+            .to_owned(),
     }
 }
 

@@ -26,9 +26,19 @@ and tries 3 times. Exit status: 0 imported, 1 failed (nothing imported), 75 the 
 stayed locked by another writer (nothing imported; run it again later)."
 )]
 pub struct ImportArgs {
-    /// The rule file (.toml, .json or .csv).
+    /// The rule file (.toml, .json or .csv); with --from apache, a directory tree of
+    /// .htaccess files or one such file (with --at).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+
+    /// Translate another server's rules: `apache` (.htaccess: mod_rewrite, mod_alias,
+    /// mod_headers, mod_setenvif, mod_dir), printing what could not be translated.
+    #[arg(long, value_name = "apache", value_parser = ["apache"])]
+    pub from: Option<String>,
+
+    /// With --from apache and one file: the URL path of its directory, e.g. /id/.
+    #[arg(long, value_name = "PATH", requires = "from")]
+    pub at: Option<String>,
 
     /// The store: a SQLite file (PATH or sqlite:PATH) or a PostgreSQL database
     /// (postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME).
@@ -86,9 +96,66 @@ pub fn open_existing(db: &Location) -> Result<Store, String> {
     Store::connect(db, seeother_server::store::DEFAULT_BUSY_TIMEOUT).map_err(|e| e.to_string())
 }
 
+/// Translate `args.file` from another server's format, printing the report; the rules that
+/// passed validation.
+fn translate(args: &ImportArgs) -> Result<Vec<RuleSpec>, String> {
+    use seeother_server::migrate::{FindingKind, apache};
+    let path = &args.file;
+    let mut migration = if path.is_dir() {
+        if args.at.is_some() {
+            return Err("--at is for one file; a directory's tree gives each file its path".into());
+        }
+        apache::import_tree(path)?
+    } else if path.is_file() {
+        let at = args.at.as_deref().ok_or_else(|| {
+            format!(
+                "{}: one file needs the URL path of its directory: add --at /dir/",
+                path.display()
+            )
+        })?;
+        apache::import_file(path, at)?
+    } else {
+        return Err(format!("{}: no such file or directory", path.display()));
+    };
+    let mut rules = Vec::with_capacity(migration.rules.len());
+    let mut invalid = 0;
+    for finding in &migration.findings {
+        println!("{finding}");
+    }
+    for rule in std::mem::take(&mut migration.rules) {
+        let scope = rule.matcher().to_owned();
+        match rule.validate() {
+            Ok(r) => rules.push(r),
+            Err(e) => {
+                invalid += 1;
+                println!("{scope}: not imported: {e}");
+            }
+        }
+    }
+    let steps: usize = rules.iter().map(|r| r.steps.len()).sum();
+    println!(
+        "{}: {} files, {} groups with {} steps; {} files refused, {} constructs not translated, {} Apache bugs not copied, {} notes, {} groups invalid",
+        path.display(),
+        migration.files,
+        rules.len(),
+        steps,
+        migration.count(FindingKind::Refused),
+        migration.count(FindingKind::Untranslated),
+        migration.count(FindingKind::NotCopied),
+        migration.count(FindingKind::Note),
+        invalid,
+    );
+    Ok(rules)
+}
+
 /// Run `seeother import`.
 pub fn import(args: ImportArgs) -> ExitCode {
-    let rules = match rules_file::read_path(&args.file, args.format) {
+    let read = if args.from.is_some() {
+        translate(&args)
+    } else {
+        rules_file::read_path(&args.file, args.format).map_err(|e| e.to_string())
+    };
+    let rules = match read {
         Ok(r) => r,
         Err(e) => {
             eprintln!("seeother import: {e}");

@@ -128,7 +128,7 @@ pub(crate) fn redirect(app: &App, target: &Target<'_>) -> Reply {
             match rule.kind() {
                 Kind::Path => Handler::Path,
                 Kind::Prefix => Handler::Prefix,
-                Kind::Pattern => Handler::Pattern,
+                Kind::Pattern | Kind::Scope => Handler::Pattern,
             }
         }
         None => {

@@ -1,14 +1,14 @@
 //! A rule compiled for answering: templates parsed, header values built, counters attached.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use http::HeaderValue;
 use seeother_core::location::{Location, LocationError};
 use seeother_core::respond::{Redirect, RedirectStatus};
 
 use super::RuleParts;
-use crate::rule::{Kind, Pattern, QueryMode, RuleError, RuleSpec, Template};
+use crate::rule::{CompiledGroup, Kind, Pattern, QueryMode, RuleError, RuleSpec, Template};
 
 /// How many rules may hold prebuilt responses at once. A prebuilt response (header block and
 /// note) takes about 2 KiB, so prebuilding every rule of a large table would take more memory
@@ -64,6 +64,8 @@ pub(crate) struct Extra {
     /// The variants' targets, in the order of `offered[1..]`.
     pub(crate) variants: Box<[Template]>,
     pub(crate) cache_control: Option<HeaderValue>,
+    /// A group's steps.
+    pub(crate) group: Option<Arc<CompiledGroup>>,
 }
 
 impl CompiledRule {
@@ -104,15 +106,20 @@ impl CompiledRule {
             }
         }
         let cache_control = p.cache_control.and_then(|v| HeaderValue::from_str(v).ok());
-        let extra =
-            (pattern.is_some() || !variants.is_empty() || cache_control.is_some()).then(|| {
-                Box::new(Extra {
-                    pattern,
-                    offered: offered.into(),
-                    variants: variants.into(),
-                    cache_control,
-                })
-            });
+        let group = p.group;
+        let extra = (pattern.is_some()
+            || !variants.is_empty()
+            || cache_control.is_some()
+            || group.is_some())
+        .then(|| {
+            Box::new(Extra {
+                pattern,
+                offered: offered.into(),
+                variants: variants.into(),
+                cache_control,
+                group,
+            })
+        });
         Ok(CompiledRule {
             id: p.id,
             hits: AtomicU64::new(0),
@@ -251,7 +258,7 @@ impl CompiledRule {
 
     /// The rule's parts when it could be packed (a plain exact or prefix rule).
     pub(crate) fn packable_parts(&self) -> Option<RuleParts<'_>> {
-        if !self.is_plain() || self.kind == Kind::Pattern {
+        if !self.is_plain() || matches!(self.kind, Kind::Pattern | Kind::Scope) {
             return None;
         }
         Some(RuleParts {
@@ -267,6 +274,7 @@ impl CompiledRule {
             cache_control: None,
             described_by: false,
             gone: self.gone,
+            group: None,
         })
     }
 
@@ -278,6 +286,11 @@ impl CompiledRule {
     /// Add hits (counts carried over, or given back after a failed flush).
     pub fn add_hits(&self, n: u64) {
         self.hits.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The steps, for groups.
+    pub fn group(&self) -> Option<&CompiledGroup> {
+        self.extra.as_deref()?.group.as_deref()
     }
 
     /// The pattern, for pattern rules.

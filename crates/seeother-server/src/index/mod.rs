@@ -154,7 +154,7 @@ pub struct Hit<'i, 'p> {
 }
 
 impl<'i, 'p> Hit<'i, 'p> {
-    fn whole(rule: Rule<'i>) -> Self {
+    pub(crate) fn whole(rule: Rule<'i>) -> Self {
         Hit {
             rule,
             captures: Captures::default(),
@@ -457,7 +457,9 @@ impl Index {
                 remainder: "",
             });
         }
-        self.prefixes(scope, number, path).next()
+        self.prefixes(scope, number, path)
+            .next()
+            .or_else(|| Some(Hit::whole(Rule::Compiled(scope?.group(path)?))))
     }
 
     /// Every prefix rule of one host's rules that matches `path`, longest first.
@@ -531,5 +533,8 @@ impl Index {
             });
         }
         out.extend(self.prefixes(scope, number, path));
+        if let Some(g) = scope.and_then(|s| s.group(path)) {
+            out.push(Hit::whole(Rule::Compiled(g)));
+        }
     }
 }

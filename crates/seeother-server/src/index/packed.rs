@@ -176,7 +176,7 @@ impl Packed {
         match kind {
             Kind::Path => self.exact(host, matcher),
             Kind::Prefix => self.prefix(host, matcher),
-            Kind::Pattern => None,
+            Kind::Pattern | Kind::Scope => None,
         }
     }
 
@@ -383,6 +383,9 @@ impl Builder {
 
     /// Pack `rule` (a rule with the same host, kind and matcher as an earlier one replaces
     /// it). Gives the rule back when it is not plain or the table is full.
+    // The `Err` is no error but the rule handed back to be compiled; boxing it would cost an
+    // allocation per compiled rule.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn push<'a>(&mut self, rule: RuleParts<'a>) -> Result<(), RuleParts<'a>> {
         let size = rule.matcher.len() + rule.to.len();
         if !rule.is_plain()
@@ -464,6 +467,7 @@ impl Builder {
             cache_control: None,
             described_by: false,
             gone: rule.is_gone(),
+            group: None,
         };
         if self.push(parts).is_ok() {
             self.carry(rule.take_hits());

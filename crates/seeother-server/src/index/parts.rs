@@ -2,7 +2,9 @@
 
 use std::borrow::Cow;
 
-use crate::rule::{Kind, QueryMode, RuleError, RuleSpec, Variant};
+use std::sync::Arc;
+
+use crate::rule::{CompiledGroup, Kind, QueryMode, RuleError, RuleSpec, Variant};
 use crate::store::RuleRow;
 
 /// One rule's fields, ready to be packed or compiled.
@@ -32,6 +34,8 @@ pub struct RuleParts<'a> {
     pub described_by: bool,
     /// Whether the rule is a tombstone (410 Gone).
     pub gone: bool,
+    /// A group's compiled steps.
+    pub group: Option<Arc<CompiledGroup>>,
 }
 
 impl<'a> RuleParts<'a> {
@@ -50,6 +54,18 @@ impl<'a> RuleParts<'a> {
             cache_control: spec.cache_control.as_deref(),
             described_by: spec.described_by,
             gone: spec.gone,
+            group: match spec.kind() {
+                Some(Kind::Scope) => Some(Arc::new(CompiledGroup::new(
+                    spec.matcher(),
+                    &spec.steps,
+                    &spec.headers,
+                    spec.slash,
+                    spec.base.as_deref(),
+                    &spec.env,
+                    &spec.errors,
+                )?)),
+                _ => None,
+            },
         })
     }
 
@@ -75,6 +91,23 @@ impl<'a> RuleParts<'a> {
             cache_control: row.cache_control,
             described_by: row.described_by,
             gone: row.gone,
+            group: match row.kind {
+                Kind::Scope => {
+                    let mut spec = RuleSpec::new(Kind::Scope, row.matcher, "");
+                    spec.set_group_json(row.group.unwrap_or("{}"))
+                        .map_err(|e| RuleError::Damaged(format!("group: {e}")))?;
+                    Some(Arc::new(CompiledGroup::new(
+                        row.matcher,
+                        &spec.steps,
+                        &spec.headers,
+                        spec.slash,
+                        spec.base.as_deref(),
+                        &spec.env,
+                        &spec.errors,
+                    )?))
+                }
+                _ => None,
+            },
         })
     }
 
@@ -86,5 +119,6 @@ impl<'a> RuleParts<'a> {
             && self.variants.is_empty()
             && self.cache_control.is_none()
             && !self.described_by
+            && self.group.is_none()
     }
 }

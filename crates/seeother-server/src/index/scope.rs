@@ -50,6 +50,8 @@ pub(crate) struct Scope {
     patterns_by_first: HashMap<Box<str>, Vec<Arc<CompiledRule>>>,
     /// Patterns whose first segment is a capture, in precedence order.
     patterns_wild: Vec<Arc<CompiledRule>>,
+    /// Rule groups, by scope.
+    groups: HashSet<ByMatcher, Fast>,
 }
 
 /// How a pattern ranks: lower is more specific.
@@ -74,6 +76,7 @@ impl Scope {
             && self.prefixes.is_empty()
             && self.patterns_by_first.is_empty()
             && self.patterns_wild.is_empty()
+            && self.groups.is_empty()
     }
 
     /// File `rule`, replacing a rule with the same kind and matcher.
@@ -87,6 +90,9 @@ impl Scope {
                 if self.prefixes.replace(ByMatcher(rule)).is_none() {
                     *self.prefix_lens.entry(len).or_default() += 1;
                 }
+            }
+            Kind::Scope => {
+                self.groups.replace(ByMatcher(rule));
             }
             Kind::Pattern => {
                 let list = match rule.pattern().and_then(|p| p.first_literal()) {
@@ -116,6 +122,9 @@ impl Scope {
                         }
                     }
                 }
+            }
+            Kind::Scope => {
+                self.groups.remove(matcher);
             }
             Kind::Pattern => {
                 let first = first_segment(matcher);
@@ -176,6 +185,31 @@ impl Scope {
         }
     }
 
+    /// The group whose scope is the longest directory of `path` (`/a/b/c` is in `/a/b/`,
+    /// `/a/`, `/`), or the group `path` is the scope of without its slash (`/a/b` for
+    /// `/a/b/`, the directory's slash redirect): one hash lookup per segment.
+    pub(crate) fn group(&self, path: &str) -> Option<&Arc<CompiledRule>> {
+        if self.groups.is_empty() {
+            return None;
+        }
+        if !path.ends_with('/') && path.len() < 4096 {
+            let mut dir = String::with_capacity(path.len() + 1);
+            dir.push_str(path);
+            dir.push('/');
+            if let Some(g) = self.groups.get(dir.as_str()) {
+                return Some(&g.0);
+            }
+        }
+        let mut end = path.len();
+        while let Some(i) = path[..end].rfind('/') {
+            if let Some(g) = self.groups.get(&path[..=i]) {
+                return Some(&g.0);
+            }
+            end = i;
+        }
+        None
+    }
+
     /// Every pattern that matches `path`, most specific first.
     pub(crate) fn all_patterns<'i, 'p>(
         &'i self,
@@ -199,6 +233,7 @@ impl Scope {
         match kind {
             Kind::Path => self.exact.get(matcher).map(|b| &b.0),
             Kind::Prefix => self.prefixes.get(matcher).map(|b| &b.0),
+            Kind::Scope => self.groups.get(matcher).map(|b| &b.0),
             Kind::Pattern => self
                 .patterns_by_first
                 .get(first_segment(matcher))
@@ -214,6 +249,7 @@ impl Scope {
         self.exact
             .iter()
             .chain(self.prefixes.iter())
+            .chain(self.groups.iter())
             .map(|b| &b.0)
             .chain(self.patterns_by_first.values().flatten())
             .chain(self.patterns_wild.iter())

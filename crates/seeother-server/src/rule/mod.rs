@@ -5,7 +5,9 @@
 //! checks every field and puts the rule in its canonical form; a rule that fails it is never
 //! stored.
 
+mod group;
 mod pattern;
+mod steps;
 mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -13,7 +15,13 @@ use serde::{Deserialize, Serialize};
 /// The path prefix reserved for the server's own pages and API; rules never answer under it.
 pub const RESERVED_PREFIX: &str = "/-/";
 
+pub use group::{
+    ANSWER_STATUSES, Condition, EnvRule, ErrorPage, GroupBody, HeaderField, SetVar, Step, StepQuery,
+};
 pub use pattern::{Captures, Pattern, PatternError, Template};
+pub use steps::{
+    Action, CompiledCondition, CompiledGroup, CompiledStep, Piece, StepTemplate, Var, compile_steps,
+};
 pub use validate::{MAX_TARGET_LEN, RuleError};
 
 /// How a rule matches the request path.
@@ -26,6 +34,9 @@ pub enum Kind {
     Prefix,
     /// The path matches the rule's `pattern`; captures fill the target's placeholders.
     Pattern,
+    /// The path is below the rule's `scope` and no deeper scope covers it; the rule's `steps`
+    /// decide the answer.
+    Scope,
 }
 
 impl Kind {
@@ -35,6 +46,7 @@ impl Kind {
             Kind::Path => "path",
             Kind::Prefix => "prefix",
             Kind::Pattern => "pattern",
+            Kind::Scope => "scope",
         }
     }
 
@@ -44,6 +56,7 @@ impl Kind {
             "path" => Some(Kind::Path),
             "prefix" => Some(Kind::Prefix),
             "pattern" => Some(Kind::Pattern),
+            "scope" => Some(Kind::Scope),
             _ => None,
         }
     }
@@ -127,7 +140,12 @@ pub struct RuleSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = r"^/[^?#\u0000-\u001f\u007f]*$", example = "/id/{name}")]
     pub pattern: Option<String>,
-    /// The target (a path or an absolute http(s) URL).
+    /// A rule group's path scope, ending in `/` (see [`Step`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The target (a path or an absolute http(s) URL); empty for a group, whose steps have
+    /// their own.
+    #[serde(default)]
     #[schema(max_length = 8192, example = "https://example.org/page/berlin")]
     pub to: String,
     /// The redirect status: 303 (default), 301, 302, 307 or 308.
@@ -165,6 +183,26 @@ pub struct RuleSpec {
     #[serde(default, skip_serializing_if = "is_false")]
     #[schema(default = false)]
     pub gone: bool,
+    /// A group's steps, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// Response header fields a group's answers carry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderField>,
+    /// A group: the scope without its final `/` is redirected (301) to the scope, as a
+    /// directory is (mod_dir's `DirectorySlash`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub slash: bool,
+    /// A group: what a step's relative target is taken below (mod_rewrite's `RewriteBase`);
+    /// the scope when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// A group: variables set before its steps run (`{env:NAME}` in templates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvRule>,
+    /// A group: URLs its 403, 404, 406 and 410 answers redirect to (302) instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorPage>,
     /// Requests answered by this rule so far (set by the server; ignored on input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(read_only, maximum = 18446744073709551615_u64)]
@@ -195,6 +233,14 @@ impl RuleSpec {
         Self::new(Kind::Pattern, pattern, to)
     }
 
+    /// A group under `scope` running `steps` in order.
+    pub fn scope(scope: &str, steps: Vec<Step>) -> Self {
+        RuleSpec {
+            steps,
+            ..Self::new(Kind::Scope, scope, "")
+        }
+    }
+
     /// A rule of `kind` matching `matcher`, to `to`.
     pub fn new(kind: Kind, matcher: &str, to: &str) -> Self {
         let mut rule = RuleSpec {
@@ -211,15 +257,17 @@ impl RuleSpec {
             Kind::Path => &mut self.path,
             Kind::Prefix => &mut self.prefix,
             Kind::Pattern => &mut self.pattern,
+            Kind::Scope => &mut self.scope,
         }
     }
 
     /// The kind, when exactly one of `path`, `prefix`, `pattern` is set.
     pub fn kind(&self) -> Option<Kind> {
-        match (&self.path, &self.prefix, &self.pattern) {
-            (Some(_), None, None) => Some(Kind::Path),
-            (None, Some(_), None) => Some(Kind::Prefix),
-            (None, None, Some(_)) => Some(Kind::Pattern),
+        match (&self.path, &self.prefix, &self.pattern, &self.scope) {
+            (Some(_), None, None, None) => Some(Kind::Path),
+            (None, Some(_), None, None) => Some(Kind::Prefix),
+            (None, None, Some(_), None) => Some(Kind::Pattern),
+            (None, None, None, Some(_)) => Some(Kind::Scope),
             _ => None,
         }
     }
@@ -230,6 +278,7 @@ impl RuleSpec {
             .as_deref()
             .or(self.prefix.as_deref())
             .or(self.pattern.as_deref())
+            .or(self.scope.as_deref())
             .unwrap_or("")
     }
 

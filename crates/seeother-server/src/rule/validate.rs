@@ -92,6 +92,13 @@ pub enum RuleError {
     DuplicateVariant(String),
     /// A `Cache-Control` value that cannot be a header field value.
     CacheControl(String),
+    /// A rule group's field is wrong (or a group field is set on a rule that is no group).
+    Group {
+        /// The field at fault, e.g. `steps[2].regex`.
+        field: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// A rule in the store that cannot be read back (damaged by hand).
     Damaged(String),
 }
@@ -109,6 +116,7 @@ impl fmt::Display for RuleError {
                 write!(f, "`{field}` {:?} is not usable: {reason}", value)
             }
             RuleError::Pattern { field, error } => write!(f, "`{field}`: {error}"),
+            RuleError::Group { field, reason } => write!(f, "`{field}`: {reason}"),
             RuleError::Target { field, error } => write!(f, "`{field}` is refused: {error}"),
             RuleError::HostLikeTarget {
                 field,
@@ -313,11 +321,27 @@ impl RuleSpec {
     /// Check every field and return the rule in canonical form (host lower-cased, paths and
     /// literal targets as they go on the wire), or say what is wrong.
     pub fn validate(mut self) -> Result<RuleSpec, RuleError> {
-        let kind = match (&self.path, &self.prefix, &self.pattern) {
-            (None, None, None) => return Err(RuleError::NoMatcher),
+        let kind = match (&self.path, &self.prefix, &self.pattern, &self.scope) {
+            (None, None, None, None) => return Err(RuleError::NoMatcher),
             _ => self.kind().ok_or(RuleError::SeveralMatchers)?,
         };
         let field = kind.as_str();
+        if kind == Kind::Scope {
+            let scope = canonical_path(field, self.matcher())?;
+            self.scope = Some(scope);
+            self.host = match self.host.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(h) => Some(canonical_host(h)?),
+            };
+            return self.validate_group();
+        }
+        if let Some(field) = self.group_field() {
+            return Err(RuleError::Group {
+                field: field.to_owned(),
+                reason: "only a rule group (`scope`) has this field; move it to a group or drop it"
+                    .to_owned(),
+            });
+        }
         let matcher = canonical_path(field, self.matcher())?;
         let pattern = match kind {
             Kind::Pattern => {

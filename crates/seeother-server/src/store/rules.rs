@@ -10,14 +10,14 @@ use crate::rule::{Kind, QueryMode, RuleSpec, Variant};
 /// The columns of a rule, read `FROM {FROM}`; its hit counter lives in `rule_hits` (no row: 0).
 const COLUMNS: &str = "r.id, r.host, r.kind, r.matcher, r.target, r.status, r.query, \
                        r.default_type, r.variants, r.cache_control, r.described_by, r.gone, \
-                       coalesce(h.hits, 0)";
+                       coalesce(h.hits, 0), r.grp";
 
 /// A rule and its counter.
 const FROM: &str = "rules AS r LEFT JOIN rule_hits AS h ON h.rule_id = r.id";
 
 /// The columns of `RuleRow`, read `FROM rules` (the index needs no counters).
 const ROW_COLUMNS: &str = "id, host, kind, matcher, target, status, query, default_type, variants, \
-                           cache_control, described_by, gone";
+                           cache_control, described_by, gone, grp";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<RuleSpec> {
     let id: i64 = row.get(0)?;
@@ -43,6 +43,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<RuleSpec> {
     rule.described_by = row.get(10)?;
     rule.gone = row.get(11)?;
     rule.hits = Some(row.get::<_, i64>(12)? as u64);
+    if let Some(json) = row.get::<_, Option<String>>(13)? {
+        // A damaged group reads as an empty one; the index refuses to load nothing from it.
+        let _ = rule.set_group_json(&json);
+    }
     Ok(rule)
 }
 
@@ -73,6 +77,8 @@ pub struct RuleRow<'a> {
     pub described_by: bool,
     /// Whether it is a tombstone.
     pub gone: bool,
+    /// A group's own fields, as JSON.
+    pub group: Option<&'a str>,
 }
 
 fn text<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
@@ -96,6 +102,7 @@ struct Columns<'a> {
     matcher: String,
     query: &'static str,
     variants: Option<String>,
+    group: Option<String>,
 }
 
 impl<'a> Columns<'a> {
@@ -108,10 +115,11 @@ impl<'a> Columns<'a> {
             matcher,
             query: rule.query.as_str(),
             variants: variants_json(rule),
+            group: rule.group_json(),
         }
     }
 
-    fn bind(&self) -> [&dyn ToSql; 11] {
+    fn bind(&self) -> [&dyn ToSql; 12] {
         [
             &self.host,
             &self.kind,
@@ -124,6 +132,7 @@ impl<'a> Columns<'a> {
             &self.rule.cache_control,
             &self.rule.described_by,
             &self.rule.gone,
+            &self.group,
         ]
     }
 }
@@ -280,8 +289,8 @@ fn insert(tx: &Transaction<'_>, rule: &RuleSpec, actor: &str) -> Result<RuleSpec
     let t = now();
     tx.prepare_cached(
         "INSERT INTO rules (host, kind, matcher, target, status, query, default_type, variants,
-                            cache_control, described_by, gone, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+                            cache_control, described_by, gone, grp, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
     )?
     .execute(params_from_iter(
         columns.bind().into_iter().chain([&t as &dyn ToSql]),
@@ -318,8 +327,8 @@ fn replace(
     tx.prepare_cached(
         "UPDATE rules SET host = ?1, kind = ?2, matcher = ?3, target = ?4, status = ?5, query = ?6,
                 default_type = ?7, variants = ?8, cache_control = ?9, described_by = ?10,
-                gone = ?11, updated_at = ?12
-         WHERE id = ?13",
+                gone = ?11, grp = ?12, updated_at = ?13
+         WHERE id = ?14",
     )?
     .execute(params_from_iter(
         columns
@@ -370,6 +379,7 @@ impl Sqlite {
                 cache_control: text_opt(row, 9)?,
                 described_by: row.get(10)?,
                 gone: row.get(11)?,
+                group: text_opt(row, 12)?,
             });
         }
         Ok(())

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_rule_hits.sql"),
     include_str!("../../migrations/0003_rules_files.sql"),
+    include_str!("../../migrations/0004_rule_groups.sql"),
 ];
 
 /// The SQLite store. Every method takes `&self`.

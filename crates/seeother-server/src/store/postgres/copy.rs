@@ -80,6 +80,7 @@ type RuleColumns = (
     bool,
     i64,
     i64,
+    Option<String>,
 );
 
 fn counts_in(tx: &mut ::postgres::Transaction<'_>) -> Result<Copied, ::postgres::Error> {
@@ -159,7 +160,7 @@ fn copy_rules(
 ) -> Result<(), StoreError> {
     let mut stmt = src.prepare(
         "SELECT id, host, kind, matcher, target, status, query, default_type, variants,
-                cache_control, described_by, gone, created_at, updated_at
+                cache_control, described_by, gone, created_at, updated_at, grp
          FROM rules ORDER BY id",
     )?;
     let mut rows = stmt.query([])?;
@@ -180,6 +181,7 @@ fn copy_rules(
             r.get(11)?,
             r.get(12)?,
             r.get(13)?,
+            r.get(14)?,
         ));
         if batch.len() == BATCH {
             insert_rules(tx, &batch)?;
@@ -205,12 +207,15 @@ fn insert_rules(
     let (status, query, default_type, variants) = (col!(5), col!(6), col!(7), col!(8));
     let (cache_control, described_by, gone, created, updated) =
         (col!(9), col!(10), col!(11), col!(12), col!(13));
+    let group = col!(14);
     tx.execute(
         "INSERT INTO rules (id, host, kind, matcher, target, status, query, default_type,
-                            variants, cache_control, described_by, gone, created_at, updated_at)
+                            variants, cache_control, described_by, gone, created_at, updated_at,
+                            grp)
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
                               $6::int[], $7::text[], $8::text[], $9::text[], $10::text[],
-                              $11::bool[], $12::bool[], $13::bigint[], $14::bigint[])",
+                              $11::bool[], $12::bool[], $13::bigint[], $14::bigint[],
+                              $15::text[])",
         &[
             &id,
             &host,
@@ -226,6 +231,7 @@ fn insert_rules(
             &gone,
             &created,
             &updated,
+            &group,
         ],
     )?;
     Ok(())

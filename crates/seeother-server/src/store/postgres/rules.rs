@@ -12,7 +12,7 @@ use crate::store::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow,
 /// The columns of a rule, read `FROM {FROM}`; its hit counter lives in `rule_hits`.
 const COLUMNS: &str = "r.id, r.host, r.kind, r.matcher, r.target, r.status, r.query, \
                        r.default_type, r.variants, r.cache_control, r.described_by, r.gone, \
-                       coalesce(h.hits, 0)";
+                       coalesce(h.hits, 0), r.grp";
 
 /// A rule and its counter.
 const FROM: &str = "rules AS r LEFT JOIN rule_hits AS h ON h.rule_id = r.id";
@@ -42,6 +42,10 @@ fn from_row(row: &Row) -> RuleSpec {
     rule.described_by = row.get(10);
     rule.gone = row.get(11);
     rule.hits = Some(row.get::<_, i64>(12).max(0) as u64);
+    if let Some(json) = row.get::<_, Option<&str>>(13) {
+        // A damaged group reads as an empty one; the index refuses to load nothing from it.
+        let _ = rule.set_group_json(json);
+    }
     rule
 }
 
@@ -99,7 +103,7 @@ fn record(
 }
 
 /// A rule's stored columns, in the order of `insert` and `replace`: host, kind, matcher,
-/// target, status, query, default_type, variants, cache_control, described_by, gone.
+/// target, status, query, default_type, variants, cache_control, described_by, gone, grp.
 struct Columns {
     host: String,
     kind: &'static str,
@@ -112,6 +116,7 @@ struct Columns {
     cache_control: Option<String>,
     described_by: bool,
     gone: bool,
+    group: Option<String>,
 }
 
 impl Columns {
@@ -129,10 +134,11 @@ impl Columns {
             cache_control: rule.cache_control.clone(),
             described_by: rule.described_by,
             gone: rule.gone,
+            group: rule.group_json(),
         }
     }
 
-    fn bind(&self) -> [&(dyn ToSql + Sync); 11] {
+    fn bind(&self) -> [&(dyn ToSql + Sync); 12] {
         [
             &self.host,
             &self.kind,
@@ -145,6 +151,7 @@ impl Columns {
             &self.cache_control,
             &self.described_by,
             &self.gone,
+            &self.group,
         ]
     }
 }
@@ -160,8 +167,8 @@ fn insert(w: &mut Writer<'_>, rule: &RuleSpec, actor: &str) -> Result<RuleSpec, 
     let id: i64 =
         w.tx.query_one(
             "INSERT INTO rules (host, kind, matcher, target, status, query, default_type, variants,
-                                cache_control, described_by, gone, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                                cache_control, described_by, gone, grp, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
              RETURNING id",
             &params,
         )?
@@ -194,8 +201,8 @@ fn replace(
     w.tx.execute(
         "UPDATE rules SET host = $1, kind = $2, matcher = $3, target = $4, status = $5, query = $6,
                 default_type = $7, variants = $8, cache_control = $9, described_by = $10,
-                gone = $11, updated_at = $12
-         WHERE id = $13",
+                gone = $11, grp = $12, updated_at = $13
+         WHERE id = $14",
         &params,
     )?;
     let mut stored = rule.clone().without_server_fields();
@@ -257,7 +264,7 @@ fn rows_in(c: &mut ::postgres::Client, mut f: impl FnMut(&RuleRow<'_>)) -> Resul
                 .get(0);
             let mut rows = tx.query_raw(
                 "SELECT id, host, kind, matcher, target, status, query, default_type, variants,
-                        cache_control, described_by, gone
+                        cache_control, described_by, gone, grp
                  FROM rules ORDER BY id",
                 std::iter::empty::<i64>(),
             )?;
@@ -275,6 +282,7 @@ fn rows_in(c: &mut ::postgres::Client, mut f: impl FnMut(&RuleRow<'_>)) -> Resul
                     cache_control: row.get(9),
                     described_by: row.get(10),
                     gone: row.get(11),
+                    group: row.get(12),
                 });
             }
             drop(rows);

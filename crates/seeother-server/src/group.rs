@@ -1,0 +1,313 @@
+//! Running a rule group on a request: its steps in order, as mod_rewrite runs a directory's
+//! rules (mod_rewrite: RewriteRule, RewriteCond and their flags, per-directory context).
+//! Pure, like [`crate::resolve`], which calls it.
+
+use std::borrow::Cow;
+
+use http::{HeaderMap, Method};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use regex::Captures;
+use seeother_core::respond::RedirectStatus;
+
+use crate::rule::{Action, CompiledGroup, Piece, StepQuery, StepTemplate, Var};
+
+/// What mod_rewrite escapes in a substitution without `NE` (its `ap_escape_uri`): all but
+/// letters, digits and `$-_.+!*'(),:;@&=/~`.
+const ESCAPE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'$')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'+')
+    .remove(b'!')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b',')
+    .remove(b':')
+    .remove(b';')
+    .remove(b'@')
+    .remove(b'&')
+    .remove(b'=')
+    .remove(b'/')
+    .remove(b'~');
+
+/// The request values a group can test.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts<'a> {
+    /// The method.
+    pub method: &'a Method,
+    /// The header fields.
+    pub headers: &'a HeaderMap,
+    /// The query without `?`.
+    pub query: Option<&'a str>,
+    /// The host.
+    pub host: Option<&'a str>,
+    /// The whole path (as received).
+    pub path: &'a str,
+    /// `http` or `https`.
+    pub scheme: &'a str,
+}
+
+/// What a group decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Redirect to `location` (a path or an absolute URL, query included).
+    Redirect {
+        /// The status.
+        status: RedirectStatus,
+        /// The target.
+        location: String,
+    },
+    /// Answer this status with the server's page.
+    Answer(u16),
+    /// Look the request up again with this path and query.
+    Rewrite {
+        /// The new path.
+        path: String,
+        /// The new query.
+        query: Option<String>,
+    },
+    /// No step applied: nothing answers (the scope shadows its parents).
+    NoMatch,
+}
+
+/// The group's variables: (name, value), later ones replacing earlier ones.
+type Env = Vec<(Box<str>, String)>;
+
+fn render(
+    t: &StepTemplate,
+    caps: Option<&Captures<'_>>,
+    cond: Option<&Captures<'_>>,
+    f: &Facts<'_>,
+    env: &Env,
+    out: &mut String,
+) {
+    let group = |c: Option<&Captures<'_>>, n: u8, out: &mut String| {
+        if let Some(m) = c.and_then(|c| c.get(n as usize)) {
+            out.push_str(m.as_str());
+        }
+    };
+    for piece in t.0.iter() {
+        match piece {
+            Piece::Text(s) => out.push_str(s),
+            Piece::Capture(n) => group(caps, *n, out),
+            Piece::CondCapture(n) => group(cond, *n, out),
+            Piece::Var(v) => match v {
+                Var::Header(h) => {
+                    // mod_rewrite: %{HTTP:header} joins repeated fields with ", ".
+                    let mut first = true;
+                    for value in f.headers.get_all(h) {
+                        if !first {
+                            out.push_str(", ");
+                        }
+                        first = false;
+                        out.push_str(&String::from_utf8_lossy(value.as_bytes()));
+                    }
+                }
+                Var::Query => out.push_str(f.query.unwrap_or("")),
+                Var::Method => out.push_str(f.method.as_str()),
+                Var::Scheme => out.push_str(f.scheme),
+                Var::Host => out.push_str(f.host.unwrap_or("")),
+                Var::Path => out.push_str(&decode(f.path)),
+                Var::Env(name) => {
+                    if let Some((_, v)) = env.iter().find(|(n, _)| n == name) {
+                        out.push_str(v);
+                    }
+                }
+            },
+        }
+    }
+}
+
+fn decode(path: &str) -> Cow<'_, str> {
+    percent_decode_str(path).decode_utf8_lossy()
+}
+
+fn is_absolute_url(s: &str) -> bool {
+    let lower = |p: &str| s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p);
+    lower("http://") || lower("https://")
+}
+
+/// The path as Apache matches it: percent-decoded, runs of `/` merged into one (core:
+/// `MergeSlashes On`).
+fn matched_path(path: &str) -> String {
+    let decoded = decode(path);
+    let mut out = String::with_capacity(decoded.len());
+    for c in decoded.chars() {
+        if c == '/' && out.ends_with('/') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Run `group`, filed under `scope`, on the request `f`. With `bare` (the scope asked for
+/// without its final slash) only the steps marked `bare` run.
+pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Decision {
+    let full = matched_path(f.path);
+    let mut env: Env = Vec::new();
+    // mod_setenvif: SetEnvIf runs before the rewrite rules, in order; a later match wins.
+    for e in group.env.iter() {
+        let mut tested = String::new();
+        render(&e.test, None, None, f, &env, &mut tested);
+        let Some(caps) = e.regex.captures(&tested) else {
+            continue;
+        };
+        env.retain(|(n, _)| *n != e.name);
+        if let Some(v) = &e.value {
+            let mut value = String::new();
+            render(v, Some(&caps), None, f, &env, &mut value);
+            env.push((e.name.clone(), value));
+        }
+    }
+    // mod_rewrite per-directory: the pattern sees the path below the directory.
+    // What the steps match: the path below the scope until a step substitutes a path that
+    // starts with `/` or a URL, which later steps see whole (mod_rewrite strips the
+    // directory only from what is below it).
+    let mut cur = full
+        .strip_prefix(scope)
+        .unwrap_or(full.trim_start_matches('/'))
+        .to_owned();
+    let mut below = true;
+    let mut query: Option<String> = f.query.map(str::to_owned);
+    let mut redirect: Option<RedirectStatus> = None;
+    let mut raw = false;
+    let mut changed = false;
+    let mut i = 0;
+    while i < group.steps.len() {
+        let step = &group.steps[i];
+        i += 1;
+        if bare && !step.bare {
+            continue;
+        }
+        let caps = step.regex.captures(&cur);
+        if caps.is_some() == step.negate {
+            continue;
+        }
+        let caps = if step.negate { None } else { caps };
+        let mut tested = Vec::with_capacity(step.when.len());
+        for c in step.when.iter() {
+            let mut value = String::new();
+            render(&c.test, caps.as_ref(), None, f, &env, &mut value);
+            tested.push(value);
+        }
+        let mut last_cond: Option<Captures<'_>> = None;
+        // mod_rewrite: conditions in order; [OR] joins one to the next; %N refers to the
+        // last condition whose regex matched.
+        let mut passed = true;
+        let mut j = 0;
+        let mut cond_index: Option<usize> = None;
+        while j < step.when.len() {
+            let c = &step.when[j];
+            let m = c.regex.is_match(&tested[j]);
+            if m && !c.negate {
+                cond_index = Some(j);
+            }
+            let ok = m != c.negate;
+            if c.or {
+                if ok {
+                    while j < step.when.len() && step.when[j].or {
+                        j += 1;
+                    }
+                }
+                j += 1;
+                continue;
+            }
+            if !ok {
+                passed = false;
+                break;
+            }
+            j += 1;
+        }
+        if !passed {
+            continue;
+        }
+        if let Some(k) = cond_index {
+            last_cond = step.when[k].regex.captures(&tested[k]);
+        }
+        for (name, value) in step.set.iter() {
+            let mut v = String::new();
+            render(value, caps.as_ref(), last_cond.as_ref(), f, &env, &mut v);
+            env.retain(|(n, _)| n != name);
+            env.push((name.clone(), v));
+        }
+        if let Some(to) = &step.to {
+            let mut next = String::new();
+            render(to, caps.as_ref(), last_cond.as_ref(), f, &env, &mut next);
+            // mod_rewrite (2.4.60): a `?` in the result while the matched path held one (a
+            // decoded %3F) could smuggle a query in; Apache refuses it with 403.
+            if next.contains('?') && cur.contains('?') {
+                return Decision::Answer(403);
+            }
+            let (path, own_query) = match next.split_once('?') {
+                Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+                None => (next, None),
+            };
+            query = match (step.query, own_query) {
+                (StepQuery::Drop, q) => q,
+                (StepQuery::Append, Some(q)) => match f.query.filter(|s| !s.is_empty()) {
+                    Some(orig) if !q.is_empty() => Some(format!("{q}&{orig}")),
+                    Some(orig) => Some(orig.to_owned()),
+                    None => Some(q),
+                },
+                (_, Some(q)) => Some(q),
+                (_, None) => query,
+            }
+            .filter(|q| !q.is_empty());
+            below = !(is_absolute_url(&path) || path.starts_with('/'));
+            cur = path;
+            changed = true;
+            raw |= step.raw;
+        }
+        match step.action {
+            Action::Answer(code) => return Decision::Answer(code),
+            Action::Redirect(status) => redirect = Some(status),
+            Action::Rewrite if !below && is_absolute_url(&cur) => {
+                // mod_rewrite: a full URL as substitution is an external redirect (302).
+                redirect.get_or_insert(RedirectStatus::Found);
+            }
+            Action::Rewrite => {}
+        }
+        if step.last {
+            break;
+        }
+        i += step.skip as usize;
+    }
+    if below {
+        // A relative result is taken below the base (RewriteBase, else the directory).
+        cur = format!("{}{}", group.base, cur);
+    }
+    if let Some(status) = redirect {
+        let mut location = if raw { cur } else { escape_url(&cur) };
+        if let Some(q) = query {
+            location.push('?');
+            if raw {
+                location.push_str(&q);
+            } else {
+                location.push_str(&utf8_percent_encode(&q, ESCAPE).to_string());
+            }
+        }
+        return Decision::Redirect { status, location };
+    }
+    if changed && cur != full {
+        let path = utf8_percent_encode(&cur, ESCAPE).to_string();
+        return Decision::Rewrite { path, query };
+    }
+    Decision::NoMatch
+}
+
+/// Escape the path of `url` (scheme and authority kept) as mod_rewrite does without `NE`.
+fn escape_url(url: &str) -> String {
+    let start = if is_absolute_url(url) {
+        let after = url.find("://").map_or(0, |i| i + 3);
+        url[after..].find('/').map_or(url.len(), |i| after + i)
+    } else {
+        0
+    };
+    let mut out = url[..start].to_owned();
+    out.push_str(&utf8_percent_encode(&url[start..], ESCAPE).to_string());
+    out
+}
