@@ -70,7 +70,12 @@ pub struct Step {
     pub to: String,
     /// The answer: a redirect (301, 302, 303, 307, 308) to `to`, or 403, 404, 406, 410 with
     /// the server's page. None: `to` rewrites the path, and the rules run again on it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole::option_u16"
+    )]
+    #[schema(minimum = 0, maximum = 65535)]
     pub status: Option<u16>,
     /// Stop after this step when it applies.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -82,7 +87,12 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "StepQuery::is_default")]
     pub query: StepQuery,
     /// Skip this many following steps when this one applies.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "super::whole::u16"
+    )]
+    #[schema(minimum = 0, maximum = 65535)]
     pub skip: u16,
     /// Run also when the scope is asked for without its final slash, before the slash
     /// redirect (mod_alias's `Redirect` does; mod_rewrite's rules do not).
@@ -128,6 +138,8 @@ pub struct EnvRule {
 #[serde(deny_unknown_fields)]
 pub struct ErrorPage {
     /// The status replaced: 403, 404, 406 or 410.
+    #[serde(deserialize_with = "super::whole::u16")]
+    #[schema(minimum = 0, maximum = 65535)]
     pub status: u16,
     /// The absolute URL redirected to.
     pub to: String,

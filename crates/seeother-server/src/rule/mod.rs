@@ -9,6 +9,7 @@ mod group;
 mod pattern;
 mod steps;
 mod validate;
+mod whole;
 
 use serde::{Deserialize, Serialize};
 
@@ -149,8 +150,8 @@ pub struct RuleSpec {
     #[schema(max_length = 8192, example = "https://example.org/page/berlin")]
     pub to: String,
     /// The redirect status: 303 (default), 301, 302, 307 or 308.
-    #[serde(default = "default_status")]
-    #[schema(default = 303)]
+    #[serde(default = "default_status", deserialize_with = "whole::u16")]
+    #[schema(default = 303, minimum = 0, maximum = 65535)]
     pub status: u16,
     /// Answer only requests for this host (any host when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]

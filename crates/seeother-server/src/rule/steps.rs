@@ -113,6 +113,14 @@ impl StepTemplate {
         }))
     }
 
+    /// The request header fields it reads (`{header:NAME}`).
+    pub fn reads(&self) -> impl Iterator<Item = &HeaderName> {
+        self.0.iter().filter_map(|p| match p {
+            Piece::Var(Var::Header(h)) => Some(h),
+            _ => None,
+        })
+    }
+
     /// The template is literal text only: its text.
     pub fn as_literal(&self) -> Option<&str> {
         match &*self.0 {
@@ -393,6 +401,24 @@ pub struct CompiledGroup {
 }
 
 impl CompiledGroup {
+    /// The request header fields its steps and variables read (with repeats).
+    pub fn reads(&self) -> impl Iterator<Item = &HeaderName> {
+        let steps = self.steps.iter().flat_map(|s| {
+            let when = s.when.iter().flat_map(|c| c.test.reads());
+            let set = s.set.iter().flat_map(|(_, v)| v.reads());
+            s.to.iter()
+                .flat_map(StepTemplate::reads)
+                .chain(when)
+                .chain(set)
+        });
+        let env = self.env.iter().flat_map(|e| {
+            e.test
+                .reads()
+                .chain(e.value.iter().flat_map(StepTemplate::reads))
+        });
+        steps.chain(env)
+    }
+
     /// Compile a group of `scope`.
     pub fn new(
         scope: &str,
