@@ -32,7 +32,7 @@ fn rules_history_counters_and_files_as_on_sqlite() {
     let pg = Cluster::start();
     let url = pg.create_db("seeother");
     let store = connect(&url);
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), 2);
     assert!(store.is_shared());
     assert!(!store.describe().is_empty());
 
@@ -202,7 +202,7 @@ fn nodes_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
         })
         .collect();
     for s in starts {
-        assert_eq!(s.join().unwrap(), 1);
+        assert_eq!(s.join().unwrap(), 2);
     }
     let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     client
@@ -214,12 +214,40 @@ fn nodes_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 1
+                known: 2
             }
         ),
         "{err}"
     );
     assert!(err.to_string().contains("upgrade seeother"), "{err}");
+}
+
+#[test]
+fn a_version_1_database_gains_rule_groups_and_keeps_its_rules() {
+    let pg = Cluster::start();
+    let url = pg.create_db("seeother");
+    // A store as the first release left it: schema 1, one rule.
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(include_str!("../migrations/postgres/0001_init.sql"))
+        .unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE seeother_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
+             INSERT INTO seeother_schema VALUES (1, 1);
+             INSERT INTO rules (kind, matcher, target, created_at, updated_at)
+                 VALUES ('path', '/old', 'https://example.org/old', 0, 0);",
+        )
+        .unwrap();
+    let store = connect(&url);
+    assert_eq!(store.schema_version().unwrap(), 2);
+    let c = Catalog::open(Arc::new(store)).unwrap();
+    assert!(answers(&c, "/old").is_some());
+    let group: RuleSpec = serde_json::from_str(
+        r#"{"scope": "/ont/", "steps": [{"regex": "^(.+)$", "to": "https://example.org/{1}", "status": 303}]}"#,
+    )
+    .unwrap();
+    c.store().create(&group.validate().unwrap(), "t").unwrap();
 }
 
 #[test]

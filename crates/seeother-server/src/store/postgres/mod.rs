@@ -32,7 +32,10 @@ use super::location::redact;
 use super::{Busy, StoreError};
 
 /// The migrations, in order; `seeother_schema.version` is the number of those applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+    include_str!("../../../migrations/postgres/0002_rule_groups.sql"),
+];
 
 /// The advisory lock taken while migrations run ("seeother" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7365_656f_7468_6572;
