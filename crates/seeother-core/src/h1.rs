@@ -63,8 +63,8 @@ pub struct Simple<'b> {
     pub query: Option<&'b str>,
     /// The `Host` field's value, a valid one ([`crate::host::check`]).
     pub host: &'b str,
-    /// The request's header fields other than `Host`, `Connection` and `Content-Length`
-    /// (rules may test any of them; no allocation when there are none).
+    /// The request's `Accept` fields and those named by [`parse_keeping`]'s `keep`; no others
+    /// (no allocation when there are none).
     pub headers: HeaderMap,
     /// Bytes of the request line and header block (a server's header size limit applies to
     /// these).
@@ -73,8 +73,25 @@ pub struct Simple<'b> {
     pub len: usize,
 }
 
-/// Read the request at the start of `buf`.
+/// Read the request at the start of `buf`, keeping its `Accept` fields (content negotiation
+/// needs them) and no others.
 pub fn parse(buf: &[u8]) -> Parsed<'_> {
+    parse_keeping(buf, &[])
+}
+
+/// Read the request at the start of `buf`, keeping its `Accept` fields and the fields named in
+/// `keep` (those a server's rules read), in order.
+///
+/// ```
+/// use http::header::USER_AGENT;
+/// use seeother_core::h1::{self, Parsed};
+///
+/// let buf = b"GET / HTTP/1.1\r\nHost: a.example\r\nUser-Agent: Mozilla/5.0\r\nDNT: 1\r\n\r\n";
+/// let Parsed::Simple(req) = h1::parse_keeping(buf, &[USER_AGENT]) else { panic!() };
+/// assert_eq!(req.headers[USER_AGENT], "Mozilla/5.0");
+/// assert_eq!(req.headers.len(), 1);
+/// ```
+pub fn parse_keeping<'b>(buf: &'b [u8], keep: &[HeaderName]) -> Parsed<'b> {
     // Left uninitialised: httparse writes only the fields it finds, and hands back only those.
     let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
@@ -139,16 +156,13 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
             }
         } else if is_framing(name) {
             return Parsed::Other;
-        } else {
+        } else if let Some(kept) = keep.iter().find(|k| name.eq_ignore_ascii_case(k.as_str())) {
             // Several fields of one name are one list (RFC 9110 §5.3): appended in order.
-            match (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_bytes(field.value),
-            ) {
-                (Ok(n), Ok(v)) => {
-                    headers.append(n, v);
+            match HeaderValue::from_bytes(field.value) {
+                Ok(value) => {
+                    headers.append(kept.clone(), value);
                 }
-                _ => return Parsed::Other,
+                Err(_) => return Parsed::Other,
             }
         }
     }

@@ -180,7 +180,7 @@ fn conditions_test_header_fields_query_method_and_variables() {
 }
 
 #[test]
-fn the_direct_path_sees_every_header_field() {
+fn the_direct_path_keeps_the_header_fields_rules_read() {
     let dir = TempDir::new("groups-direct");
     let s = server(&dir);
     // Without `Connection: close` the first request takes the server's direct HTTP/1.1 path.

@@ -25,6 +25,9 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use http::HeaderName;
+use http::header::ACCEPT;
+
 pub use compiled::{CompiledRule, DEFAULT_TYPE, PREBUILT_LIMIT};
 pub use packed::PackedRule;
 pub use parts::RuleParts;
@@ -199,6 +202,8 @@ pub struct Index {
     /// Plain rules waiting in the scopes.
     loose: usize,
     len: usize,
+    /// The request header fields rule groups read, besides `Accept`.
+    reads: Arc<[HeaderName]>,
 }
 
 /// Fills an [`Index`]: plain rules are packed, the others compiled.
@@ -253,6 +258,7 @@ impl IndexBuilder {
             any: self.any,
             loose: 0,
             len: 0,
+            reads: Arc::default(),
         };
         // A compiled rule pushed after a packed one with the same key replaced it.
         let shadowed: HashSet<u32> = index
@@ -312,6 +318,24 @@ impl Index {
             .filter(|c| c.packable_parts().is_some())
             .count();
         self.len = self.packed.len() - self.hidden.len() + self.compiled().count();
+        let mut reads: Vec<HeaderName> = self
+            .compiled()
+            .filter_map(|c| c.group())
+            .flat_map(|g| g.reads())
+            .filter(|h| *h != ACCEPT)
+            .cloned()
+            .collect();
+        reads.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+        reads.dedup();
+        if *reads != *self.reads {
+            self.reads = reads.into();
+        }
+    }
+
+    /// The request header fields, besides `Accept`, that some rule reads: a request parser
+    /// may drop every other field.
+    pub fn reads(&self) -> &[HeaderName] {
+        &self.reads
     }
 
     /// A new index: this one without the rules filed under `removed`, plus `added`.

@@ -79,8 +79,10 @@ where
         let date = http_date();
         let mut at = 0;
         let mut answered = 0;
+        // The fields rule groups read: none for most rule sets, and then no allocation.
+        let index = app.catalog.index();
         let handoff = loop {
-            match h1::parse(&buf[at..]) {
+            match h1::parse_keeping(&buf[at..], index.reads()) {
                 // A header block over the limit is hyper's to refuse (431), as it would be.
                 Parsed::Simple(req)
                     if !req.path.starts_with(RESERVED_PREFIX)
@@ -103,6 +105,7 @@ where
                 _ => break true,
             }
         };
+        drop(index);
         if answered > 0 {
             if !served {
                 served = true;
