@@ -136,18 +136,10 @@ pub struct Server {
 }
 
 impl Server {
-    /// Open the store, load `--rules` files, obtain the token and bind the address.
+    /// Bind the address, then open the store, load `--rules` files and obtain the token.
     pub fn prepare(options: Options) -> Result<Server, ServeError> {
-        let (catalog, token, token_source) = open(&options)?;
-        let from_snapshot = (!catalog.health().database).then(|| catalog.seen());
-        let mut loaded = Vec::new();
-        for path in &options.rules {
-            if from_snapshot.is_some() {
-                tracing::warn!(file = %path.display(), "serving the snapshot; rules file not applied");
-                continue;
-            }
-            loaded.push((path.clone(), apply_rules_file(&catalog, path)?));
-        }
+        // The address first: a start that cannot bind (the port is taken) has written nothing,
+        // neither the store, nor the token, nor the `--rules` files' rules.
         let tls = match &options.tls {
             Some((cert, key)) => Some(listener::tls_config(cert, key)?),
             None => None,
@@ -159,6 +151,16 @@ impl Server {
         let listener = std::net::TcpListener::bind(options.listen).map_err(bind)?;
         listener.set_nonblocking(true).map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
+        let (catalog, token, token_source) = open(&options)?;
+        let from_snapshot = (!catalog.health().database).then(|| catalog.seen());
+        let mut loaded = Vec::new();
+        for path in &options.rules {
+            if from_snapshot.is_some() {
+                tracing::warn!(file = %path.display(), "serving the snapshot; rules file not applied");
+                continue;
+            }
+            loaded.push((path.clone(), apply_rules_file(&catalog, path)?));
+        }
         let mut app = App::new(catalog, token);
         app.unknown = Arc::new(Unknown::new(options.unknown));
         app.throttle = crate::throttle::Throttle::new(options.auth_throttle);

@@ -21,8 +21,10 @@ SEEOTHER_ADMIN_TOKEN environment variable, else it is generated and stored besid
 database (mode 0600). Logs go to standard error; set RUST_LOG (e.g. RUST_LOG=debug) for more."
 )]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = seeother_server::server::DEFAULT_LISTEN)]
+    /// Address to listen on: IP:PORT, HOST:PORT (e.g. localhost:8303) or a port alone (on
+    /// 127.0.0.1).
+    #[arg(long, value_name = "ADDR", default_value = seeother_server::server::DEFAULT_LISTEN,
+          value_parser = listen_addr)]
     pub listen: SocketAddr,
 
     /// The store: a SQLite file (PATH or sqlite:PATH, created on first start) or a
@@ -139,6 +141,37 @@ pub struct ServeArgs {
     pub log_json: bool,
 }
 
+/// `--listen`: an address, a host name and port (its first IPv4 address, else its first), or a
+/// port on the loopback address.
+fn listen_addr(s: &str) -> Result<SocketAddr, String> {
+    use std::net::{Ipv4Addr, ToSocketAddrs};
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    if !s.contains(':') {
+        return Err(format!(
+            "{s:?} has no port; write HOST:PORT (localhost:8303), IP:PORT (0.0.0.0:8303) or a port (8303)"
+        ));
+    }
+    let addrs: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| {
+            format!(
+                "{s:?} cannot be resolved ({e}); write IP:PORT (127.0.0.1:8303) or a port (8303)"
+            )
+        })?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{s:?} resolves to no address"))
+}
+
 fn seconds(name: &str, s: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(s)
         .map_err(|_| format!("--{name} {s} is not a number of seconds ≥ 0"))
@@ -148,8 +181,10 @@ fn seconds(name: &str, s: f64) -> Result<Duration, String> {
 pub fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a person at a terminal, never in a file or a journal.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().try_init()
