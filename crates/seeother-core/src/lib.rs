@@ -16,6 +16,7 @@
 //! - [`referrer`]: the `Referer` a redirected request carries (Referrer Policy §8).
 
 pub mod follow;
+pub mod forwarded;
 pub mod guard;
 pub mod h1;
 pub mod host;

@@ -136,6 +136,13 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_fast_path: bool,
 
+    /// Reverse proxies to believe: from these addresses or networks (CIDR, e.g. 127.0.0.1,
+    /// 10.0.0.0/8, ::1) only, the Forwarded field (RFC 7239) or X-Forwarded-Host,
+    /// X-Forwarded-Proto and X-Forwarded-For give the host, scheme and client address. From
+    /// anyone else these fields are ignored. Repeatable, or comma-separated.
+    #[arg(long, value_name = "CIDR", value_delimiter = ',', value_parser = proxy_net)]
+    pub trust_proxy: Vec<ipnet::IpNet>,
+
     /// Write logs as JSON lines.
     #[arg(long)]
     pub log_json: bool,
@@ -170,6 +177,19 @@ fn listen_addr(s: &str) -> Result<SocketAddr, String> {
         .or(addrs.first())
         .copied()
         .ok_or_else(|| format!("{s:?} resolves to no address"))
+}
+
+/// `--trust-proxy`: a network in CIDR notation, or one address.
+fn proxy_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map(|n| n.trunc())
+        .map_err(|_| {
+            format!(
+                "{s:?} is no address or network; write one such as 127.0.0.1, ::1 or 10.0.0.0/8"
+            )
+        })
 }
 
 fn seconds(name: &str, s: f64) -> Result<Duration, String> {
@@ -213,6 +233,7 @@ fn options(args: ServeArgs) -> Result<Options, String> {
             max_header_bytes: args.max_header_bytes,
             shutdown_grace: seconds("shutdown-grace", args.shutdown_grace)?,
             fast_path: !args.no_fast_path,
+            trusted_proxies: args.trust_proxy.into(),
         },
         flush_interval: seconds("flush-interval", args.flush_interval)?,
         unknown: UnknownLimits {

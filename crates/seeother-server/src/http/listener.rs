@@ -9,7 +9,7 @@ mod direct;
 mod io;
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use ipnet::IpNet;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
@@ -53,6 +54,11 @@ pub struct Limits {
     /// hand a connection to hyper at its first other request (the default); if false, hyper
     /// serves every connection from its first byte.
     pub fast_path: bool,
+    /// Reverse proxies whose forwarding fields are believed (`--trust-proxy`): from these
+    /// peers only, `Forwarded` / `X-Forwarded-*` give the host, scheme and client address.
+    /// Their connections skip the direct path and the per-client connection limit (every
+    /// client of a proxy comes from its address).
+    pub trusted_proxies: Arc<[IpNet]>,
 }
 
 impl Default for Limits {
@@ -66,11 +72,18 @@ impl Default for Limits {
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(30),
             fast_path: true,
+            trusted_proxies: Arc::default(),
         }
     }
 }
 
 impl Limits {
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+
     /// The largest HTTP/1.1 header block served, on either path: `max_header_bytes`, but not
     /// below hyper's smallest read buffer (8,192 bytes), under which it cannot be set.
     pub fn http1_header_bytes(&self) -> usize {
@@ -183,7 +196,12 @@ pub async fn serve(
                 }
             },
         };
-        let Some(slot) = clients.enter(peer.ip()) else {
+        let slot = if limits.trusts(peer.ip()) {
+            Some(None)
+        } else {
+            clients.enter(peer.ip())
+        };
+        let Some(slot) = slot else {
             service.app().metrics.count_refused_per_client();
             tracing::debug!(%peer, "connection refused: the client holds its maximum");
             drop(stream);
@@ -298,7 +316,11 @@ impl Conn<'_> {
         } = self;
         let app = service.app().clone();
         let mut http1 = protocol == Protocol::Http1;
-        if protocol != Protocol::Http2 && limits.fast_path {
+        // A proxy's requests are rewritten from its forwarding fields first: hyper's path.
+        let proxy = limits
+            .trusts(peer.ip())
+            .then(|| limits.trusted_proxies.clone());
+        if protocol != Protocol::Http2 && limits.fast_path && proxy.is_none() {
             let end = direct::serve(&mut io, &app, &activity, limits, first_by, &mut stop).await;
             let direct::End::Handoff { read, answered } = end else {
                 return;
@@ -310,7 +332,11 @@ impl Conn<'_> {
         let body = limits.body;
         let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let mut req = req.map(|b| RequestBody::new(b, body));
-            req.extensions_mut().insert(Peer(peer));
+            let client = match &proxy {
+                Some(trusted) => super::peer::forwarded(&mut req, peer, trusted),
+                None => peer,
+            };
+            req.extensions_mut().insert(Peer(client));
             let service = service.clone();
             let guard = busy.start();
             async move {

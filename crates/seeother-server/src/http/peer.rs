@@ -2,6 +2,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use seeother_core::forwarded::Proto;
+
 /// The address of the client that sent a request: the listener puts one in the extensions
 /// of every request it hands to [`crate::http::service::handle`].
 ///
@@ -34,4 +36,54 @@ impl Peer {
             },
         }
     }
+}
+
+/// The scheme a trusted proxy says its client used, in the extensions of a request it
+/// forwarded (see [`forwarded`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForwardedProto(pub Proto);
+
+impl ForwardedProto {
+    /// Whether `req` came over TLS, to this server (`tls`) or to the proxy that forwarded it.
+    pub fn is_secure(extensions: &http::Extensions, tls: bool) -> bool {
+        match extensions.get::<ForwardedProto>() {
+            Some(ForwardedProto(proto)) => *proto == Proto::Https,
+            None => tls,
+        }
+    }
+}
+
+/// Take what the trusted proxy `peer` says about `req` (its `Forwarded` or `X-Forwarded-*`
+/// fields, further proxies in `trusted` skipped): the host becomes the request's `Host`
+/// (rules scoped to a host answer as if the client had come directly), the scheme is kept as
+/// [`ForwardedProto`], and the client's address is returned (the proxy's own when the fields
+/// name none).
+pub fn forwarded<B>(
+    req: &mut http::Request<B>,
+    peer: SocketAddr,
+    trusted: &[ipnet::IpNet],
+) -> SocketAddr {
+    let said = seeother_core::forwarded::of(req.headers(), |ip| {
+        let ip = ip.to_canonical();
+        trusted.iter().any(|net| net.contains(&ip))
+    });
+    if let Some(host) = said.host {
+        // An absolute-form target (or HTTP/2's :authority) names the host too: both change.
+        if req.uri().authority().is_some() {
+            let mut parts = req.uri().clone().into_parts();
+            if let Ok(authority) = host.parse() {
+                parts.authority = Some(authority);
+                if let Ok(uri) = http::Uri::from_parts(parts) {
+                    *req.uri_mut() = uri;
+                }
+            }
+        }
+        if let Ok(value) = http::HeaderValue::try_from(host) {
+            req.headers_mut().insert(http::header::HOST, value);
+        }
+    }
+    if let Some(proto) = said.proto {
+        req.extensions_mut().insert(ForwardedProto(proto));
+    }
+    said.client.map_or(peer, |ip| SocketAddr::new(ip, 0))
 }
