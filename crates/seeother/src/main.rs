@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod backup;
 mod explain;
 mod fetch;
 mod migrate;
@@ -33,6 +34,10 @@ enum Command {
     Export(rules_file::ExportArgs),
     /// Copy a SQLite store (rules, history, counters) into PostgreSQL, for a fleet.
     Migrate(migrate::MigrateArgs),
+    /// Write a consistent copy of a SQLite store, safe while the server runs.
+    Backup(backup::BackupArgs),
+    /// Put a backup back in place of a SQLite store (keeping the store as it was).
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,5 +49,7 @@ fn main() -> ExitCode {
         Command::Import(args) => rules_file::import(args),
         Command::Export(args) => rules_file::export(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
     }
 }

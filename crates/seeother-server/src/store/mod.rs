@@ -8,6 +8,7 @@
 //! by a newer seeother. The store is synchronous; async callers run it on a blocking thread.
 
 mod applied;
+mod backup;
 mod location;
 mod postgres;
 mod rules;
@@ -23,6 +24,7 @@ use rusqlite::ErrorCode;
 use crate::rule::RuleSpec;
 
 pub use applied::AppliedFile;
+pub use backup::Backup;
 pub use location::{Location, LocationError};
 pub use postgres::{CHANNEL, Copied, CopyError, Postgres};
 pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow};
@@ -88,6 +90,9 @@ pub enum StoreError {
     /// A PostgreSQL error during an operation.
     #[error("PostgreSQL error: {0}")]
     Postgres(::postgres::Error),
+    /// A backup could not be made, or a file given to restore is no whole seeother store.
+    #[error("backup {0}")]
+    Backup(String),
 }
 
 /// Why a store was busy ([`StoreError::Busy`]).
@@ -268,6 +273,27 @@ impl Store {
     /// How long a write waits for another connection's lock.
     pub fn busy_timeout(&self) -> Duration {
         each!(self, s => s.busy_timeout())
+    }
+
+    /// Write a consistent copy of a SQLite store to the new file `out` while it is in use
+    /// (see [`Sqlite::backup_to`]).
+    pub fn backup_to(&self, out: &std::path::Path) -> Result<Backup, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.backup_to(out),
+            Store::Postgres(_) => Err(StoreError::Backup(
+                "of a PostgreSQL store is PostgreSQL's to make: use pg_dump (or your provider's backups), and pg_restore to put it back".into(),
+            )),
+        }
+    }
+
+    /// Replace a SQLite store's content with the backup `from` (see [`Sqlite::restore_from`]).
+    pub fn restore_from(&self, from: &std::path::Path) -> Result<Backup, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.restore_from(from),
+            Store::Postgres(_) => Err(StoreError::Backup(
+                "into a PostgreSQL store: use pg_restore; `seeother migrate --from sqlite:BACKUP --to postgres://…` copies a SQLite backup in".into(),
+            )),
+        }
     }
 
     /// The schema version (number of migrations applied).

@@ -25,7 +25,7 @@ use super::{DEFAULT_BUSY_TIMEOUT, StoreError};
 const WAL_SIZE_LIMIT: i64 = 8 << 20;
 
 /// The migrations, in order; the database's `user_version` is the number of those applied.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_rule_hits.sql"),
     include_str!("../../migrations/0003_rules_files.sql"),
@@ -40,6 +40,26 @@ pub struct Sqlite {
     busy_timeout: Duration,
     /// Callers waiting for `conn`: a long batch of counters gives way when this is not 0.
     waiting: AtomicUsize,
+}
+
+/// Apply the migrations `conn`'s database lacks, each in its own transaction; refuse a
+/// database newer than this build.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::TooNew {
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
 }
 
 impl Sqlite {
@@ -80,26 +100,18 @@ impl Sqlite {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(StoreError::TooNew {
-                found: version,
-                known,
-            });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
-        }
+        migrate(&mut conn)?;
         Ok(Sqlite {
             conn: Mutex::new(conn),
             path: path.to_owned(),
             busy_timeout: busy,
             waiting: AtomicUsize::new(0),
         })
+    }
+
+    /// Bring the schema up to date after a restore put an older one in place.
+    pub(super) fn migrate_restored(&self) -> Result<(), StoreError> {
+        migrate(&mut self.conn())
     }
 
     /// How long a write waits for another connection's lock.
