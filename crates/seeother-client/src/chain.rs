@@ -12,7 +12,7 @@ use seeother_core::FollowError;
 use seeother_core::follow::{BodyKind, Follow, Jar, Policy, Request, Step};
 use url::Url;
 
-use crate::connect::ConnectionLabel;
+use crate::connect::{ConnectTime, ConnectionLabel};
 use crate::error::{BoxError, Error, ErrorKind};
 use crate::history::{History, HopRecord};
 
@@ -90,17 +90,24 @@ impl<J: Jar> Chain<J> {
         body_sent: u64,
     ) -> Result<Step, FollowError> {
         let label = head.extensions.get::<ConnectionLabel>();
+        let reused = label.map(ConnectionLabel::reused);
+        let connect = match reused {
+            Some(false) => head.extensions.get::<ConnectTime>().map(|t| t.0),
+            _ => None,
+        };
         self.pending = Some(HopRecord {
             method: self.current.method.clone(),
             url: self.current.url.clone(),
             status: head.status,
             version: head.version,
             location: head.headers.get(LOCATION).cloned(),
+            response_headers: head.headers.clone(),
             request_headers,
             body_sent,
-            reused: label.map(ConnectionLabel::reused),
+            reused,
             connection: label.map(|l| l.id),
             elapsed: Duration::ZERO,
+            connect,
         });
         self.follow.on_response(head.status, &head.headers)
     }

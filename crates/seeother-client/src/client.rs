@@ -23,9 +23,11 @@ use crate::connect::{LabelingConnector, OverrideConnector};
 use crate::error::{BoxError, Error, ErrorKind, Timeout};
 use crate::history::Response;
 use crate::jar::CookieJar;
+use crate::proxy::{Matcher, ProxyConnector};
 use crate::stream::{BodyStream, StreamingResponse};
 
-type Connector = LabelingConnector<HttpsConnector<OverrideConnector<HttpConnector>>>;
+type Connector =
+    LabelingConnector<HttpsConnector<ProxyConnector<OverrideConnector<HttpConnector>>>>;
 
 /// A redirect-following HTTP client: HTTP/1.1 and HTTP/2 (ALPN) over `http://` and `https://`,
 /// with a connection pool, timeouts, a body size limit and a per-fetch cookie jar.
@@ -63,7 +65,9 @@ struct Config {
     chain_timeout: Option<Duration>,
     max_body: u64,
     drain_limit: u64,
+    decompress: bool,
     default_headers: HeaderMap,
+    proxy: Option<Arc<Matcher>>,
 }
 
 /// Settings for a [`Client`].
@@ -72,6 +76,7 @@ pub struct ClientBuilder {
     config: Config,
     roots: Vec<CertificateDer<'static>>,
     system_roots: bool,
+    insecure: bool,
     pool_idle_timeout: Duration,
     overrides: HashMap<(String, u16), IpAddr>,
 }
@@ -94,10 +99,13 @@ impl Default for ClientBuilder {
                 chain_timeout: Some(Duration::from_secs(300)),
                 max_body: 64 << 20,
                 drain_limit: 64 << 10,
+                decompress: false,
                 default_headers,
+                proxy: None,
             },
             roots: Vec::new(),
             system_roots: true,
+            insecure: false,
             pool_idle_timeout: Duration::from_secs(90),
             overrides: HashMap::new(),
         }
@@ -169,6 +177,25 @@ impl ClientBuilder {
         self
     }
 
+    /// Ask for and decode compressed final bodies (curl's `--compressed`): `Accept-Encoding:
+    /// gzip, deflate, br, zstd` by default, and a final body in those codings comes decoded as
+    /// it is read, the body size limit counting decoded bytes. Header fields stay as received
+    /// (`Content-Encoding`, `Content-Length` of the coded body). Off by default.
+    pub fn decompress(mut self, on: bool) -> Self {
+        self.config.decompress = on;
+        if on {
+            self.config.default_headers.insert(
+                http::header::ACCEPT_ENCODING,
+                HeaderValue::from_static(crate::decode::ACCEPT_ENCODING),
+            );
+        } else {
+            self.config
+                .default_headers
+                .remove(http::header::ACCEPT_ENCODING);
+        }
+        self
+    }
+
     /// Trust this root certificate (DER) as well.
     pub fn add_root_certificate(mut self, der: CertificateDer<'static>) -> Self {
         self.roots.push(der);
@@ -191,6 +218,14 @@ impl ClientBuilder {
         Ok(self)
     }
 
+    /// Accept any server certificate, unchecked (curl's `-k`/`--insecure`): anyone on the path
+    /// can then read and change the traffic. For tests against a server whose certificate
+    /// cannot be had; adding it with [`ClientBuilder::add_root_certificates_pem`] is better.
+    pub fn danger_accept_invalid_certs(mut self, on: bool) -> Self {
+        self.insecure = on;
+        self
+    }
+
     /// Trust the system's root certificates (the default).
     pub fn system_roots(mut self, on: bool) -> Self {
         self.system_roots = on;
@@ -207,17 +242,36 @@ impl ClientBuilder {
         self
     }
 
+    /// Send every request through the proxy at `url` (`http://[user:password@]host:port`;
+    /// curl's `-x`), except to the hosts of `no_proxy` (`NO_PROXY`'s syntax: names, domains
+    /// with a leading dot, IP addresses and CIDR ranges, comma-separated, `*` for all). An
+    /// `https://` URL goes through a `CONNECT` tunnel. No proxy is used by default.
+    pub fn proxy(mut self, url: &str, no_proxy: &str) -> Self {
+        self.config.proxy = Some(Arc::new(Matcher::builder().all(url).no(no_proxy).build()));
+        self
+    }
+
+    /// Use the proxies named by the environment as curl does: `HTTP_PROXY`/`http_proxy`,
+    /// `HTTPS_PROXY`/`https_proxy`, `ALL_PROXY`, `NO_PROXY` (ignored in a CGI script, where
+    /// `HTTP_PROXY` could come from a request's `Proxy` header field).
+    pub fn proxy_from_env(mut self) -> Self {
+        self.config.proxy = Some(Arc::new(Matcher::from_env()));
+        self
+    }
+
     /// Build the client. Must be called within a Tokio runtime only when sending.
     pub fn build(self) -> Result<Client, Error> {
-        let tls = crate::tls::client_config(self.roots, self.system_roots).map_err(|e| {
-            Error::new(
-                ErrorKind::Tls,
-                0,
-                Method::GET,
-                None,
-                Some(Box::new(e) as BoxError),
-            )
-        })?;
+        let tls = crate::tls::client_config(self.roots, self.system_roots, self.insecure).map_err(
+            |e| {
+                Error::new(
+                    ErrorKind::Tls,
+                    0,
+                    Method::GET,
+                    None,
+                    Some(Box::new(e) as BoxError),
+                )
+            },
+        )?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -227,7 +281,10 @@ impl ClientBuilder {
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .wrap_connector(OverrideConnector::new(http, self.overrides));
+            .wrap_connector(ProxyConnector::new(
+                OverrideConnector::new(http, self.overrides),
+                self.config.proxy.clone(),
+            ));
         let connector = LabelingConnector::new(https);
         let hyper = HyperClient::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
@@ -337,7 +394,16 @@ impl Client {
                 wire.headers_mut()
                     .insert(CONTENT_LENGTH, HeaderValue::from(len));
             }
+            let proxy_auth = config
+                .proxy
+                .as_deref()
+                .and_then(|m| crate::proxy::http_auth(m, wire.uri()));
+            // Sent to the proxy, and not in the hop's record of what the origin received.
             let sent_headers = wire.headers().clone();
+            if let Some(auth) = proxy_auth {
+                wire.headers_mut()
+                    .insert(http::header::PROXY_AUTHORIZATION, auth);
+            }
 
             let answer = match deadline {
                 Some((at, limit)) => {
@@ -370,13 +436,21 @@ impl Client {
                         chain.request().url.clone(),
                     );
                     let history = chain.into_history();
-                    let body = BodyStream::new(
+                    // RFC 9110 §6.4.1: HEAD, 204 and 304 have no content to decode.
+                    let has_content =
+                        context.1 != Method::HEAD && !matches!(head.status.as_u16(), 204 | 304);
+                    let mut body = BodyStream::new(
                         incoming,
                         config.max_body,
                         deadline,
                         started,
                         (context.0, context.1, context.2, history.clone()),
                     );
+                    if let Some(codings) = crate::decode::codings(&head.headers)
+                        .filter(|_| config.decompress && has_content)
+                    {
+                        body = body.decoding(&codings);
+                    }
                     return Ok(StreamingResponse {
                         status: head.status,
                         version: head.version,

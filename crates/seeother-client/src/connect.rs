@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use http::Uri;
 use hyper::rt::{Read, ReadBufCursor, Write};
@@ -178,10 +179,14 @@ impl<C> OverrideConnector<C> {
     }
 }
 
-impl<C: tower::Service<Uri>> tower::Service<Uri> for OverrideConnector<C> {
-    type Response = C::Response;
+impl<C> tower::Service<Uri> for OverrideConnector<C>
+where
+    C: tower::Service<Uri>,
+    C::Future: Send + 'static,
+{
+    type Response = Timed<C::Response>;
     type Error = C::Error;
-    type Future = C::Future;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, C::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), C::Error>> {
         self.inner.poll_ready(cx)
@@ -189,6 +194,83 @@ impl<C: tower::Service<Uri>> tower::Service<Uri> for OverrideConnector<C> {
 
     fn call(&mut self, uri: Uri) -> Self::Future {
         let target = self.target(uri);
-        self.inner.call(target)
+        let started = Instant::now();
+        let connecting = self.inner.call(target);
+        Box::pin(async move {
+            let io = connecting.await?;
+            Ok(Timed {
+                io,
+                took: ConnectTime(started.elapsed()),
+                proxied: false,
+            })
+        })
+    }
+}
+
+/// How long a TCP connection took to open (before any TLS handshake), carried in the
+/// extensions of each response on it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConnectTime(pub(crate) Duration);
+
+/// A TCP connection with the time it took to open.
+#[derive(Debug)]
+pub(crate) struct Timed<T> {
+    io: T,
+    took: ConnectTime,
+    /// Whether it goes to an HTTP proxy that takes absolute-form requests.
+    proxied: bool,
+}
+
+impl<T> Timed<T> {
+    /// The same connection, to an HTTP proxy.
+    pub(crate) fn proxied(mut self) -> Self {
+        self.proxied = true;
+        self
+    }
+}
+
+impl<T: Connection> Connection for Timed<T> {
+    fn connected(&self) -> Connected {
+        self.io.connected().proxy(self.proxied).extra(self.took)
+    }
+}
+
+impl<T: Read + Unpin> Read for Timed<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: Write + Unpin> Write for Timed<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 }

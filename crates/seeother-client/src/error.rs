@@ -40,6 +40,14 @@ pub enum ErrorKind {
         /// The limit that was exceeded.
         limit: u64,
     },
+    /// The final response's body, decoded, is larger than the limit (a decompression bomb, or
+    /// a body too large); its kind name is `body_too_large`.
+    DecodedBodyTooLarge {
+        /// The limit that was exceeded.
+        limit: u64,
+    },
+    /// The final response's body is not valid data of its `Content-Encoding`.
+    Decode,
     /// The final response's body ended before it was complete: the connection was closed or
     /// reset, or a `Content-Length` was not met.
     BodyIncomplete {
@@ -56,8 +64,8 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// A stable snake_case name: the core's [`FollowError::kind`] names, then `connect`,
-    /// `timeout`, `tls`, `protocol`, `body_too_large`, `body_incomplete`, `invalid_request` and
-    /// `service`.
+    /// `timeout`, `tls`, `protocol`, `body_too_large`, `decode`, `body_incomplete`,
+    /// `invalid_request` and `service`.
     pub fn name(&self) -> &'static str {
         match self {
             ErrorKind::Follow(e) => e.kind(),
@@ -65,7 +73,10 @@ impl ErrorKind {
             ErrorKind::Timeout(_) => "timeout",
             ErrorKind::Tls => "tls",
             ErrorKind::Protocol => "protocol",
-            ErrorKind::BodyTooLarge { .. } => "body_too_large",
+            ErrorKind::BodyTooLarge { .. } | ErrorKind::DecodedBodyTooLarge { .. } => {
+                "body_too_large"
+            }
+            ErrorKind::Decode => "decode",
             ErrorKind::BodyIncomplete { .. } => "body_incomplete",
             ErrorKind::InvalidRequest(_) => "invalid_request",
             ErrorKind::Service => "service",
@@ -154,11 +165,17 @@ impl Error {
                 "; the host may be down or filtered, or raise the connect timeout"
             }
             ErrorKind::Timeout(_) => "; the server is slow or stuck, or raise the timeout",
-            ErrorKind::Tls => {
-                "; check the URL's host name and that its certificate is issued by a trusted root"
-            }
+            ErrorKind::Tls => self.tls_advice(),
             ErrorKind::Protocol => "; the server sent something that is not valid HTTP",
             ErrorKind::BodyTooLarge { .. } => "; raise the body size limit to accept it",
+            ErrorKind::DecodedBodyTooLarge { .. } => {
+                "; a small compressed body that expands this much is likely a decompression \
+                 bomb; raise the body size limit only if it is expected"
+            }
+            ErrorKind::Decode => {
+                "; the server sent data that is not in the Content-Encoding it names: fetch \
+                 without decoding to see what it sent"
+            }
             ErrorKind::BodyIncomplete { .. } => {
                 "; the server closed or reset the connection before the end of the body: try \
                  again, and if it keeps happening the server is failing mid-response"
@@ -167,6 +184,68 @@ impl Error {
             ErrorKind::Service => "",
         }
     }
+}
+
+impl Error {
+    /// What to do about a failed handshake, by what rustls said.
+    fn tls_advice(&self) -> &'static str {
+        use rustls::CertificateError as C;
+        let cause = self
+            .0
+            .source
+            .as_deref()
+            .and_then(|e| rustls_cause(e as &(dyn std::error::Error + 'static)));
+        let webpki_says = |what: &str| {
+            matches!(cause, Some(rustls::Error::InvalidCertificate(C::Other(e)))
+                if format!("{e:?}").contains(what))
+        };
+        match cause {
+            Some(rustls::Error::InvalidCertificate(C::UnknownIssuer)) => {
+                "; the server's certificate is not issued by a trusted root: pass its issuer's \
+                 certificate (or a self-signed server's own) with --cacert FILE, or -k to skip \
+                 the check (anyone on the path can then read the traffic)"
+            }
+            Some(rustls::Error::InvalidCertificate(
+                C::NotValidForName | C::NotValidForNameContext { .. },
+            )) => {
+                "; the server's certificate is for other names: use a name it lists in the URL \
+                 (--resolve NAME:PORT:ADDR connects to an address under that name)"
+            }
+            Some(rustls::Error::InvalidCertificate(
+                C::Expired
+                | C::ExpiredContext { .. }
+                | C::NotValidYet
+                | C::NotValidYetContext { .. },
+            )) => {
+                "; the server's certificate is expired or not yet valid: renew it, or check the clock"
+            }
+            _ if webpki_says("CaUsedAsEndEntity") => {
+                "; the server presents a CA certificate as its own (e.g. one made by `openssl req \
+                 -x509`): pass that very certificate with --cacert FILE to trust it, or -k to skip \
+                 the check (anyone on the path can then read the traffic)"
+            }
+            _ => "; check the URL's host name and that its certificate is issued by a trusted root",
+        }
+    }
+}
+
+/// The rustls error among an error's sources (io::Error hides what it wraps from `source()`).
+fn rustls_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(r) = err.downcast_ref::<rustls::Error>() {
+            return Some(r);
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref() {
+                if let Some(r) = rustls_cause(inner) {
+                    return Some(r);
+                }
+            }
+        }
+        next = err.source();
+    }
+    None
 }
 
 impl fmt::Display for Error {
@@ -202,6 +281,10 @@ impl Error {
             ErrorKind::BodyTooLarge { limit } => {
                 write!(f, "{at}: response body larger than {limit} bytes")?
             }
+            ErrorKind::DecodedBodyTooLarge { limit } => {
+                write!(f, "{at}: decoded response body larger than {limit} bytes")?
+            }
+            ErrorKind::Decode => write!(f, "{at}: the response body does not decode")?,
             ErrorKind::BodyIncomplete { received, expected } => match expected {
                 Some(n) => write!(
                     f,

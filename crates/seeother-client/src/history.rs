@@ -24,6 +24,8 @@ pub struct HopRecord {
     /// The response's `Location` value exactly as received, if any (print it through
     /// [`crate::redact::userinfo`] or [`crate::redact::message`]).
     pub location: Option<HeaderValue>,
+    /// The response's header fields, as received.
+    pub response_headers: HeaderMap,
     /// The header fields sent, credentials included (print them through
     /// [`crate::redact::header`]). `Host` is listed when the request went over HTTP/1 (it is
     /// written from the URL's authority); over HTTP/2 the authority travels as `:authority`.
@@ -37,6 +39,9 @@ pub struct HopRecord {
     pub connection: Option<u64>,
     /// Time from sending the request to the end of its response body (read or drained).
     pub elapsed: Duration,
+    /// How long opening the TCP connection took, when this request opened one (`None` when it
+    /// reused a connection, or the service underneath does not say).
+    pub connect: Option<Duration>,
 }
 
 /// The chain of requests made for one original request (its `Debug` masks passwords).
@@ -105,7 +110,8 @@ impl std::fmt::Debug for HopRecord {
             .field("reused", &self.reused)
             .field("connection", &self.connection)
             .field("elapsed", &self.elapsed)
-            .finish()
+            .field("connect", &self.connect)
+            .finish_non_exhaustive()
     }
 }
 

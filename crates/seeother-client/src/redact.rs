@@ -189,11 +189,13 @@ mod tests {
             status: http::StatusCode::SEE_OTHER,
             version: http::Version::HTTP_11,
             location: Some(HeaderValue::from_static("http://bob:pw-456@h/next")),
+            response_headers: http::HeaderMap::new(),
             request_headers: headers,
             body_sent: 0,
             reused: None,
             connection: None,
             elapsed: std::time::Duration::ZERO,
+            connect: None,
         };
         let history = crate::History {
             url: hop.url.clone(),

@@ -1,6 +1,8 @@
 //! [`StreamingResponse`]: the eventual response with its body still on the connection, read
 //! chunk by chunk under the same limits as a buffered body.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -10,6 +12,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use url::Url;
 
+use crate::decode::{Coding, Decoder};
 use crate::error::{BoxError, Error, ErrorKind, Timeout};
 use crate::history::{History, HopRecord, Response};
 
@@ -87,20 +90,39 @@ impl StreamingResponse {
 /// over it fails before anything is read), and nothing after the hop's or the chain's
 /// deadline. A failure is an [`Error`] of the last hop, like one before the head:
 /// `body_too_large`, `timeout`, `body_incomplete` when the connection ends or breaks before the
-/// body does, `protocol` otherwise.
+/// body does, `protocol` otherwise; `decode` for compressed data that does not decode.
+///
+/// With [`crate::ClientBuilder::decompress`] on, a body in a content coding the client knows
+/// comes decoded, and the limit counts decoded bytes (a decompression bomb stops there).
 pub struct BodyStream {
+    source: Source,
+    limit: u64,
+    received: Arc<AtomicU64>,
+    expected: Option<u64>,
+    /// When the hop began.
+    started: Instant,
+    context: Context,
+}
+
+enum Source {
+    Raw(Box<RawBody>),
+    Decoded(Decoder),
+}
+
+/// The body as it comes off the connection.
+struct RawBody {
     incoming: Incoming,
     limit: u64,
-    received: u64,
+    received: Arc<AtomicU64>,
     expected: Option<u64>,
     deadline: Option<(Instant, Timeout)>,
-    /// When the hop began.
     started: Instant,
     context: Context,
     done: bool,
 }
 
 /// What an error of the last hop names.
+#[derive(Clone)]
 struct Context {
     hop: usize,
     method: Method,
@@ -112,8 +134,9 @@ impl std::fmt::Debug for BodyStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BodyStream")
             .field("expected", &self.expected)
-            .field("received", &self.received)
+            .field("received", &self.received())
             .field("limit", &self.limit)
+            .field("decoded", &matches!(self.source, Source::Decoded(_)))
             .finish_non_exhaustive()
     }
 }
@@ -126,39 +149,99 @@ impl BodyStream {
         started: Instant,
         (hop, method, url, history): (usize, Method, Url, History),
     ) -> Self {
+        let context = Context {
+            hop,
+            method,
+            url,
+            history,
+        };
+        let received = Arc::new(AtomicU64::new(0));
+        let expected = incoming.size_hint().exact();
         Self {
-            expected: incoming.size_hint().exact(),
-            incoming,
+            source: Source::Raw(Box::new(RawBody {
+                incoming,
+                limit,
+                received: received.clone(),
+                expected,
+                deadline,
+                started,
+                context: context.clone(),
+                done: false,
+            })),
             limit,
-            received: 0,
-            deadline,
+            received,
+            expected,
             started,
-            context: Context {
-                hop,
-                method,
-                url,
-                history,
-            },
-            done: false,
+            context,
         }
     }
 
-    /// The body's length as announced by `Content-Length`, when it was.
+    /// Decode the body, which these codings were applied to (in this order).
+    pub(crate) fn decoding(mut self, codings: &[Coding]) -> Self {
+        let Source::Raw(raw) = self.source else {
+            return self;
+        };
+        let chunks = futures_util::stream::unfold(*raw, |mut raw| async move {
+            match raw.chunk().await {
+                Ok(Some(bytes)) => Some((Ok(bytes), raw)),
+                Ok(None) => None,
+                // Carried through the decoder as an io::Error, and taken out again.
+                Err(e) => Some((Err(std::io::Error::other(e)), raw)),
+            }
+        });
+        let reader = tokio_util::io::StreamReader::new(Box::pin(chunks));
+        self.source = Source::Decoded(Decoder::new(reader, codings));
+        self
+    }
+
+    /// The body's length as announced by `Content-Length`, when it was (before decoding).
     pub fn expected(&self) -> Option<u64> {
         self.expected
     }
 
-    /// Bytes of body received so far.
+    /// Bytes of body received off the connection so far (before decoding).
     pub fn received(&self) -> u64 {
-        self.received
+        self.received.load(Ordering::Relaxed)
     }
 
-    /// The next piece of the body as it comes off the connection; `None` at its end.
+    /// The next piece of the body as it comes (decoded, when decoding is on); `None` at its
+    /// end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        let decoder = match &mut self.source {
+            Source::Raw(raw) => return raw.chunk().await,
+            Source::Decoded(decoder) => decoder,
+        };
+        match decoder.piece().await {
+            Ok(Some(_)) if decoder.produced > self.limit => {
+                let limit = self.limit;
+                Err(self.fail(ErrorKind::DecodedBodyTooLarge { limit }, None))
+            }
+            Ok(piece) => Ok(piece),
+            Err(e) => {
+                let inner = e
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<Error>())
+                    .then(|| e.into_inner().map(|b| b.downcast::<Error>()));
+                match inner {
+                    Some(Some(Ok(error))) => Err(*error),
+                    _ => Err(self.fail(ErrorKind::Decode, None)),
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, kind: ErrorKind, source: Option<BoxError>) -> Error {
+        fail(&self.context, self.started, kind, source)
+    }
+}
+
+impl RawBody {
+    async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
         if self.done {
             return Ok(None);
         }
-        if self.received == 0 && self.expected().is_some_and(|n| n > self.limit) {
+        let received = self.received.load(Ordering::Relaxed);
+        if received == 0 && self.expected.is_some_and(|n| n > self.limit) {
             return Err(self.fail(ErrorKind::BodyTooLarge { limit: self.limit }, None));
         }
         loop {
@@ -180,8 +263,8 @@ impl BodyStream {
                 Some(Err(e)) => {
                     let kind = if broke_off(&e) {
                         ErrorKind::BodyIncomplete {
-                            received: self.received,
-                            expected: self.expected(),
+                            received: self.received.load(Ordering::Relaxed),
+                            expected: self.expected,
                         }
                     } else {
                         ErrorKind::Protocol
@@ -193,8 +276,11 @@ impl BodyStream {
             let Ok(data) = frame.into_data() else {
                 continue;
             };
-            self.received += data.len() as u64;
-            if self.received > self.limit {
+            let received = self
+                .received
+                .fetch_add(data.len() as u64, Ordering::Relaxed)
+                + data.len() as u64;
+            if received > self.limit {
                 return Err(self.fail(ErrorKind::BodyTooLarge { limit: self.limit }, None));
             }
             return Ok(Some(data));
@@ -203,19 +289,24 @@ impl BodyStream {
 
     fn fail(&mut self, kind: ErrorKind, source: Option<BoxError>) -> Error {
         self.done = true;
-        let mut history = self.context.history.clone();
-        if let Some(last) = history.hops.last_mut() {
-            last.elapsed = self.started.elapsed();
-        }
-        Error::new(
-            kind,
-            self.context.hop,
-            self.context.method.clone(),
-            Some(self.context.url.clone()),
-            source,
-        )
-        .with_history(history)
+        fail(&self.context, self.started, kind, source)
     }
+}
+
+/// An error of the last hop, its time running to now.
+fn fail(context: &Context, started: Instant, kind: ErrorKind, source: Option<BoxError>) -> Error {
+    let mut history = context.history.clone();
+    if let Some(last) = history.hops.last_mut() {
+        last.elapsed = started.elapsed();
+    }
+    Error::new(
+        kind,
+        context.hop,
+        context.method.clone(),
+        Some(context.url.clone()),
+        source,
+    )
+    .with_history(history)
 }
 
 /// Whether a body error means the connection ended or broke before the body did (rather than

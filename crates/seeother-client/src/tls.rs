@@ -1,5 +1,9 @@
 //! TLS: rustls with the system's root certificates (plus any the caller adds), loaded on the
 //! first https connection so that plain-http fetches never pay for reading them.
+//!
+//! A certificate the caller added that is itself the server's certificate (a self-signed one
+//! from `openssl req -x509`, which is marked as a CA) is trusted as such, as curl does with
+//! `--cacert`: WebPKI alone refuses it as `CaUsedAsEndEntity`. See [`pinned`].
 
 use std::sync::{Arc, OnceLock};
 
@@ -7,12 +11,16 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 
-/// The client's TLS configuration (ALPN is set by the connector).
+/// The client's TLS configuration (ALPN is set by the connector). With `insecure`, the server's
+/// certificate is not checked at all (curl's `-k`); the handshake's signatures still are.
 pub(crate) fn client_config(
     extra_roots: Vec<CertificateDer<'static>>,
     system_roots: bool,
+    insecure: bool,
 ) -> Result<ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(LazyVerifier {
@@ -20,6 +28,7 @@ pub(crate) fn client_config(
         algorithms: provider.signature_verification_algorithms,
         extra_roots,
         system_roots,
+        insecure,
         inner: OnceLock::new(),
     });
     Ok(ClientConfig::builder_with_provider(provider)
@@ -36,6 +45,7 @@ struct LazyVerifier {
     algorithms: WebPkiSupportedAlgorithms,
     extra_roots: Vec<CertificateDer<'static>>,
     system_roots: bool,
+    insecure: bool,
     inner: OnceLock<Result<Arc<WebPkiServerVerifier>, String>>,
 }
 
@@ -73,6 +83,12 @@ impl ServerCertVerifier for LazyVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.insecure {
+            return Ok(ServerCertVerified::assertion());
+        }
+        if self.extra_roots.iter().any(|c| c == end_entity) {
+            return pinned(end_entity, server_name, now);
+        }
         self.verifier()?.verify_server_cert(
             end_entity,
             intermediates,
@@ -103,4 +119,47 @@ impl ServerCertVerifier for LazyVerifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// The server's certificate is one the caller added as trusted (curl's `--cacert` with a
+/// self-signed certificate): trusted as it is, byte for byte, as OpenSSL trusts a certificate
+/// found in its store. Still checked: its validity period (RFC 5280 §4.1.2.5) and that it is
+/// for the name asked for — its subjectAltName (RFC 6125 §6.4), or its Common Name when it has
+/// none (RFC 6125 §6.4.4, which curl keeps for such certificates).
+fn pinned(
+    cert: &CertificateDer<'_>,
+    server_name: &ServerName<'_>,
+    now: UnixTime,
+) -> Result<ServerCertVerified, rustls::Error> {
+    let bad = |e| rustls::Error::InvalidCertificate(e);
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|_| bad(CertificateError::BadEncoding))?;
+    let secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let at = x509_parser::time::ASN1Time::from_timestamp(secs)
+        .map_err(|_| bad(CertificateError::BadEncoding))?;
+    if at < parsed.validity().not_before {
+        return Err(bad(CertificateError::NotValidYet));
+    }
+    if at > parsed.validity().not_after {
+        return Err(bad(CertificateError::Expired));
+    }
+    let end_entity =
+        webpki::EndEntityCert::try_from(cert).map_err(|_| bad(CertificateError::BadEncoding))?;
+    if end_entity
+        .verify_is_valid_for_subject_name(server_name)
+        .is_ok()
+    {
+        return Ok(ServerCertVerified::assertion());
+    }
+    let has_alt_names = matches!(parsed.subject_alternative_name(), Ok(Some(_)));
+    let asked = server_name.to_str();
+    let common_name_matches = parsed
+        .subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok())
+        .any(|cn| cn.eq_ignore_ascii_case(&asked));
+    if !has_alt_names && common_name_matches {
+        return Ok(ServerCertVerified::assertion());
+    }
+    Err(bad(CertificateError::NotValidForName))
 }

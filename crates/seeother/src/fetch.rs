@@ -5,6 +5,12 @@ mod exit;
 mod human;
 mod json;
 mod request;
+mod retry;
+mod usage;
+mod verbose;
+mod write_out;
+
+pub use usage::unknown_flag;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -60,17 +66,71 @@ pub struct Options {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Do not print the hop chain (errors are still reported).
+    /// Write the final body to a file named like the URL's last path segment, in the current
+    /// directory (curl's `-O`; the original URL's name, not a redirect target's).
+    #[arg(short = 'O', long = "remote-name", conflicts_with = "output")]
+    pub remote_name: bool,
+
+    /// Print nothing but the body: no hop chain, and no error message unless --show-error.
     #[arg(short = 's', long = "silent")]
     pub silent: bool,
+
+    /// With --silent, still print the error message when the fetch fails.
+    #[arg(short = 'S', long = "show-error")]
+    pub show_error: bool,
+
+    /// Print each hop's request and response header fields on standard error (`> ` sent,
+    /// `< ` received, as curl), numbered; credentials masked.
+    #[arg(short = 'v', long = "verbose", conflicts_with = "silent")]
+    pub verbose: bool,
+
+    /// After the fetch, print FORMAT on standard output with curl's variables replaced:
+    /// %{http_code} %{url_effective} %{num_redirects} %{redirect_url} %{time_total}
+    /// %{time_connect} %{size_download} %{exitcode} %{errormsg} %{json}; \n \t \\ and %%
+    /// as in curl. `@FILE` reads FORMAT from FILE.
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    pub write_out: Option<String>,
+
+    /// Accepted for curl's sake: redirects are followed by default.
+    #[arg(short = 'L', long = "location")]
+    pub location: bool,
 
     /// Redirects to follow at most; 0 follows none (a redirect is then an error).
     #[arg(long = "max-redirs", value_name = "N", default_value_t = 20)]
     pub max_redirs: u32,
 
-    /// Do not follow redirects: the first response is the answer.
-    #[arg(long = "no-follow")]
+    /// Do not follow redirects: the first response is the answer (curl without -L).
+    #[arg(
+        long = "no-follow",
+        visible_alias = "no-location",
+        conflicts_with = "location"
+    )]
     pub no_follow: bool,
+
+    /// Send `User-Agent: UA` instead of `seeother/VERSION`; `-A ''` sends none. An explicit
+    /// `-H 'User-Agent: …'` wins.
+    #[arg(short = 'A', long = "user-agent", value_name = "UA")]
+    pub user_agent: Option<String>,
+
+    /// Send `Referer: URL` with the first request (`URL;auto` as well: later hops send the
+    /// redirecting URL, as they do anyway).
+    #[arg(short = 'e', long = "referer", value_name = "URL")]
+    pub referer: Option<String>,
+
+    /// Send `USER:PASSWORD` with HTTP Basic authentication (RFC 7617). Like any
+    /// `Authorization`, it is never sent to another origin than the first.
+    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
+
+    /// Retry up to N times after a transient failure: a timeout, or a final 408, 429, 500,
+    /// 502, 503 or 504 (as curl). Not after a refused connection, nor with a one-shot body.
+    #[arg(long = "retry", value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+
+    /// Wait SECS between retries (default: 1 s, doubling each time; a Retry-After of the
+    /// answer wins).
+    #[arg(long = "retry-delay", value_name = "SECS")]
+    pub retry_delay: Option<f64>,
 
     /// Follow a redirect from https to http (refused by default).
     #[arg(long = "allow-downgrade")]
@@ -119,9 +179,28 @@ pub struct Options {
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
     pub resolve: Vec<String>,
 
-    /// Trust the root certificates in this PEM file as well as the system's.
+    /// Trust the root certificates in this PEM file as well as the system's. A self-signed
+    /// server certificate (`openssl req -x509`) given here is trusted as the server's own.
     #[arg(long = "cacert", value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+
+    /// Ask for a compressed body (gzip, deflate, br, zstd) and decode it; --max-filesize then
+    /// bounds the decoded size, so a decompression bomb is an error (exit 63). Header fields
+    /// are printed as received.
+    #[arg(long = "compressed")]
+    pub compressed: bool,
+
+    /// Send the requests through this proxy (`[http://][user:password@]host[:port]`, port 1080
+    /// by default as curl); https URLs through a CONNECT tunnel. Hosts in `NO_PROXY` go
+    /// direct. Without it, `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (lower case
+    /// too) are used as curl uses them.
+    #[arg(short = 'x', long = "proxy", value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Do not check the server's certificate at all (curl's `-k`): anyone on the path can read
+    /// and change the traffic. Prefer --cacert with the server's certificate.
+    #[arg(short = 'k', long = "insecure")]
+    pub insecure: bool,
 
     /// Print one JSON document on standard output (result, every hop, or the error) instead of
     /// the body.
@@ -131,7 +210,28 @@ pub struct Options {
 
 /// Run `seeother fetch`.
 pub fn run(args: FetchArgs) -> ExitCode {
-    let args = *args.options;
+    let mut args = *args.options;
+    let format = match args
+        .write_out
+        .as_deref()
+        .map(write_out::Format::parse)
+        .transpose()
+    {
+        Ok(f) => f,
+        Err(message) => {
+            eprintln!("seeother fetch: {message}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    if args.remote_name {
+        match request::remote_name(&args.url) {
+            Ok(name) => args.output = Some(name),
+            Err(message) => {
+                eprintln!("seeother fetch: {}", redact::message(&message));
+                return ExitCode::from(exit::USAGE);
+            }
+        }
+    }
     let prepared = match request::prepare(&args) {
         Ok(p) => p,
         Err(message) => {
@@ -159,12 +259,23 @@ pub fn run(args: FetchArgs) -> ExitCode {
     };
     let jar = prepared.jar.clone().unwrap_or_default();
     let jar_used = (!args.no_cookies).then_some(&jar);
-    let mut code = if args.json {
+    let started = std::time::Instant::now();
+    let mut outcome = if args.json {
         json_fetch(&args, &runtime, &client, prepared, jar_used)
     } else {
         // The body goes to its output as it arrives.
-        human::fetch(&args, &runtime, &client, prepared.request, jar_used)
+        human::fetch(&args, &runtime, &client, prepared, jar_used)
     };
+    outcome.time_total = started.elapsed();
+    let mut code = outcome.code;
+    if let Some(format) = &format {
+        if let Err(e) = format.print(&outcome) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                eprintln!("seeother fetch: cannot write the output: {e}");
+            }
+            code = code.max(exit::WRITE);
+        }
+    }
     if let Some(path) = &args.cookie_jar {
         if let Err(e) = save_jar(&jar, path) {
             eprintln!(
@@ -185,19 +296,35 @@ fn json_fetch(
     client: &Client,
     prepared: request::Prepared,
     jar: Option<&CookieJar>,
-) -> u8 {
-    let result = runtime.block_on(async {
-        match jar {
-            Some(jar) => client.send_with_jar(prepared.request, jar).await,
-            None => client.send(prepared.request).await,
+) -> write_out::Outcome {
+    let mut retry = retry::Retry::new(args, prepared.request.body().is_replayable());
+    let mut request = prepared.request;
+    let result = loop {
+        let result = runtime.block_on(async {
+            match jar {
+                Some(jar) => client.send_with_jar(request, jar).await,
+                None => client.send(request).await,
+            }
+        });
+        let attempt = match &result {
+            Ok(r) => retry::Attempt::Answer(r.status, &r.headers),
+            Err(e) => retry::Attempt::Failed(e),
+        };
+        let Some(delay) = retry.after(attempt) else {
+            break result;
+        };
+        // Each try sends the request anew, as the arguments describe it.
+        match retry::again(args, runtime, delay) {
+            Some(next) => request = next,
+            None => break result,
         }
-    });
+    };
     let mut code = match &result {
         Ok(_) => 0,
         Err(e) => exit::code(e),
     };
     match (&result, &args.output) {
-        (Err(e), _) => human::print_error(e),
+        (Err(e), _) => human::print_error(args, e),
         // The body is in the document; --output gets a copy of it as well.
         (Ok(response), Some(path)) => {
             if let Err(e) = std::fs::write(path, &response.body) {
@@ -213,7 +340,10 @@ fn json_fetch(
         }
         code = code.max(exit::WRITE);
     }
-    code
+    match &result {
+        Ok(r) => write_out::Outcome::of_response(code, r.status, &r.history, r.body.len() as u64),
+        Err(e) => write_out::Outcome::of_error(code, &prepared.url, e),
+    }
 }
 
 fn build_client(args: &Options, removed: &[http::HeaderName]) -> Result<Client, String> {
@@ -234,14 +364,36 @@ fn build_client(args: &Options, removed: &[http::HeaderName]) -> Result<Client, 
         .connect_timeout(Some(secs("connect-timeout", args.connect_timeout)?))
         .hop_timeout(Some(secs("hop-timeout", args.hop_timeout)?))
         .chain_timeout(args.timeout.map(|t| secs("timeout", t)).transpose()?)
-        .max_body_size(args.max_filesize);
+        .max_body_size(args.max_filesize)
+        // Before the removals: `-H 'Accept-Encoding:'` still removes its field.
+        .decompress(args.compressed);
     for entry in &args.resolve {
         let (host, port, addr) = parse_resolve(entry)?;
         builder = builder.resolve(host, port, addr);
     }
+    match args.user_agent.as_deref() {
+        // curl: `-A ''` sends no User-Agent.
+        Some("") => builder = builder.default_header(http::header::USER_AGENT, None),
+        Some(ua) => {
+            let value = http::HeaderValue::from_str(ua)
+                .map_err(|_| format!("-A {ua:?}: a User-Agent cannot hold control characters"))?;
+            builder = builder.default_header(http::header::USER_AGENT, Some(value));
+        }
+        None => {}
+    }
     for name in removed {
         builder = builder.default_header(name.clone(), None);
     }
+    builder = builder.danger_accept_invalid_certs(args.insecure);
+    builder = match &args.proxy {
+        Some(proxy) => {
+            let no_proxy = std::env::var("NO_PROXY")
+                .or_else(|_| std::env::var("no_proxy"))
+                .unwrap_or_default();
+            builder.proxy(&proxy_url(proxy)?, &no_proxy)
+        }
+        None => builder.proxy_from_env(),
+    };
     if let Some(path) = &args.cacert {
         let pem = std::fs::read(path)
             .map_err(|e| format!("cannot read --cacert {}: {e}", path.display()))?;
@@ -250,6 +402,28 @@ fn build_client(args: &Options, removed: &[http::HeaderName]) -> Result<Client, 
             .map_err(|e| format!("--cacert {}: {e}", path.display()))?;
     }
     builder.build().map_err(|e| e.to_string())
+}
+
+/// The proxy of `-x`, `http://` assumed and port 1080 when none is given (as curl).
+fn proxy_url(given: &str) -> Result<String, String> {
+    let with_scheme = if given.contains("://") {
+        given.to_owned()
+    } else {
+        format!("http://{given}")
+    };
+    let mut url = url::Url::parse(&with_scheme).map_err(|e| {
+        format!("-x {given:?} is not a proxy URL ({e}); write it as http://host:port")
+    })?;
+    if url.scheme() != "http" {
+        return Err(format!(
+            "-x {given:?}: only http:// proxies are supported (https URLs go through them with \
+             CONNECT)"
+        ));
+    }
+    if url.port().is_none() {
+        let _ = url.set_port(Some(1080));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 /// `HOST:PORT:ADDR`, ADDR an IPv4 or IPv6 address (brackets optional), as curl's `--resolve`.

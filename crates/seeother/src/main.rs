@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod backup;
 mod explain;
@@ -41,7 +41,23 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `fetch` names the closest flag to an unknown one (curl users type many).
+            let command = Cli::command();
+            let fetch = command.find_subcommand("fetch");
+            let in_fetch = std::env::args().nth(1).as_deref() == Some("fetch");
+            if let Some(message) = fetch
+                .filter(|_| in_fetch)
+                .and_then(|f| fetch::unknown_flag(&e, f))
+            {
+                eprintln!("{message}");
+                return ExitCode::from(2);
+            }
+            e.exit()
+        }
+    };
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Fetch(args) => fetch::run(args),

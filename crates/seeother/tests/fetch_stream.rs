@@ -182,7 +182,7 @@ fn a_large_body_goes_to_the_output_file_without_being_held_in_memory() {
     });
     let path = temp("big.bin");
     let url = format!("http://{addr}/big");
-    let mut child = spawn(&["-s", "-o", path.to_str().unwrap(), &url], Stdio::null());
+    let mut child = spawn(&["-sS", "-o", path.to_str().unwrap(), &url], Stdio::null());
     let (code, peak_kb) = wait_with_peak_rss(&mut child);
     let err = stderr_of(&mut child);
     assert_eq!(code, 0, "{err}");
@@ -203,7 +203,7 @@ fn a_large_body_goes_to_standard_output_as_it_arrives() {
         sent: BIG,
     });
     let url = format!("http://{addr}/big");
-    let mut child = spawn(&["-s", &url], Stdio::piped());
+    let mut child = spawn(&["-sS", &url], Stdio::piped());
     let stdout = child.stdout.take().unwrap();
     // The pipe is read as it fills: the process could not finish if it held the body back.
     let reader = std::thread::spawn(move || check_body(stdout, BIG));
@@ -222,7 +222,7 @@ fn a_body_that_breaks_off_is_body_incomplete_and_keeps_what_came() {
     let addr = serve(Send::Length { announced, sent });
     let path = temp("cut.bin");
     let url = format!("http://{addr}/cut");
-    let mut child = spawn(&["-s", "-o", path.to_str().unwrap(), &url], Stdio::null());
+    let mut child = spawn(&["-sS", "-o", path.to_str().unwrap(), &url], Stdio::null());
     let (code, _) = wait_with_peak_rss(&mut child);
     let err = stderr_of(&mut child);
     assert_eq!(code, 18, "{err}");
@@ -238,7 +238,7 @@ fn a_body_that_breaks_off_is_body_incomplete_and_keeps_what_came() {
     // Chunked, cut before the last chunk: the same, without a length announced.
     let addr = serve(Send::ChunkedCut { sent });
     let url = format!("http://{addr}/cut");
-    let mut child = spawn(&["-s", &url], Stdio::piped());
+    let mut child = spawn(&["-sS", &url], Stdio::piped());
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || check_body(stdout, sent));
     let (code, _) = wait_with_peak_rss(&mut child);
@@ -260,7 +260,7 @@ fn max_filesize_still_applies_to_a_streamed_body() {
     let path = temp("limit.bin");
     let url = format!("http://{addr}/big");
     let out = Command::new(env!("CARGO_BIN_EXE_seeother"))
-        .args(["fetch", "-s", "--max-filesize", "1000000", "-o"])
+        .args(["fetch", "-sS", "--max-filesize", "1000000", "-o"])
         .arg(&path)
         .arg(&url)
         .output()
@@ -275,7 +275,7 @@ fn max_filesize_still_applies_to_a_streamed_body() {
     let addr = serve(Send::Chunked { sent: 4 << 20 });
     let url = format!("http://{addr}/big");
     let out = Command::new(env!("CARGO_BIN_EXE_seeother"))
-        .args(["fetch", "-s", "--max-filesize", "1000000", "-o"])
+        .args(["fetch", "-sS", "--max-filesize", "1000000", "-o"])
         .arg(&path)
         .arg(&url)
         .output()

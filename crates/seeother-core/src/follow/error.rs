@@ -16,8 +16,14 @@ pub enum FollowError {
     /// More than [`Policy::max_redirects`](super::Policy::max_redirects) redirects; `url` is the
     /// redirect target not followed.
     TooManyRedirects { limit: u32, url: Url },
-    /// The same method, URL and cookies were requested twice; `url` is the repeated URL.
-    RedirectLoop { url: Url },
+    /// The same request (method, URL, cookies) got the same redirect (status, target) twice:
+    /// `url` is that request's URL, `status` the redirect's, and `cycle` the URLs requested
+    /// from its first time to its second (`A → B → A`).
+    RedirectLoop {
+        url: Url,
+        status: StatusCode,
+        cycle: Vec<Url>,
+    },
     /// A `Location` that cannot be resolved, or several that disagree; `url` is the URL whose
     /// response carried it.
     InvalidLocation { url: Url, error: LocationError },
@@ -71,11 +77,19 @@ impl fmt::Display for FollowError {
                 f,
                 "too many redirects: stopped after {limit} at {url} (raise --max-redirs)"
             ),
-            FollowError::RedirectLoop { url } => write!(
-                f,
-                "redirect loop: {url} was redirected to again with the same method and cookies \
-                 (the server sends the chain in a circle; fix its redirects)"
-            ),
+            FollowError::RedirectLoop { status, cycle, .. } => {
+                f.write_str("redirect loop: ")?;
+                for (i, u) in cycle.iter().enumerate() {
+                    let arrow = if i == 0 { "" } else { " → " };
+                    write!(f, "{arrow}{u}")?;
+                }
+                write!(
+                    f,
+                    ": the same request got the same {} redirect twice (the server \
+                     sends the chain in a circle; fix its redirects)",
+                    status.as_u16()
+                )
+            }
             // The LocationError says what is wrong with the value and quotes it.
             FollowError::InvalidLocation { url, error } => {
                 write!(f, "the redirect from {url} cannot be followed: {error}")

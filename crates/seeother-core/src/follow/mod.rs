@@ -196,13 +196,22 @@ impl Jar for NoJar {
     }
 }
 
-/// A request already sent, as loop detection compares them: method, URL without fragment, and
-/// the `Cookie` sent.
-#[derive(Debug, PartialEq, Eq)]
+/// A request as loop detection compares them: method, URL without fragment, and the `Cookie`
+/// sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Seen {
     method: Method,
     url: Url,
     cookie: Option<HeaderValue>,
+}
+
+/// A redirect followed: the request, and the status and resolved target (without fragment) it
+/// was answered with.
+#[derive(Debug, PartialEq, Eq)]
+struct Answered {
+    request: Seen,
+    status: StatusCode,
+    target: Url,
 }
 
 /// The redirect state machine for one original request.
@@ -219,8 +228,10 @@ struct Seen {
 /// - Leaving the origin removes the [`CROSS_ORIGIN_HEADERS`] and [`Policy::sensitive_headers`]
 ///   for the rest of the chain, even back on the original origin.
 /// - The [`Jar`] sees every response and gives every request its cookies.
-/// - The `N+1`th redirect with [`Policy::max_redirects`] `= N`, and a request repeated with the
-///   same method, URL and cookies, are errors.
+/// - The `N+1`th redirect with [`Policy::max_redirects`] `= N` is an error, and so is a loop:
+///   the same request (method, URL, cookies) answered with the same redirect (status and
+///   target) a second time. A request repeated is not a loop by itself: a server may answer it
+///   differently the second time (a cookie set, a `Location: #top` to the page itself).
 /// - Once [`Step::Done`] or an error has been returned, further calls to
 ///   [`Follow::on_response`] return it again and change nothing.
 #[derive(Debug)]
@@ -241,8 +252,10 @@ pub struct Follow<J: Jar = NoJar> {
     referrer: Option<ReferrerPolicy>,
     /// Redirects followed so far.
     followed: u32,
-    /// Every request built so far, for loop detection.
-    seen: Vec<Seen>,
+    /// The request in flight, as loop detection compares them.
+    current_key: Seen,
+    /// Every redirect followed so far, for loop detection.
+    answered: Vec<Answered>,
     /// The outcome, once the chain is over.
     outcome: Option<Result<(), FollowError>>,
 }
@@ -278,6 +291,7 @@ impl<J: Jar> Follow<J> {
         // RFC 6265 §5.4: one `Cookie` field, its pairs separated by "; ".
         let caller_cookie = headers::take_joined(&mut headers, &COOKIE, b"; ");
         let caller_referer = headers::take_joined(&mut headers, &REFERER, b", ");
+        let original_url_key = url.clone();
         let mut follow = Follow {
             current: Request {
                 method: method.clone(),
@@ -295,16 +309,17 @@ impl<J: Jar> Follow<J> {
             caller_cookie,
             body_kept: true,
             followed: 0,
-            seen: Vec::new(),
+            current_key: Seen {
+                method,
+                url: without_fragment(&original_url_key),
+                cookie: None,
+            },
+            answered: Vec::new(),
             outcome: None,
         };
         let cookie = follow.cookie_for(&follow.current.url);
         follow.current.headers = follow.headers_for(cookie.clone(), caller_referer);
-        follow.seen.push(Seen {
-            method,
-            url: follow.current.target(),
-            cookie,
-        });
+        follow.current_key.cookie = cookie;
         Ok(follow)
     }
 
@@ -409,6 +424,26 @@ impl<J: Jar> Follow<J> {
                 to: target,
             });
         }
+        // A loop is the same request answered with the same redirect twice (RFC 9110 §15.4
+        // leaves detecting "infinite redirection loops" to the client; the Fetch limit alone
+        // would let one run to its end). Checked before the limit, which it would also reach.
+        let answered = Answered {
+            request: self.current_key.clone(),
+            status,
+            // The fragment is never sent, and an inherited one differs by where it came from.
+            target: without_fragment(&target),
+        };
+        if let Some(first) = self.answered.iter().position(|a| *a == answered) {
+            let cycle = self.history[first..]
+                .iter()
+                .map(|h| h.url.clone())
+                .collect();
+            return Err(FollowError::RedirectLoop {
+                url: self.current.url.clone(),
+                status,
+                cycle,
+            });
+        }
         // Fetch §4.4 steps 7-8: the limit is on redirects followed.
         if self.followed >= self.policy.max_redirects {
             return Err(FollowError::TooManyRedirects {
@@ -452,9 +487,7 @@ impl<J: Jar> Follow<J> {
             url: without_fragment(&target),
             cookie,
         };
-        if self.seen.contains(&seen) {
-            return Err(FollowError::RedirectLoop { url: target });
-        }
+        self.answered.push(answered);
         self.followed += 1;
         self.body_kept = keep_body;
         self.current = Request {
@@ -463,7 +496,7 @@ impl<J: Jar> Follow<J> {
             url: target,
             send_body: keep_body && self.body != BodyKind::Empty,
         };
-        self.seen.push(seen);
+        self.current_key = seen;
         Ok(Step::Redirect(self.current.clone()))
     }
 

@@ -21,7 +21,8 @@ Exit status:
   28  timeout: a time limit ran out (connect, per hop or whole fetch)
   35  tls: the TLS handshake failed
   47  too_many_redirects: more redirects than --max-redirs
-  63  body_too_large: the final body is larger than --max-filesize
+  61  decode: a --compressed body does not decode
+  63  body_too_large: the final body is larger than --max-filesize (decoded, with --compressed)
   81  redirect_loop: the same request came round again
   82  insecure_downgrade: https redirected to http without --allow-downgrade
   83  body_not_replayable: a 307/308 asked to resend a body that cannot be sent again";
@@ -42,7 +43,8 @@ pub fn code(error: &Error) -> u8 {
         ErrorKind::Protocol => 8,
         ErrorKind::Timeout(_) => 28,
         ErrorKind::Tls => 35,
-        ErrorKind::BodyTooLarge { .. } => 63,
+        ErrorKind::BodyTooLarge { .. } | ErrorKind::DecodedBodyTooLarge { .. } => 63,
+        ErrorKind::Decode => 61,
         ErrorKind::BodyIncomplete { .. } => 18,
         _ => 1,
     }

@@ -3,48 +3,57 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
-use seeother_client::{Body, Client, CookieJar, Error, HopRecord, StreamingResponse, redact};
+use seeother_client::{Client, CookieJar, Error, HopRecord, StreamingResponse, redact};
 
-use super::{Options, exit};
+use super::request::Prepared;
+use super::retry::{self, Attempt, Retry};
+use super::write_out::Outcome;
+use super::{Options, exit, verbose};
 
 /// Fetch, print the chain on standard error, and write the final body to its output as it
-/// arrives (never held whole in memory). Returns the exit status.
+/// arrives (never held whole in memory). `--retry` tries again before any body is written.
 pub fn fetch(
     args: &Options,
     runtime: &tokio::runtime::Runtime,
     client: &Client,
-    request: http::Request<Body>,
+    prepared: Prepared,
     jar: Option<&CookieJar>,
-) -> u8 {
-    let result = runtime.block_on(async {
-        match jar {
-            Some(jar) => client.send_streaming_with_jar(request, jar).await,
-            None => client.send_streaming(request).await,
-        }
-    });
-    if !args.silent {
-        let hops: &[HopRecord] = match &result {
-            Ok(r) => r.hops(),
-            Err(e) => e.history().map_or(&[], |h| &h.hops),
+) -> Outcome {
+    let mut retry = Retry::new(args, prepared.request.body().is_replayable());
+    let mut request = prepared.request;
+    let result = loop {
+        let result = runtime.block_on(async {
+            match jar {
+                Some(jar) => client.send_streaming_with_jar(request, jar).await,
+                None => client.send_streaming(request).await,
+            }
+        });
+        print_hops(args, &result);
+        let attempt = match &result {
+            Ok(r) => Attempt::Answer(r.status, &r.headers),
+            Err(e) => Attempt::Failed(e),
         };
-        let colour = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        let mut err = io::stderr().lock();
-        for hop in hops {
-            // Standard error gone is no reason to stop the download.
-            let _ = writeln!(err, "{}", hop_line(hop, colour));
+        let Some(delay) = retry.after(attempt) else {
+            break result;
+        };
+        // The answer to be retried is dropped with its body unread.
+        drop(result);
+        match retry::again(args, runtime, delay) {
+            Some(next) => request = next,
+            None => return Outcome::of_failure(exit::USAGE, &prepared.url),
         }
-    }
+    };
     let mut response = match result {
         Ok(r) => r,
         Err(e) => {
-            print_error(&e);
-            return exit::code(&e);
+            print_error(args, &e);
+            return Outcome::of_error(exit::code(&e), &prepared.url, &e);
         }
     };
-    match runtime.block_on(write_response(args, &mut response)) {
+    let code = match runtime.block_on(write_response(args, &mut response)) {
         Ok(()) => 0,
         Err(Failed::Fetch(e)) => {
-            print_error(&e);
+            print_error(args, &e);
             exit::code(&e)
         }
         Err(Failed::Output(what, e)) => {
@@ -53,6 +62,29 @@ pub fn fetch(
             }
             exit::WRITE
         }
+    };
+    let received = response.body.received();
+    Outcome::of_response(code, response.status, &response.history, received)
+}
+
+/// The hop chain on standard error: one line per hop, the header fields with `-v`, nothing
+/// with `-s`.
+fn print_hops(args: &Options, result: &Result<StreamingResponse, Error>) {
+    if args.silent {
+        return;
+    }
+    let hops: &[HopRecord] = match result {
+        Ok(r) => r.hops(),
+        Err(e) => e.history().map_or(&[], |h| &h.hops),
+    };
+    if args.verbose {
+        return verbose::print(hops);
+    }
+    let colour = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut err = io::stderr().lock();
+    for hop in hops {
+        // Standard error gone is no reason to stop the download.
+        let _ = writeln!(err, "{}", hop_line(hop, colour));
     }
 }
 
@@ -134,8 +166,11 @@ impl Write for LazyFile<'_> {
     }
 }
 
-/// The one-line explanation of an error, on standard error.
-pub fn print_error(e: &Error) {
+/// The one-line explanation of an error, on standard error (not with `-s` alone, as curl).
+pub fn print_error(args: &Options, e: &Error) {
+    if args.silent && !args.show_error {
+        return;
+    }
     // One line, whatever the messages underneath hold.
     let message = e.to_string().replace(['\r', '\n'], " ");
     eprintln!("seeother fetch: {message}");

@@ -1,7 +1,8 @@
 //! From arguments to the original request: URL, method, header fields, body, cookies.
 
+use base64::Engine;
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, COOKIE};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, REFERER};
 use http::{HeaderName, HeaderValue, Method};
 use seeother_client::{Body, CookieJar};
 use url::Url;
@@ -71,6 +72,20 @@ pub fn prepare(args: &Options) -> Result<Prepared, String> {
                 .map_err(|e| format!("{arg}: {e}"))?;
         }
     }
+    if let Some(referer) = &args.referer {
+        // curl's `URL;auto`: the later hops' Referer is the redirecting URL, as it is anyway.
+        let referer = referer.strip_suffix(";auto").unwrap_or(referer);
+        if !referer.is_empty() && !headers.contains_key(REFERER) {
+            let value = HeaderValue::from_str(referer)
+                .map_err(|_| format!("-e {referer:?}: a Referer cannot hold control characters"))?;
+            headers.insert(REFERER, value);
+        }
+    }
+    if let Some(user) = &args.user {
+        if !headers.contains_key(AUTHORIZATION) {
+            headers.insert(AUTHORIZATION, basic(user)?);
+        }
+    }
     if !cookie_pairs.is_empty() {
         let value = HeaderValue::from_str(&cookie_pairs.join("; "))
             .map_err(|_| "-b: the cookie string holds characters a header cannot".to_owned())?;
@@ -87,6 +102,35 @@ pub fn prepare(args: &Options) -> Result<Prepared, String> {
         jar,
         removed,
     })
+}
+
+/// `-u USER:PASSWORD` as `Authorization: Basic …` (RFC 7617 §2: base64 of `user:password`).
+fn basic(user: &str) -> Result<HeaderValue, String> {
+    if !user.contains(':') {
+        return Err(format!(
+            "-u {user:?}: give USER:PASSWORD (curl would ask for the password; this does not)"
+        ));
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(user);
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+        .map_err(|_| "-u: the credentials cannot be sent".to_owned())?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// `-O`: the file name for a URL, its last path segment (as curl; not decoded).
+pub fn remote_name(input: &str) -> Result<std::path::PathBuf, String> {
+    let url = parse_url(input)?;
+    let name = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or("");
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(format!(
+            "-O: {url} has no file name at the end of its path; name the file with -o FILE"
+        ));
+    }
+    Ok(std::path::PathBuf::from(name))
 }
 
 /// The URL, `http://` assumed without a scheme (as curl does).
@@ -161,6 +205,22 @@ mod tests {
         assert!(parse_header("User-Agent:").unwrap().1.is_none());
         assert_eq!(parse_header("X-Empty;").unwrap().1.unwrap(), "");
         assert!(parse_header("no colon here").is_err());
+    }
+
+    #[test]
+    fn remote_name_is_the_last_segment() {
+        assert_eq!(
+            remote_name("http://h/a/b.tar.gz?x=1").unwrap(),
+            std::path::PathBuf::from("b.tar.gz")
+        );
+        assert!(remote_name("http://h/a/").unwrap_err().contains("-o FILE"));
+        assert!(remote_name("http://h").is_err());
+    }
+
+    #[test]
+    fn basic_credentials_need_a_colon() {
+        assert_eq!(basic("ann:pw").unwrap(), "Basic YW5uOnB3");
+        assert!(basic("ann").unwrap_err().contains("USER:PASSWORD"));
     }
 
     #[test]
