@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod explain;
 mod fetch;
 mod migrate;
+mod rule_tests;
 mod rules_file;
 mod serve;
 
@@ -31,6 +32,8 @@ enum Command {
     Import(rules_file::ImportArgs),
     /// Write the store's rules as TOML, JSON or CSV.
     Export(rules_file::ExportArgs),
+    /// Run the tests inside rule files ([[tests]]) on their rules, offline.
+    Test(rule_tests::TestArgs),
     /// Copy a SQLite store (rules, history, counters) into PostgreSQL, for a fleet.
     Migrate(migrate::MigrateArgs),
 }
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Import(args) => rules_file::import(args),
         Command::Export(args) => rules_file::export(args),
+        Command::Test(args) => rule_tests::run(args),
         Command::Migrate(args) => migrate::run(args),
     }
 }

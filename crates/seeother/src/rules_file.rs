@@ -175,7 +175,7 @@ pub fn import(args: ImportArgs) -> ExitCode {
     let read = if args.from.is_some() {
         translate(&args)
     } else {
-        rules_file::read_path(&args.file, args.format).map_err(|e| e.to_string())
+        rules_file::tests::read_path_tested(&args.file, args.format).map_err(|e| e.to_string())
     };
     let rules = match read {
         Ok(r) => r,
