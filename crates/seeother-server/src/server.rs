@@ -349,8 +349,10 @@ fn apply_rules_file(catalog: &Catalog, path: &Path) -> Result<ImportReport, Serv
     }
     let text = String::from_utf8(bytes)
         .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-    let rules =
-        rules_file::parse(&text, format, &path.display().to_string()).map_err(ReadError::from)?;
+    let name = path.display().to_string();
+    let rules = rules_file::parse(&text, format, &name).map_err(ReadError::from)?;
+    // A file whose own tests fail is refused.
+    rules_file::tests::check(&text, format, &name, &rules).map_err(ReadError::from)?;
     file.rules = rules.len() as u64;
     let import = |source| ServeError::Import {
         path: path.to_owned(),

@@ -9,6 +9,7 @@ mod backup;
 mod explain;
 mod fetch;
 mod migrate;
+mod rule_tests;
 mod rules_file;
 mod serve;
 
@@ -32,6 +33,8 @@ enum Command {
     Import(rules_file::ImportArgs),
     /// Write the store's rules as TOML, JSON or CSV.
     Export(rules_file::ExportArgs),
+    /// Run the tests inside rule files ([[tests]]) on their rules, offline.
+    Test(rule_tests::TestArgs),
     /// Copy a SQLite store (rules, history, counters) into PostgreSQL, for a fleet.
     Migrate(migrate::MigrateArgs),
     /// Write a consistent copy of a SQLite store, safe while the server runs.
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Import(args) => rules_file::import(args),
         Command::Export(args) => rules_file::export(args),
+        Command::Test(args) => rule_tests::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Backup(args) => backup::backup(args),
         Command::Restore(args) => backup::restore(args),

@@ -27,13 +27,15 @@ stayed locked by another writer (nothing imported; run it again later)."
 )]
 pub struct ImportArgs {
     /// The rule file (.toml, .json or .csv); with --from apache, a directory tree of
-    /// .htaccess files or one such file (with --at).
+    /// .htaccess files or one such file (with --at); with --from nginx, a configuration file
+    /// with server blocks; with --from netlify, a _redirects file.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
     /// Translate another server's rules: `apache` (.htaccess: mod_rewrite, mod_alias,
-    /// mod_headers, mod_setenvif, mod_dir), printing what could not be translated.
-    #[arg(long, value_name = "apache", value_parser = ["apache"])]
+    /// mod_headers, mod_setenvif, mod_dir), `nginx` (map, rewrite, return, location) or
+    /// `netlify` (_redirects), printing what could not be translated.
+    #[arg(long, value_name = "apache|nginx|netlify", value_parser = ["apache", "nginx", "netlify"])]
     pub from: Option<String>,
 
     /// With --from apache and one file: the URL path of its directory, e.g. /id/.
@@ -99,9 +101,24 @@ pub fn open_existing(db: &Location) -> Result<Store, String> {
 /// Translate `args.file` from another server's format, printing the report; the rules that
 /// passed validation.
 fn translate(args: &ImportArgs) -> Result<Vec<RuleSpec>, String> {
-    use seeother_server::migrate::{FindingKind, apache};
+    use seeother_server::migrate::{FindingKind, apache, netlify, nginx};
     let path = &args.file;
-    let mut migration = if path.is_dir() {
+    let from = args.from.as_deref().unwrap_or("apache");
+    let mut migration = if from != "apache" {
+        if args.at.is_some() {
+            return Err(format!(
+                "--at is for --from apache; a {from} file names whole paths"
+            ));
+        }
+        if !path.is_file() {
+            return Err(format!("{}: no such file", path.display()));
+        }
+        if from == "nginx" {
+            nginx::import_file(path)?
+        } else {
+            netlify::import_file(path)?
+        }
+    } else if path.is_dir() {
         if args.at.is_some() {
             return Err("--at is for one file; a directory's tree gives each file its path".into());
         }
@@ -134,7 +151,7 @@ fn translate(args: &ImportArgs) -> Result<Vec<RuleSpec>, String> {
     }
     let steps: usize = rules.iter().map(|r| r.steps.len()).sum();
     println!(
-        "{}: {} files, {} groups with {} steps; {} files refused, {} constructs not translated, {} Apache bugs not copied, {} notes, {} groups invalid",
+        "{}: {} files, {} groups with {} steps; {} files refused, {} constructs not translated, {} {} bugs not copied, {} notes, {} groups invalid",
         path.display(),
         migration.files,
         rules.len(),
@@ -142,6 +159,11 @@ fn translate(args: &ImportArgs) -> Result<Vec<RuleSpec>, String> {
         migration.count(FindingKind::Refused),
         migration.count(FindingKind::Untranslated),
         migration.count(FindingKind::NotCopied),
+        match from {
+            "nginx" => "nginx",
+            "netlify" => "Netlify",
+            _ => "Apache",
+        },
         migration.count(FindingKind::Note),
         invalid,
     );
@@ -153,7 +175,7 @@ pub fn import(args: ImportArgs) -> ExitCode {
     let read = if args.from.is_some() {
         translate(&args)
     } else {
-        rules_file::read_path(&args.file, args.format).map_err(|e| e.to_string())
+        rules_file::tests::read_path_tested(&args.file, args.format).map_err(|e| e.to_string())
     };
     let rules = match read {
         Ok(r) => r,

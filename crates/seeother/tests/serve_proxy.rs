@@ -8,7 +8,7 @@ mod serve_support;
 
 use std::net::SocketAddr;
 
-use nginx_support::Nginx;
+use nginx_support::{Nginx, free_port};
 use serve_support::{Server, TempDir, exchange};
 
 const RULES: &str = r#"
@@ -29,9 +29,13 @@ fn seeother(dir: &TempDir, trust: &str) -> Server {
 
 /// nginx passing `/xfh/` with X-Forwarded-*, `/fwd/` with Forwarded, `/plain/` as is.
 fn nginx(upstream: SocketAddr) -> Nginx {
-    Nginx::start(|_| {
-        format!(
+    let port = free_port();
+    Nginx::start(
+        port,
+        &format!(
             r#"
+    server {{
+        listen 127.0.0.1:{port};
         location /xfh/ {{
             proxy_set_header X-Forwarded-Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
@@ -43,9 +47,10 @@ fn nginx(upstream: SocketAddr) -> Nginx {
             proxy_pass http://{upstream}/;
         }}
         location /plain/ {{ proxy_pass http://{upstream}/; }}
+    }}
 "#
-        )
-    })
+        ),
+    )
 }
 
 /// GET `path` from nginx as a client asking for id.example.org: (status, Location).

@@ -2,6 +2,8 @@
 //! could not be translated. One module per source format.
 
 pub mod apache;
+pub mod netlify;
+pub mod nginx;
 
 use std::fmt;
 use std::path::PathBuf;

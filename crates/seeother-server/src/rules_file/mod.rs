@@ -4,6 +4,7 @@
 //! file is applied completely or not at all.
 
 mod csv_format;
+pub mod tests;
 
 use std::fmt;
 use std::path::Path;
@@ -126,6 +127,10 @@ type Located = Result<(Vec<(usize, RuleSpec)>, Vec<FileError>), Vec<FileError>>;
 struct TomlFile {
     #[serde(default)]
     rules: Vec<toml::Spanned<RuleSpec>>,
+    /// Read by [`tests`].
+    #[serde(default)]
+    #[allow(dead_code)]
+    tests: serde::de::IgnoredAny,
 }
 
 fn read_toml(text: &str) -> Located {
@@ -149,6 +154,10 @@ fn read_toml(text: &str) -> Located {
 struct JsonFile<'a> {
     #[serde(borrow)]
     rules: Vec<&'a RawValue>,
+    /// Read by [`tests`].
+    #[serde(default)]
+    #[allow(dead_code)]
+    tests: serde::de::IgnoredAny,
 }
 
 fn read_json(text: &str) -> Located {

@@ -1,6 +1,5 @@
-//! Debian's nginx (installed by `scripts/test-all`) as a private instance on a free loopback
-//! port: its own prefix directory and one process, stopped when dropped.
-#![allow(dead_code)]
+//! Debian's nginx (installed by `scripts/test-all`) on a free loopback port, with its own
+//! prefix directory and a configuration given by the test; stopped when dropped.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -13,24 +12,28 @@ pub struct Nginx {
     pub port: u16,
 }
 
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl Nginx {
-    /// Start with `server(port)` as the inside of the `server { … }` block (after its
-    /// `listen`).
-    pub fn start(server: impl FnOnce(u16) -> String) -> Nginx {
+    /// Start nginx on `port` with `server` (server blocks and maps) inside its `http` block.
+    pub fn start(port: u16, server: &str) -> Nginx {
         let binary = ["nginx", "/usr/sbin/nginx"]
             .into_iter()
             .find(|b| Command::new(b).arg("-v").stderr(Stdio::null()).status().is_ok())
             .expect("nginx is not installed: run scripts/test-all (it installs it) or apt-get install nginx");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("seeother-nginx-{}-{port}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "seeother-nginx-import-{}-{port}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let d = dir.display();
-        let server = server(port);
         let config = format!(
             r#"
 master_process off;
@@ -38,17 +41,14 @@ pid {d}/nginx.pid;
 error_log {d}/error.log;
 events {{ worker_connections 64; }}
 http {{
-    log_format hops '$request_method $request_uri len=$content_length';
-    access_log {d}/access.log hops;
+    access_log off;
     client_body_temp_path {d}/body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        {server}
-    }}
+    root {d}/empty;
+{server}
 }}
 "#
         );
@@ -60,7 +60,7 @@ http {{
             .arg(dir.join("nginx.conf"))
             .args(["-g", "daemon off;"])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let nginx = Nginx { child, dir, port };
@@ -74,10 +74,6 @@ http {{
             std::thread::sleep(Duration::from_millis(20));
         }
         nginx
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, path)
     }
 }
 
