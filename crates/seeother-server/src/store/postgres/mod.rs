@@ -14,6 +14,7 @@
 //! The connection is made again when it was lost; meanwhile calls fail with
 //! [`Busy::Unavailable`].
 
+mod admin;
 mod copy;
 mod counters;
 mod rules;
@@ -32,7 +33,10 @@ use super::location::redact;
 use super::{Busy, StoreError};
 
 /// The migrations, in order; `seeother_schema.version` is the number of those applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+    include_str!("../../../migrations/postgres/0003_admin_state.sql"),
+];
 
 /// The advisory lock taken while migrations run ("seeother" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7365_656f_7468_6572;
