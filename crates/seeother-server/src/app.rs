@@ -45,16 +45,16 @@ impl App {
     }
 }
 
-/// What the admin pages keep between requests: sessions and import reports (in memory).
+/// What the admin pages reach between requests: sessions, import reports and the sign-in
+/// form's key (all kept in the store).
 #[derive(Debug)]
 pub struct AdminState {
     /// Signed-in sessions (the only sessions kept).
     pub sessions: session::Sessions,
     /// Import reports.
     pub reports: reports::Reports,
-    /// The key that signs sign-in forms' tokens (`None` when the CSPRNG failed: the sign-in
-    /// page then answers 503).
-    pub form_key: Option<session::FormKey>,
+    /// The key that signs sign-in forms' tokens, read from the store at its first use.
+    pub form_key: session::FormKeyCell,
     tls: AtomicBool,
 }
 
@@ -62,8 +62,8 @@ impl Default for AdminState {
     fn default() -> Self {
         AdminState {
             sessions: session::Sessions::default(),
-            reports: reports::Reports::default(),
-            form_key: session::FormKey::generate(),
+            reports: reports::Reports,
+            form_key: session::FormKeyCell::default(),
             tls: AtomicBool::new(false),
         }
     }

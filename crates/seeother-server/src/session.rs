@@ -1,26 +1,32 @@
 //! Cookie sessions of the admin pages, the CSRF token each one carries, and the signed token
 //! of the sign-in form.
 //!
-//! Only signed-in sessions are kept on the server. A session id is 32 random bytes from the
-//! operating system's CSPRNG, kept in memory with an expiry; signing out removes it. There is
-//! one identity (the admin token) and at most [`MAX_SIGNED_IN`] sessions for it: a new one
-//! evicts the oldest. Every form of a signed-in page carries the session's CSRF token,
-//! compared in constant time.
+//! Only signed-in sessions are kept, in the store, so that every node of a fleet knows them
+//! and they survive a restart. A session id is 32 random bytes from the operating system's
+//! CSPRNG; the store keeps its SHA-256, never the id itself, with the session's CSRF token and
+//! expiry. Signing out deletes it (for every node at once). There is one identity (the admin
+//! token) and at most [`MAX_SIGNED_IN`] sessions for it: a new one evicts the oldest, and
+//! expired ones are deleted whenever a session starts. Every form of a signed-in page carries
+//! the session's CSRF token, compared in constant time.
 //!
 //! The sign-in form is shown to anyone, so it keeps nothing on the server: its CSRF token is a
 //! signed double-submit cookie ([`FormKey`]), a random nonce and its issue time under an HMAC
-//! with a key drawn at process start. A flood of visitors to the sign-in page therefore cannot
-//! push anyone's session out. Signing in always starts a new session id (no session fixation).
+//! with a key drawn once and kept in the store (a form shown by one node is accepted by the
+//! others). A flood of visitors to the sign-in page therefore cannot push anyone's session
+//! out. Signing in always starts a new session id (no session fixation).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, KeyInit, Mac};
 use http::HeaderMap;
 use http::header::COOKIE;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use crate::catalog::{Catalog, CatalogError, TaskError, blocking};
+use crate::store::SessionRow;
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "seeother_admin";
@@ -39,6 +45,17 @@ pub const FORM_COOKIE_PATH: &str = "/-/admin/sign-in";
 /// How long a sign-in form's token is accepted after it was issued.
 pub const FORM_TOKEN_FOR: Duration = Duration::from_secs(3600);
 
+/// Why a session (or the sign-in form's key) could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The operating system gave no randomness for a new id or key.
+    #[error("the operating system's random number generator failed")]
+    NoRandomness,
+    /// The store failed or could not be reached.
+    #[error(transparent)]
+    Store(#[from] TaskError),
+}
+
 /// One signed-in session.
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -49,8 +66,8 @@ pub struct Session {
     /// Whether the admin token was given: always true for a kept session (the server keeps no
     /// other), read by the pages' layout.
     pub signed_in: bool,
-    created: Instant,
-    expires: Instant,
+    /// When it ends (Unix seconds).
+    pub expires_at: i64,
 }
 
 impl Session {
@@ -60,10 +77,11 @@ impl Session {
     }
 }
 
-/// The signed-in sessions of one server.
+/// The signed-in sessions, kept in the store; this remembers only how many there were when
+/// last counted (for the `seeother_admin_sessions` gauge).
 #[derive(Debug, Default)]
 pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
+    counted: AtomicUsize,
 }
 
 /// 32 random bytes as hex, or `None` when the CSPRNG fails (the page then says so).
@@ -82,62 +100,109 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// What the store keeps in place of a session's id.
+fn id_hash(id: &str) -> Vec<u8> {
+    Sha256::digest(id.as_bytes()).to_vec()
+}
 
-    /// A new signed-in session. When [`MAX_SIGNED_IN`] are kept, expired ones are dropped,
-    /// then the oldest.
-    pub fn create(&self) -> Option<Session> {
-        let now = Instant::now();
-        let session = Session {
-            id: random_hex()?,
-            csrf: random_hex()?,
-            signed_in: true,
-            created: now,
-            expires: now + SIGNED_IN_FOR,
+/// Whether `id` has the form of a session id (64 lowercase hex digits): anything else is not
+/// looked up.
+fn well_formed(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Run `f` on the store on a blocking thread.
+async fn on_store<T: Send + 'static>(
+    catalog: &Arc<Catalog>,
+    f: impl FnOnce(&crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, TaskError> {
+    blocking(catalog, move |c| f(c.store()).map_err(CatalogError::Store)).await
+}
+
+impl Sessions {
+    /// A new signed-in session, stored; expired ones are deleted, then the oldest beyond
+    /// [`MAX_SIGNED_IN`].
+    pub async fn create(&self, catalog: &Arc<Catalog>) -> Result<Session, SessionError> {
+        let id = random_hex().ok_or(SessionError::NoRandomness)?;
+        let csrf = random_hex().ok_or(SessionError::NoRandomness)?;
+        let now = unix_now() as i64;
+        let row = SessionRow {
+            csrf,
+            created_at: now,
+            expires_at: now + SIGNED_IN_FOR.as_secs() as i64,
         };
-        let mut map = self.lock();
-        if map.len() >= MAX_SIGNED_IN {
-            map.retain(|_, s| s.expires > now);
-        }
+        let (hash, stored) = (id_hash(&id), row.clone());
         // OWASP session management cheat sheet: limit the sessions of one identity.
-        while map.len() >= MAX_SIGNED_IN {
-            let Some(oldest) = map.values().min_by_key(|s| s.created).map(|s| s.id.clone()) else {
-                break;
-            };
-            map.remove(&oldest);
-        }
-        map.insert(session.id.clone(), session.clone());
-        Some(session)
+        let count = on_store(catalog, move |s| {
+            s.create_session(&hash, &stored, MAX_SIGNED_IN)?;
+            s.session_count(now)
+        })
+        .await?;
+        self.counted.store(count as usize, Ordering::Relaxed);
+        Ok(Session {
+            id,
+            csrf: row.csrf,
+            signed_in: true,
+            expires_at: row.expires_at,
+        })
     }
 
     /// The live session whose id the request's cookie carries.
-    pub fn find(&self, headers: &HeaderMap) -> Option<Session> {
-        let id = cookie_value(headers, COOKIE_NAME)?;
-        let mut map = self.lock();
-        let session = map.get(id)?;
-        if session.expires <= Instant::now() {
-            map.remove(id);
-            return None;
-        }
-        Some(session.clone())
+    pub async fn find(
+        &self,
+        catalog: &Arc<Catalog>,
+        headers: &HeaderMap,
+    ) -> Result<Option<Session>, SessionError> {
+        let Some(id) = cookie_value(headers, COOKIE_NAME).filter(|id| well_formed(id)) else {
+            return Ok(None);
+        };
+        let (id, hash) = (id.to_owned(), id_hash(id));
+        let row = on_store(catalog, move |s| s.session(&hash, unix_now() as i64)).await?;
+        Ok(row.map(|row| Session {
+            id,
+            csrf: row.csrf,
+            signed_in: true,
+            expires_at: row.expires_at,
+        }))
     }
 
-    /// End the session `id`.
-    pub fn revoke(&self, id: &str) {
-        self.lock().remove(id);
+    /// End the session `id`, on every node.
+    pub async fn revoke(&self, catalog: &Arc<Catalog>, id: &str) -> Result<(), SessionError> {
+        let hash = id_hash(id);
+        let count = on_store(catalog, move |s| {
+            s.delete_session(&hash)?;
+            s.session_count(unix_now() as i64)
+        })
+        .await?;
+        self.counted.store(count as usize, Ordering::Relaxed);
+        Ok(())
     }
 
-    /// How many sessions are kept (expired ones included until swept).
+    /// How many live sessions the store kept when this node last started or ended one.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.counted.load(Ordering::Relaxed)
     }
 
-    /// Whether no session is kept.
+    /// Whether [`Sessions::len`] is 0.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The sign-in form's key, read from the store (or drawn and stored, by the first node that
+/// needs it) at its first use.
+#[derive(Debug, Default)]
+pub struct FormKeyCell(OnceLock<FormKey>);
+
+impl FormKeyCell {
+    /// The key.
+    pub async fn get(&self, catalog: &Arc<Catalog>) -> Result<&FormKey, SessionError> {
+        if let Some(key) = self.0.get() {
+            return Ok(key);
+        }
+        let fresh = FormKey::generate().ok_or(SessionError::NoRandomness)?;
+        let stored = on_store(catalog, move |s| s.admin_key(&fresh.0)).await?;
+        Ok(self.0.get_or_init(|| FormKey(stored)))
     }
 }
 
@@ -175,9 +240,8 @@ pub fn clear_cookie(secure: bool) -> String {
     )
 }
 
-/// The key that signs the sign-in form's tokens: 32 random bytes drawn at process start, never
-/// stored, so a restart voids every sign-in form shown before it (not the sessions' cookies:
-/// those end with the process anyway).
+/// The key that signs the sign-in form's tokens: 32 random bytes, drawn once and kept in the
+/// store ([`FormKeyCell`]), so that every node accepts the forms any of them showed.
 ///
 /// A token is `ISSUED.NONCE.MAC`: the issue time in Unix seconds, 16 random bytes in hex, and
 /// HMAC-SHA-256 over both in hex. The same value goes in the [`FORM_COOKIE_NAME`] cookie and the
@@ -186,7 +250,7 @@ pub fn clear_cookie(secure: bool) -> String {
 // OWASP CSRF prevention cheat sheet: "signed double-submit cookie" (HMAC over a random value;
 // without server state). Login CSRF does not apply: there is one identity, and signing a
 // victim in takes the admin token itself.
-pub struct FormKey([u8; 32]);
+pub struct FormKey(Vec<u8>);
 
 impl std::fmt::Debug for FormKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -206,7 +270,7 @@ fn unix_now() -> u64 {
 impl FormKey {
     /// A fresh random key, or `None` when the CSPRNG fails.
     pub fn generate() -> Option<FormKey> {
-        let mut key = [0u8; 32];
+        let mut key = vec![0u8; 32];
         getrandom::fill(&mut key).ok()?;
         Some(FormKey(key))
     }
@@ -312,45 +376,28 @@ mod tests {
     }
 
     #[test]
-    fn sessions_are_random_found_by_cookie_and_revoked() {
-        let sessions = Sessions::default();
-        let a = sessions.create().unwrap();
-        let b = sessions.create().unwrap();
-        assert_ne!(a.id, b.id);
-        assert_ne!(a.csrf, b.csrf);
-        assert_eq!(a.id.len(), 64);
-        assert!(a.signed_in);
-        let h = with_cookie(&format!("other=1; {COOKIE_NAME}={}", a.id));
-        assert_eq!(sessions.find(&h).unwrap().id, a.id);
-        assert!(sessions.find(&with_cookie("seeother_admin=nope")).is_none());
-        assert!(a.csrf_matches(&a.csrf));
-        assert!(!a.csrf_matches(&b.csrf));
-        assert!(!a.csrf_matches(""));
-        sessions.revoke(&a.id);
-        assert!(sessions.find(&h).is_none());
-    }
-
-    #[test]
-    fn at_most_max_signed_in_sessions_the_oldest_evicted() {
-        let sessions = Sessions::default();
-        let first = sessions.create().unwrap();
-        let second = sessions.create().unwrap();
-        for _ in 2..MAX_SIGNED_IN {
-            sessions.create().unwrap();
+    fn ids_are_random_hex_and_stored_hashed() {
+        let (a, b) = (random_hex().unwrap(), random_hex().unwrap());
+        assert_ne!(a, b);
+        assert!(well_formed(&a) && well_formed(&b));
+        assert_eq!(id_hash(&a).len(), 32);
+        assert_ne!(id_hash(&a), id_hash(&b));
+        assert_ne!(id_hash(&a), a.as_bytes());
+        for bad in ["", "nope", &a[..63], &a.to_uppercase(), &format!("{a}0")] {
+            assert!(!well_formed(bad), "{bad:?}");
         }
-        assert_eq!(sessions.len(), MAX_SIGNED_IN);
-        let cookie = |s: &Session| with_cookie(&format!("{COOKIE_NAME}={}", s.id));
-        assert!(sessions.find(&cookie(&first)).is_some());
-        let newest = sessions.create().unwrap();
-        assert_eq!(sessions.len(), MAX_SIGNED_IN);
-        assert!(sessions.find(&cookie(&first)).is_none(), "the oldest went");
-        assert!(sessions.find(&cookie(&second)).is_some());
-        assert!(sessions.find(&cookie(&newest)).is_some());
+        let h = with_cookie(&format!("other=1; {COOKIE_NAME}={a}"));
+        assert_eq!(cookie_value(&h, COOKIE_NAME), Some(a.as_str()));
     }
 
     #[test]
     fn cookie_attributes() {
-        let s = Sessions::default().create().unwrap();
+        let s = Session {
+            id: random_hex().unwrap(),
+            csrf: random_hex().unwrap(),
+            signed_in: true,
+            expires_at: 0,
+        };
         let c = set_cookie(&s, false);
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"));
         assert!(c.contains("Path=/-/admin") && !c.contains("Secure"));

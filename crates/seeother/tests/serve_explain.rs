@@ -1,7 +1,11 @@
-//! `seeother explain`, `import` and `export` as a CI job would run them.
+//! `seeother explain`, `import` and `export` as a CI job would run them, on SQLite and on a
+//! private PostgreSQL cluster.
 
+#[path = "../../seeother-server/tests/pg_support/mod.rs"]
+mod pg_support;
 mod serve_support;
 
+use pg_support::Cluster;
 use serve_support::{Server, TempDir, cli};
 
 const RULES: &str = r#"
@@ -77,6 +81,68 @@ fn explain_names_the_rule_the_reason_and_the_response() {
     assert_eq!(code, 1, "no rule for another host");
     assert!(out.contains("match:    none"), "{out}");
     assert!(out.contains("HTTP/1.1 404 Not Found"), "{out}");
+}
+
+#[test]
+fn explain_on_postgresql_reads_the_fleets_rules() {
+    let pg = Cluster::start();
+    let url = pg.create_db("explain");
+    let dir = TempDir::new("explain-pg");
+    let rules = dir.file("rules.toml", RULES);
+    let (code, _, err) = cli(&["import", "--db", &url, rules.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = cli(&[
+        "explain",
+        "--db",
+        &url,
+        "http://x.example/id/rome",
+        "-H",
+        "Accept: text/turtle",
+        "--expect-status",
+        "303",
+        "--expect-location",
+        "https://example.org/data/rome.ttl",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("match:    rule 2 (pattern \"/id/{name}\""),
+        "{out}"
+    );
+    // `postgresql://` is the same; an expectation that fails exits 1.
+    let other = url.replacen("postgres://", "postgresql://", 1);
+    let (code, out, _) = cli(&[
+        "explain",
+        "--db",
+        &other,
+        "/id/berlin",
+        "--expect-status",
+        "404",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    // A change made by another process is what the next explain sees.
+    let (code, _, err) = cli(&[
+        "import",
+        "--db",
+        &url,
+        dir.file("more.csv", "path,to\n/id/new,https://example.org/new\n")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = cli(&["explain", "--db", &url, "/id/new"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        explained(&out),
+        Some((303, Some("https://example.org/new".to_owned())))
+    );
+
+    // A database that cannot be reached: exit 2, saying so, and no password shown.
+    pg.stop();
+    let secret = url.replacen('@', ":s3cret@", 1);
+    let (code, out, err) = cli(&["explain", "--db", &secret, "/id/berlin"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("cannot be reached"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
 }
 
 #[test]

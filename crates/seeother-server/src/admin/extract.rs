@@ -39,7 +39,12 @@ impl FromRequestParts<Arc<App>> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
-        let session = app.admin.sessions.find(&parts.headers);
+        let session = app
+            .admin
+            .sessions
+            .find(&app.catalog, &parts.headers)
+            .await
+            .map_err(|e| Refusal::from(e).into_response())?;
         match session.filter(|s| s.signed_in) {
             Some(session) => Ok(SignedIn(session)),
             None if parts.method == Method::GET || parts.method == Method::HEAD => {

@@ -92,7 +92,7 @@ pub enum Refusal {
     TooMany(Wait),
     /// 503: no session can be started (the operating system gave no randomness).
     NoRandomness,
-    /// 503 with `Retry-After`: the store is held by another process.
+    /// 503 with `Retry-After`: the store is held by another process, or cannot be reached.
     Busy(String),
     /// 500: the store or the server failed; the text says so and what to do.
     Failed(String),

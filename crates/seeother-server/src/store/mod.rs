@@ -1,5 +1,5 @@
-//! The durable store: rules, their history, hit counters and the rule files applied at
-//! start, in an embedded SQLite database ([`Sqlite`], one node) or in PostgreSQL
+//! The durable store: rules, their history, hit counters, the rule files applied at start
+//! and what the admin pages keep (sessions, import reports), in an embedded SQLite database ([`Sqlite`], one node) or in PostgreSQL
 //! ([`Postgres`], shared by a fleet of nodes).
 //!
 //! Both acknowledge a write only after it is durable, take writers one at a time (a write
@@ -7,6 +7,7 @@
 //! nothing), and apply their numbered schema migrations at open, refusing a database written
 //! by a newer seeother. The store is synchronous; async callers run it on a blocking thread.
 
+mod admin;
 mod applied;
 mod backup;
 mod location;
@@ -23,6 +24,7 @@ use rusqlite::ErrorCode;
 
 use crate::rule::RuleSpec;
 
+pub use admin::{ReportRow, SessionRow};
 pub use applied::AppliedFile;
 pub use backup::Backup;
 pub use location::{Location, LocationError};
@@ -422,5 +424,47 @@ impl Store {
     /// `file.changes`; else remove any record of `path`. Returns whether it was recorded.
     pub fn record_applied(&self, path: &str, file: &AppliedFile) -> Result<bool, StoreError> {
         each!(self, s => s.record_applied(path, file))
+    }
+
+    /// Store the admin session whose id has SHA-256 `id_sha256`, deleting the expired ones
+    /// and the oldest beyond `keep - 1` first.
+    pub fn create_session(
+        &self,
+        id_sha256: &[u8],
+        row: &SessionRow,
+        keep: usize,
+    ) -> Result<(), StoreError> {
+        each!(self, s => s.create_session(id_sha256, row, keep))
+    }
+
+    /// The admin session whose id has SHA-256 `id_sha256`, if it has not expired at `now`.
+    pub fn session(&self, id_sha256: &[u8], now: i64) -> Result<Option<SessionRow>, StoreError> {
+        each!(self, s => s.session(id_sha256, now))
+    }
+
+    /// End the admin session whose id has SHA-256 `id_sha256`.
+    pub fn delete_session(&self, id_sha256: &[u8]) -> Result<(), StoreError> {
+        each!(self, s => s.delete_session(id_sha256))
+    }
+
+    /// How many admin sessions have not expired at `now`.
+    pub fn session_count(&self, now: i64) -> Result<u64, StoreError> {
+        each!(self, s => s.session_count(now))
+    }
+
+    /// The key that signs the sign-in form's tokens: the stored one, or `fresh` stored when
+    /// there is none yet.
+    pub fn admin_key(&self, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
+        each!(self, s => s.admin_key(fresh))
+    }
+
+    /// Store an import report under a new id, keeping the newest `keep`; returns the id.
+    pub fn add_report(&self, report: &ReportRow, keep: usize) -> Result<i64, StoreError> {
+        each!(self, s => s.add_report(report, keep))
+    }
+
+    /// The import report `id`, if still kept.
+    pub fn report(&self, id: i64) -> Result<Option<ReportRow>, StoreError> {
+        each!(self, s => s.report(id))
     }
 }

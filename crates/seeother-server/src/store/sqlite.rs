@@ -30,6 +30,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_rule_hits.sql"),
     include_str!("../../migrations/0003_rules_files.sql"),
     include_str!("../../migrations/0004_rule_groups.sql"),
+    include_str!("../../migrations/0005_admin_state.sql"),
 ];
 
 /// The SQLite store. Every method takes `&self`.

@@ -38,11 +38,15 @@ pub async fn sign_in_page(
     headers: HeaderMap,
     Params(query): Params<SignInParams>,
 ) -> Answer {
-    let key = app.admin.form_key.as_ref();
-    let (csrf, new) = key
-        .and_then(|key| key.reuse_or_issue(&headers))
-        .ok_or(Refusal::NoRandomness)?;
-    let notice = if app.admin.sessions.find(&headers).is_some() {
+    let key = app.admin.form_key.get(&app.catalog).await?;
+    let (csrf, new) = key.reuse_or_issue(&headers).ok_or(Refusal::NoRandomness)?;
+    let notice = if app
+        .admin
+        .sessions
+        .find(&app.catalog, &headers)
+        .await?
+        .is_some()
+    {
         "You are signed in; signing in again starts a new session."
     } else {
         ""
@@ -60,8 +64,8 @@ impl FromRequestParts<Arc<App>> for FormToken {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Refusal> {
-        let key = app.admin.form_key.as_ref();
-        key.and_then(|key| key.from_cookie(&parts.headers))
+        let key = app.admin.form_key.get(&app.catalog).await?;
+        key.from_cookie(&parts.headers)
             .map(|token| FormToken(token.to_owned()))
             .ok_or(Refusal::Forbidden)
     }
@@ -175,10 +179,10 @@ pub async fn sign_in(
     let sessions = &app.admin.sessions;
     // OWASP session management: a new id at sign-in, so no id set beforehand is ever trusted;
     // the session signing in again is ended.
-    if let Some(old) = sessions.find(&headers) {
-        sessions.revoke(&old.id);
+    if let Some(old) = sessions.find(&app.catalog, &headers).await? {
+        sessions.revoke(&app.catalog, &old.id).await?;
     }
-    let new = sessions.create().ok_or(Refusal::NoRandomness)?;
+    let new = sessions.create(&app.catalog).await?;
     // Only admin pages on this origin; anything else the guard let through leads home.
     let target = match next.as_str() {
         t if next.refused().is_none() && t.starts_with("/-/admin/") => t,
@@ -204,7 +208,7 @@ pub async fn sign_out(
     redirect: RedirectContext,
     SignedForm(session, NoFields {}): SignedForm<NoFields>,
 ) -> Answer {
-    app.admin.sessions.revoke(&session.id);
+    app.admin.sessions.revoke(&app.catalog, &session.id).await?;
     let cookie = AppendHeaders([(SET_COOKIE, session::clear_cookie(app.admin.tls()))]);
     Ok((cookie, redirect.see_other("/-/admin/sign-in")?).into_response())
 }

@@ -34,10 +34,10 @@ pub async fn report(
     SignedIn(session): SignedIn,
     ReportId(id): ReportId,
 ) -> Answer {
-    match app.admin.reports.get(id) {
+    match app.admin.reports.get(&app.catalog, id).await? {
         Some(r) => Ok(Page::ok(view::import::report(&session, &r)).into_response()),
         None => Err(Refusal::NotFound(format!(
-            "No import report {id} is kept: reports live in the server's memory until it restarts."
+            "No import report {id} is kept: the newest 200 are; import the file again for a new one."
         ))),
     }
 }
@@ -125,12 +125,13 @@ async fn read_multipart(req: Request, app: &Arc<App>) -> Result<(String, ImportF
     Ok((csrf.unwrap_or_default(), fields))
 }
 
-fn format_name(f: Format) -> &'static str {
+fn format_name(f: Format) -> String {
     match f {
         Format::Toml => "toml",
         Format::Json => "json",
         Format::Csv => "csv",
     }
+    .to_owned()
 }
 
 /// `POST /-/admin/import`: the rules applied completely or not at all, and `303` to the
@@ -224,7 +225,7 @@ pub async fn submit(
             c.new.clone().map(|r| (what, r))
         })
         .collect();
-    let id = app.admin.reports.add(Report {
+    let report = Report {
         id: 0,
         at: crate::store::now(),
         source,
@@ -233,7 +234,8 @@ pub async fn submit(
         updated: done.updated,
         unchanged: done.unchanged,
         changed,
-    });
+    };
+    let id = app.admin.reports.add(&app.catalog, &report).await?;
     // RFC 9110 §15.4.4, Post/Redirect/Get: the report is a resource of its own.
     Ok(redirect
         .see_other(&format!("/-/admin/imports/{id}"))?

@@ -10,6 +10,7 @@ use seeother_axum::RedirectContext;
 use super::extract::SignedIn;
 use super::page::{Answer, Refusal};
 use crate::catalog::{CatalogError, TaskError};
+use crate::session::SessionError;
 use crate::store::StoreError;
 
 /// Who made a change, for the rule history.
@@ -31,6 +32,16 @@ pub fn not_allowed(
     allow: &'static str,
 ) -> impl Fn() -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
     move || std::future::ready(Refusal::NotAllowed(allow).into_response())
+}
+
+impl From<SessionError> for Refusal {
+    /// 503 without randomness; else as a store failure.
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::NoRandomness => Refusal::NoRandomness,
+            SessionError::Store(e) => e.into(),
+        }
+    }
 }
 
 impl From<TaskError> for Refusal {

@@ -14,6 +14,7 @@
 //! The connection is made again when it was lost; meanwhile calls fail with
 //! [`Busy::Unavailable`].
 
+mod admin;
 mod copy;
 mod counters;
 mod rules;
@@ -35,6 +36,7 @@ use super::{Busy, StoreError};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0001_init.sql"),
     include_str!("../../../migrations/postgres/0002_rule_groups.sql"),
+    include_str!("../../../migrations/postgres/0003_admin_state.sql"),
 ];
 
 /// The advisory lock taken while migrations run ("seeother" in ASCII).
