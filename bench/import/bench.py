@@ -124,7 +124,7 @@ def main():
                 write(table, fmt, path)
                 size = os.path.getsize(path)
                 db = os.path.join(work, f"store-{n}-{fmt}.db")
-                for suffix in ("", "-wal", "-shm", ".snapshot"):
+                for suffix in ("", "-wal", "-shm"):
                     if os.path.exists(db + suffix):
                         os.remove(db + suffix)
                 secs, rss, _ = timed([binary, "import", path, "--db", db], env)
