@@ -39,6 +39,7 @@ mod feed;
 pub mod group;
 pub mod health;
 pub mod http;
+pub mod import;
 pub mod index;
 mod load;
 pub mod metrics;

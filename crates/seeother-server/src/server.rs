@@ -5,15 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use crate::app::App;
 use crate::auth::{AdminToken, TokenError, TokenSource};
 use crate::catalog::{Catalog, CatalogError};
 use crate::http::listener::{self, Limits, TlsError};
-use crate::rules_file::{self, Format, ReadError};
+use crate::import::FileImportError;
+use crate::rules_file::{Format, ReadError};
 use crate::stats::{Maintenance, Unknown, UnknownLimits};
-use crate::store::{AppliedFile, DEFAULT_BUSY_TIMEOUT, ImportReport, Location, Store, StoreError};
+use crate::store::{DEFAULT_BUSY_TIMEOUT, ImportReport, Location, Store, StoreError};
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8303";
@@ -304,80 +303,21 @@ fn open(options: &Options) -> Result<(Arc<Catalog>, AdminToken, TokenSource), Se
 
 /// Import the `--rules` file at `path`, unless it is unchanged since it was last applied and
 /// no rule changed since (then importing it would change nothing, and the report says
-/// `skipped`). Any doubt (other bytes, a changed store, no record) imports it.
+/// `skipped`).
 fn apply_rules_file(catalog: &Catalog, path: &Path) -> Result<ImportReport, ServeError> {
     let format =
         Format::from_path(path).ok_or_else(|| ReadError::UnknownFormat(path.to_owned()))?;
-    let io = |source| ReadError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let bytes = std::fs::read(path).map_err(io)?;
-    let mut file = AppliedFile {
-        sha256: Sha256::digest(&bytes).to_vec(),
-        format: format.media_type().to_owned(),
-        rules: 0,
-        changes: 0,
-    };
-    let store = catalog.store();
-    // The record is kept under the canonical path, so `./rules.toml` and its absolute path
-    // are one file; without one (odd file systems) the file is imported every time.
-    let key = std::fs::canonicalize(path)
-        .ok()
-        .map(|p| p.to_string_lossy().into_owned());
-    if let Some(key) = &key {
-        match store.unchanged_file(key, &file) {
-            Ok(Some(rules)) => {
-                tracing::info!(
-                    file = %path.display(),
-                    rules,
-                    "rules file unchanged since it was applied; skipped"
-                );
-                return Ok(ImportReport {
-                    unchanged: rules as usize,
-                    skipped: true,
-                    ..ImportReport::default()
-                });
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(
-                file = %path.display(),
-                error = %e,
-                "cannot tell whether the rules file changed; importing it"
-            ),
-        }
-    }
-    let text = String::from_utf8(bytes)
-        .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-    let name = path.display().to_string();
-    let rules = rules_file::parse(&text, format, &name).map_err(ReadError::from)?;
-    // A file whose own tests fail is refused.
-    rules_file::tests::check(&text, format, &name, &rules).map_err(ReadError::from)?;
-    file.rules = rules.len() as u64;
-    let import = |source| ServeError::Import {
-        path: path.to_owned(),
-        source,
-    };
-    let before = store.rules_changes().ok();
     let actor = format!("file:{}", path.display());
-    let report = catalog.import(rules, &actor).map_err(import)?;
-    if let (Some(key), Some(before)) = (&key, before) {
-        // Each rule created or updated is one change; any other means another writer.
-        file.changes = before + (report.created + report.updated) as i64;
-        match store.record_applied(key, &file) {
-            Ok(true) => {}
-            Ok(false) => tracing::info!(
-                file = %path.display(),
-                "rules changed during the import; the file is imported again at the next start"
-            ),
-            Err(e) => tracing::warn!(
-                file = %path.display(),
-                error = %e,
-                "cannot record the applied rules file; it is imported again at the next start"
-            ),
-        }
-    }
-    Ok(report)
+    crate::import::import_file(catalog.store(), path, format, |rules| {
+        catalog.import(rules, &actor)
+    })
+    .map_err(|e| match e {
+        FileImportError::Read(e) => e.into(),
+        FileImportError::Import(source) => ServeError::Import {
+            path: path.to_owned(),
+            source,
+        },
+    })
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -3,12 +3,14 @@
 //! the database at start serves from it until the database answers, then catches up from
 //! its number.
 //!
-//! The file is a header line, `seeother-snapshot 1 SEQ RULES SHA256`, then the rules as
-//! JSON. A snapshot is served only whole and valid: the right header, as many rules as it
-//! says, the SHA-256 of the rest as it says, and every rule one the index accepts. It is
-//! written to a temporary file, synced and renamed, so a crash leaves the old one.
+//! The file is a header line, `seeother-snapshot 1 SEQ RULES SHA256` (the numbers written
+//! with 20 digits), then the rules as JSON. A snapshot is served only whole and valid: the
+//! right header, as many rules as it says, the SHA-256 of the rest as it says, and every rule
+//! one the index accepts. It is written to a temporary file, synced and renamed, so a crash
+//! leaves the old one.
 
-use std::io::Write;
+use std::borrow::Cow;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -20,42 +22,42 @@ use crate::store::{RuleRow, Store, StoreError};
 
 const MAGIC: &str = "seeother-snapshot 1";
 
-/// One rule as kept in a snapshot.
+/// One rule as kept in a snapshot: borrowed from the store's row when written.
 #[derive(Debug, Serialize, Deserialize)]
-struct Row {
+struct Row<'a> {
     id: i64,
-    host: String,
-    kind: String,
-    matcher: String,
-    to: String,
+    host: Cow<'a, str>,
+    kind: Cow<'a, str>,
+    matcher: Cow<'a, str>,
+    to: Cow<'a, str>,
     status: u16,
-    query: String,
-    default_type: Option<String>,
-    variants: Option<String>,
-    cache_control: Option<String>,
+    query: Cow<'a, str>,
+    default_type: Option<Cow<'a, str>>,
+    variants: Option<Cow<'a, str>>,
+    cache_control: Option<Cow<'a, str>>,
     described_by: bool,
     gone: bool,
     /// A rule group's own fields, as JSON.
     #[serde(default)]
-    group: Option<String>,
+    group: Option<Cow<'a, str>>,
 }
 
-impl Row {
-    fn of(r: &RuleRow<'_>) -> Row {
+impl<'a> Row<'a> {
+    fn of(r: &RuleRow<'a>) -> Row<'a> {
         Row {
             id: r.id,
-            host: r.host.to_owned(),
-            kind: r.kind.as_str().to_owned(),
-            matcher: r.matcher.to_owned(),
-            to: r.to.to_owned(),
+            host: r.host.into(),
+            kind: r.kind.as_str().into(),
+            matcher: r.matcher.into(),
+            to: r.to.into(),
             status: r.status,
-            query: r.query.as_str().to_owned(),
-            default_type: r.default_type.map(str::to_owned),
-            variants: r.variants.map(str::to_owned),
-            cache_control: r.cache_control.map(str::to_owned),
+            query: r.query.as_str().into(),
+            default_type: r.default_type.map(Cow::from),
+            variants: r.variants.map(Cow::from),
+            cache_control: r.cache_control.map(Cow::from),
             described_by: r.described_by,
             gone: r.gone,
-            group: r.group.map(str::to_owned),
+            group: r.group.map(Cow::from),
         }
     }
 
@@ -75,6 +77,30 @@ impl Row {
             gone: self.gone,
             group: self.group.as_deref(),
         })
+    }
+}
+
+/// The header line: its numbers are written with 20 digits, so that the line written first
+/// (before the body's count and digest are known) has the length of the final one.
+fn header(seq: i64, count: u64, digest: &str) -> String {
+    format!("{MAGIC} {seq:020} {count:020} {digest}\n")
+}
+
+/// Passes bytes on, hashing them.
+struct Hashing<T> {
+    inner: T,
+    sha: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sha.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -112,19 +138,10 @@ pub struct Loaded {
     pub seq: i64,
 }
 
-/// Write every rule of `store` to `path`, as of one change number, which is returned.
+/// Write every rule of `store` to `path`, as of one change number, which is returned. The
+/// rows are written as they are read (no copy of the rules is held), to a temporary file that
+/// is synced, then renamed over `path`.
 pub fn write(store: &Store, path: &Path) -> Result<i64, SnapshotError> {
-    let mut rows = Vec::new();
-    let push = |r: &RuleRow<'_>| rows.push(Row::of(r));
-    let seq = match store {
-        Store::Postgres(pg) => pg.for_each_row_apart(push)?,
-        Store::Sqlite(_) => store.for_each_row(push)?.unwrap_or(0),
-    };
-    let body = serde_json::to_vec(&rows).map_err(|e| SnapshotError::Invalid {
-        path: path.to_owned(),
-        why: e.to_string(),
-    })?;
-    let digest = hex(&Sha256::digest(&body));
     let io = |source| SnapshotError::Io {
         path: path.to_owned(),
         source,
@@ -132,10 +149,45 @@ pub fn write(store: &Store, path: &Path) -> Result<i64, SnapshotError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    writeln!(f, "{MAGIC} {seq} {} {digest}", rows.len())
-        .and_then(|()| f.write_all(&body))
-        .and_then(|()| f.sync_all())
+    let mut out =
+        std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp).map_err(io)?);
+    let blank = header(0, 0, &"0".repeat(64));
+    out.write_all(blank.as_bytes()).map_err(io)?;
+    let mut body = Hashing {
+        inner: out,
+        sha: Sha256::new(),
+    };
+    let mut count = 0u64;
+    let mut failed: Option<std::io::Error> = None;
+    let push = |r: &RuleRow<'_>| {
+        if failed.is_some() {
+            return;
+        }
+        let sep: &[u8] = if count == 0 { b"[" } else { b"," };
+        let written = body
+            .write_all(sep)
+            .and_then(|()| serde_json::to_writer(&mut body, &Row::of(r)).map_err(Into::into));
+        match written {
+            Ok(()) => count += 1,
+            Err(e) => failed = Some(e),
+        }
+    };
+    let seq = match store {
+        Store::Postgres(pg) => pg.for_each_row_apart(push)?,
+        Store::Sqlite(s) => s.for_each_row_as_of(push)?,
+    };
+    if let Some(e) = failed {
+        return Err(io(e));
+    }
+    body.write_all(if count == 0 { &b"[]"[..] } else { &b"]"[..] })
+        .map_err(io)?;
+    let digest = hex(&body.sha.finalize());
+    let mut file = body.inner.into_inner().map_err(|e| io(e.into_error()))?;
+    let head = header(seq, count, &digest);
+    debug_assert_eq!(head.len(), blank.len());
+    file.rewind()
+        .and_then(|()| file.write_all(head.as_bytes()))
+        .and_then(|()| file.sync_all())
         .map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)?;
     Ok(seq)
@@ -170,7 +222,7 @@ pub fn read(path: &Path) -> Result<Loaded, SnapshotError> {
     if hex(&Sha256::digest(body)) != digest {
         return Err(invalid("its SHA-256 does not match (cut short or changed)"));
     }
-    let rows: Vec<Row> = serde_json::from_slice(body).map_err(|e| invalid(&e.to_string()))?;
+    let rows: Vec<Row<'_>> = serde_json::from_slice(body).map_err(|e| invalid(&e.to_string()))?;
     if rows.len() != count {
         return Err(invalid("it holds another number of rules than it says"));
     }

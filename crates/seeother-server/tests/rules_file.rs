@@ -133,3 +133,69 @@ fn formats_by_name_extension_and_media_type() {
     assert_eq!(Format::from_media_type("text/csv"), Some(Format::Csv));
     assert_eq!(Format::from_name("yaml"), None);
 }
+
+/// Deep in a large file, in each notation, a problem is reported on its own line and a rule
+/// repeated far below names the line of the first (lines are found in one pass: reading is
+/// linear in the file's size).
+#[test]
+fn large_files_report_problems_on_their_lines() {
+    let n = 20_000;
+    let rule = |i: usize| (format!("/id/{i}"), format!("https://example.org/{i}"));
+    let bad = 15_000;
+    let to = |i: usize| {
+        if i == bad {
+            "javascript:x".to_owned()
+        } else {
+            rule(i).1
+        }
+    };
+    // (text, line of rule i)
+    let mut toml = String::new();
+    let mut json = String::from("{\"rules\": [\n");
+    let mut csv = String::from("path,to\n");
+    for i in 0..=n {
+        // Rule n repeats rule 7.
+        let path = rule(if i == n { 7 } else { i }).0;
+        toml.push_str(&format!(
+            "[[rules]]\npath = \"{path}\"\nto = \"{}\"\n\n",
+            to(i)
+        ));
+        let sep = if i == n { "" } else { "," };
+        json.push_str(&format!(
+            "{{\"path\": \"{path}\", \"to\": \"{}\"}}{sep}\n",
+            to(i)
+        ));
+        csv.push_str(&format!("{path},{}\n", to(i)));
+    }
+    json.push_str("]}\n");
+    // The line rule `i` starts on, in each notation.
+    type LineOf = fn(usize) -> usize;
+    let cases: [(Format, &str, LineOf); 3] = [
+        (Format::Toml, &toml, |i| 4 * i + 1),
+        (Format::Json, &json, |i| i + 2),
+        (Format::Csv, &csv, |i| i + 2),
+    ];
+    for (format, text, line) in cases {
+        let err = parse(text, format, "big").unwrap_err();
+        let got: Vec<Option<usize>> = err.errors.iter().map(|e| e.line).collect();
+        assert_eq!(got, [Some(line(bad)), Some(line(n))], "{format:?}: {err}");
+        assert!(
+            err.errors[1]
+                .message
+                .contains(&format!("as the rule on line {}", line(7))),
+            "{format:?}: {err}"
+        );
+    }
+}
+
+/// A line `[[rules]]` inside a multi-line string is text, not a new rule.
+#[test]
+fn a_rules_header_inside_a_multi_line_string_is_text() {
+    let toml = "[[rules]]\npath = \"/a\"\nto = \"https://example.org/a\"\ncache_control = \"\"\"\n[[rules]]\npath = \"/b\"\n\"\"\"\n";
+    let err = parse(toml, Format::Toml, "s.toml").unwrap_err();
+    let lines: Vec<Option<usize>> = err.errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [Some(1)], "{err}");
+    let ok = "[[rules]]\npath = \"/a\"\nto = \"https://example.org/a\"\ntype = '''text/html'''\n\n# [[rules]]\n[[rules]] # the second\npath = \"/b\"\nto = \"https://example.org/b\"\n";
+    let rules = parse(ok, Format::Toml, "s.toml").unwrap();
+    assert_eq!(rules.len(), 2);
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use seeother_server::import::{self, FileImportError};
 use seeother_server::rule::RuleSpec;
 use seeother_server::rules_file::{self, Format};
 use seeother_server::store::{ImportReport, Location, Store, StoreError};
@@ -172,22 +173,6 @@ fn translate(args: &ImportArgs) -> Result<Vec<RuleSpec>, String> {
 
 /// Run `seeother import`.
 pub fn import(args: ImportArgs) -> ExitCode {
-    let read = if args.from.is_some() {
-        translate(&args)
-    } else {
-        rules_file::tests::read_path_tested(&args.file, args.format).map_err(|e| e.to_string())
-    };
-    let rules = match read {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("seeother import: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if args.check {
-        println!("{}: {} rules, all valid", args.file.display(), rules.len());
-        return ExitCode::SUCCESS;
-    }
     let busy = match Duration::try_from_secs_f64(args.db_busy_timeout) {
         Ok(d) => d,
         Err(_) => {
@@ -199,14 +184,52 @@ pub fn import(args: ImportArgs) -> ExitCode {
         }
     };
     let actor = format!("import:{}", args.file.display());
-    match import_retrying(&args.db, busy, &rules, &actor) {
+    let result = if args.from.is_some() {
+        let rules = match translate(&args) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("seeother import: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if args.check {
+            println!("{}: {} rules, all valid", args.file.display(), rules.len());
+            return ExitCode::SUCCESS;
+        }
+        retrying(|| Store::connect(&args.db, busy)?.import_counted(&rules, &actor))
+    } else if args.check {
+        return match rules_file::tests::read_path_tested(&args.file, args.format) {
+            Ok(rules) => {
+                println!("{}: {} rules, all valid", args.file.display(), rules.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("seeother import: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    } else {
+        match import_file(&args, busy, &actor) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("seeother import: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    match result {
         Ok(r) => {
             println!(
-                "{}: {} created, {} updated, {} unchanged (store {})",
+                "{}: {} created, {} updated, {} unchanged{} (store {})",
                 args.file.display(),
                 r.created,
                 r.updated,
                 r.unchanged,
+                if r.skipped {
+                    " (file unchanged since it was last applied, skipped)"
+                } else {
+                    ""
+                },
                 args.db
             );
             ExitCode::SUCCESS
@@ -234,24 +257,44 @@ pub fn import(args: ImportArgs) -> ExitCode {
     }
 }
 
-/// Open the store and import `rules` in one transaction, trying again (up to [`ATTEMPTS`]
-/// times, a second apart) while another writer holds the database longer than `busy`.
-fn import_retrying(
-    db: &Location,
+/// Import the rule file of `args`, skipped when it is unchanged since it was last applied
+/// and no rule changed since. `Err` when the file cannot be read or has problems; `Ok` with
+/// the store's answer otherwise.
+fn import_file(
+    args: &ImportArgs,
     busy: Duration,
-    rules: &[RuleSpec],
     actor: &str,
-) -> Result<ImportReport, StoreError> {
-    let mut attempt = 1;
+) -> Result<Result<ImportReport, StoreError>, String> {
+    let path = &args.file;
+    let format = args
+        .format
+        .or_else(|| Format::from_path(path))
+        .ok_or_else(|| rules_file::ReadError::UnknownFormat(path.clone()).to_string())?;
+    let store = match retrying(|| Store::connect(&args.db, busy)) {
+        Ok(store) => store,
+        Err(e) => return Ok(Err(e)),
+    };
+    match import::import_file(&store, path, format, |rules| {
+        retrying(|| store.import_counted(&rules, actor))
+    }) {
+        Ok(report) => Ok(Ok(report)),
+        Err(FileImportError::Read(e)) => Err(e.to_string()),
+        Err(FileImportError::Import(e)) => Ok(Err(e)),
+    }
+}
+
+/// Run `attempt` (which opens the store or writes to it), again (up to [`ATTEMPTS`] times, a
+/// second apart) while another writer holds the database longer than the busy timeout.
+fn retrying<T>(mut attempt: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let mut made = 1;
     loop {
-        let result = Store::connect(db, busy).and_then(|store| store.import(rules, actor));
-        match result {
-            Err(e) if e.is_busy() && attempt < ATTEMPTS => {
+        match attempt() {
+            Err(e) if e.is_busy() && made < ATTEMPTS => {
                 eprintln!(
                     "seeother import: the database is locked by another writer; trying again \
-                     ({attempt} of {ATTEMPTS} attempts made)"
+                     ({made} of {ATTEMPTS} attempts made)"
                 );
-                attempt += 1;
+                made += 1;
                 std::thread::sleep(Duration::from_secs(1));
             }
             other => return other,

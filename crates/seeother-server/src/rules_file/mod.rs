@@ -6,13 +6,16 @@
 mod csv_format;
 pub mod tests;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::rule::RuleSpec;
+use crate::rule::{Kind, RuleSpec};
 
 /// A rule file notation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,18 +112,37 @@ impl fmt::Display for FileErrors {
 
 impl std::error::Error for FileErrors {}
 
-/// The line (1-based) of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+/// Where each line of a text starts, found in one pass, so that the line of any byte offset
+/// is a binary search (counting newlines from the start for every rule made reading a
+/// file quadratic).
+pub(super) struct Lines {
+    /// The offset of every `\n`, in order.
+    newlines: Vec<usize>,
+}
+
+impl Lines {
+    pub(super) fn of(text: &str) -> Lines {
+        Lines {
+            newlines: text
+                .bytes()
+                .enumerate()
+                .filter_map(|(i, b)| (b == b'\n').then_some(i))
+                .collect(),
+        }
+    }
+
+    /// The line (1-based) of byte `offset`.
+    pub(super) fn line_of(&self, offset: usize) -> usize {
+        self.newlines.partition_point(|&n| n < offset) + 1
+    }
 }
 
 /// Rules read from a file, each with its line, before validation, and the rules that could
 /// not be read; `Err` when the file as a whole cannot be read.
-type Located = Result<(Vec<(usize, RuleSpec)>, Vec<FileError>), Vec<FileError>>;
+type Located = Result<Read, Vec<FileError>>;
+
+/// Rules read, each with its line, and the rules that could not be read.
+type Read = (Vec<(usize, RuleSpec)>, Vec<FileError>);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,19 +156,59 @@ struct TomlFile {
 }
 
 fn read_toml(text: &str) -> Located {
+    let lines = Lines::of(text);
+    match read_toml_by_rule(text, &lines) {
+        Some(read) => Ok(read),
+        None => read_toml_whole(text, &lines),
+    }
+}
+
+/// The file read as one document: every error is found, at the cost of the whole document's
+/// tree in memory (several times the file's size).
+fn read_toml_whole(text: &str, lines: &Lines) -> Located {
     let file: TomlFile = toml::from_str(text).map_err(|e| {
         vec![FileError {
-            line: e.span().map(|s| line_of(text, s.start)),
+            line: e.span().map(|s| lines.line_of(s.start)),
             message: e.message().trim().to_owned(),
         }]
     })?;
     Ok((
         file.rules
             .into_iter()
-            .map(|s| (line_of(text, s.span().start), s.into_inner()))
+            .map(|s| (lines.line_of(s.span().start), s.into_inner()))
             .collect(),
         Vec::new(),
     ))
+}
+
+/// The file read one `[[rules]]` table at a time, when it is made only of such tables (with
+/// their `[[rules.variants]]` and the like): each is its own small document, so memory stays
+/// near the file's size. `None` when the file has anything else or a table does not read:
+/// then [`read_toml_whole`] reads it and reports what is wrong exactly as TOML says it.
+///
+/// A line `[[rules]]` inside a multi-line string would end a table early; that table then has
+/// a string without its end, does not read, and the whole document is read instead.
+fn read_toml_by_rule(text: &str, lines: &Lines) -> Option<Read> {
+    let mut starts = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = line.split('#').next().unwrap_or("").trim();
+        if bare == "[[rules]]" {
+            starts.push(offset);
+        } else if starts.is_empty() && !bare.is_empty() {
+            // Keys or tables before the first rule: not a file of rules only.
+            return None;
+        }
+        offset += line.len();
+    }
+    let mut out = Vec::with_capacity(starts.len());
+    for (i, &start) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).copied().unwrap_or(text.len());
+        let file: TomlFile = toml::from_str(&text[start..end]).ok()?;
+        let [rule] = <[_; 1]>::try_from(file.rules).ok()?;
+        out.push((lines.line_of(start + rule.span().start), rule.into_inner()));
+    }
+    Some((out, Vec::new()))
 }
 
 #[derive(Deserialize)]
@@ -174,11 +236,12 @@ fn read_json(text: &str) -> Located {
             ),
         }]
     })?;
+    let lines = Lines::of(text);
     let mut out = Vec::with_capacity(raws.len());
     let mut errors = Vec::new();
     for raw in raws {
         let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-        let line = line_of(text, offset);
+        let line = lines.line_of(offset);
         match serde_json::from_str::<RuleSpec>(raw.get()) {
             Ok(rule) => out.push((line, rule)),
             Err(e) => {
@@ -207,13 +270,17 @@ pub fn parse(text: &str, format: Format, file: &str) -> Result<Vec<RuleSpec>, Fi
         file: file.to_owned(),
         errors,
     };
-    let (located, mut errors) = located.map_err(fail)?;
-    let mut rules = Vec::with_capacity(located.len());
-    let mut seen = std::collections::HashMap::with_capacity(located.len());
-    for (line, rule) in located {
-        match rule.without_server_fields().validate() {
+    let (mut located, mut errors) = located.map_err(fail)?;
+    // Validated in place: a second list of a million rules would double the memory.
+    let mut seen = Seen::with_capacity(located.len());
+    for i in 0..located.len() {
+        let line = located[i].0;
+        match std::mem::take(&mut located[i].1)
+            .without_server_fields()
+            .validate()
+        {
             Ok(rule) => {
-                if let Some(first) = seen.insert(rule.key(), line) {
+                if let Some(first) = seen.first(&located, i, &rule) {
                     errors.push(FileError {
                         line: Some(line),
                         message: format!(
@@ -223,7 +290,7 @@ pub fn parse(text: &str, format: Format, file: &str) -> Result<Vec<RuleSpec>, Fi
                         ),
                     });
                 }
-                rules.push(rule);
+                located[i].1 = rule;
             }
             Err(e) => errors.push(FileError {
                 line: Some(line),
@@ -231,11 +298,63 @@ pub fn parse(text: &str, format: Format, file: &str) -> Result<Vec<RuleSpec>, Fi
             }),
         }
     }
-    errors.sort_by_key(|e| e.line);
-    if errors.is_empty() {
-        Ok(rules)
-    } else {
-        Err(fail(errors))
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        return Err(fail(errors));
+    }
+    Ok(located.into_iter().map(|(_, rule)| rule).collect())
+}
+
+/// A rule's key: host (empty for any), kind and matcher; two rules of a file may not share one.
+fn key_of(rule: &RuleSpec) -> (&str, Option<Kind>, &str) {
+    (
+        rule.host.as_deref().unwrap_or(""),
+        rule.kind(),
+        rule.matcher(),
+    )
+}
+
+/// The keys of a file's valid rules seen so far, to find two rules with the same one: each
+/// key's 64-bit hash with the place of its first rule (a million rules cost a few megabytes,
+/// not a copy of every key). A key whose hash an earlier, other key had (rare) is kept whole.
+struct Seen {
+    places: HashMap<u64, usize>,
+    collided: HashMap<(String, Option<Kind>, String), usize>,
+    state: foldhash::quality::RandomState,
+}
+
+impl Seen {
+    fn with_capacity(n: usize) -> Seen {
+        Seen {
+            places: HashMap::with_capacity(n),
+            collided: HashMap::new(),
+            state: foldhash::quality::RandomState::default(),
+        }
+    }
+
+    /// Note `rule`, validated, at place `i` of `located` (whose earlier valid rules were
+    /// noted); the line of an earlier rule with the same key, if any.
+    fn first(&mut self, located: &[(usize, RuleSpec)], i: usize, rule: &RuleSpec) -> Option<usize> {
+        let key = key_of(rule);
+        let place = *self.places.entry(self.state.hash_one(key)).or_insert(i);
+        if place == i {
+            return None;
+        }
+        let (first_line, first) = &located[place];
+        if key_of(first) == key {
+            return Some(*first_line);
+        }
+        let (host, kind, matcher) = key;
+        match self
+            .collided
+            .entry((host.to_owned(), kind, matcher.to_owned()))
+        {
+            Entry::Occupied(o) => Some(*o.get()),
+            Entry::Vacant(v) => {
+                v.insert(located[i].0);
+                None
+            }
+        }
     }
 }
 

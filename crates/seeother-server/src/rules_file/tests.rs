@@ -17,7 +17,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{FileError, FileErrors, Format, ReadError, line_of};
+use super::{FileError, FileErrors, Format, Lines, ReadError};
 use crate::index::{Index, RuleParts, normalize_host};
 use crate::resolve;
 use crate::rule::{RESERVED_PREFIX, RuleSpec};
@@ -68,6 +68,7 @@ struct JsonTests<'a> {
 
 /// The tests of `text`, each with its line. CSV files carry none.
 pub fn read(text: &str, format: Format, file: &str) -> Result<Vec<(usize, RuleTest)>, FileErrors> {
+    let lines = Lines::of(text);
     let fail = |line, message: String| FileErrors {
         file: file.to_owned(),
         errors: vec![FileError { line, message }],
@@ -77,13 +78,13 @@ pub fn read(text: &str, format: Format, file: &str) -> Result<Vec<(usize, RuleTe
         Format::Toml => {
             let t: TomlTests = toml::from_str(text).map_err(|e| {
                 fail(
-                    e.span().map(|s| line_of(text, s.start)),
+                    e.span().map(|s| lines.line_of(s.start)),
                     format!("a test: {}", e.message().trim()),
                 )
             })?;
             Ok(t.tests
                 .into_iter()
-                .map(|s| (line_of(text, s.span().start), s.into_inner()))
+                .map(|s| (lines.line_of(s.span().start), s.into_inner()))
                 .collect())
         }
         Format::Json if text.trim_start().starts_with('[') => Ok(Vec::new()),
@@ -92,7 +93,7 @@ pub fn read(text: &str, format: Format, file: &str) -> Result<Vec<(usize, RuleTe
                 serde_json::from_str(text).map_err(|e| fail(Some(e.line()), e.to_string()))?;
             let mut out = Vec::with_capacity(t.tests.len());
             for raw in t.tests {
-                let line = line_of(text, raw.get().as_ptr() as usize - text.as_ptr() as usize);
+                let line = lines.line_of(raw.get().as_ptr() as usize - text.as_ptr() as usize);
                 let test = serde_json::from_str(raw.get()).map_err(|e| {
                     let m = e.to_string();
                     fail(

@@ -357,7 +357,18 @@ impl Store {
     /// Create or update every rule of `rules` (validated), matched by host, kind and matcher,
     /// in one transaction: all are applied or none.
     pub fn import(&self, rules: &[RuleSpec], actor: &str) -> Result<ImportReport, StoreError> {
-        each!(self, s => s.import(rules, actor))
+        each!(self, s => s.import(rules, actor, true))
+    }
+
+    /// Import as [`Store::import`] does, without listing the changes in the report (for a
+    /// process that keeps no index, such as `seeother import`: a million copies of the rules
+    /// would double its memory).
+    pub fn import_counted(
+        &self,
+        rules: &[RuleSpec],
+        actor: &str,
+    ) -> Result<ImportReport, StoreError> {
+        each!(self, s => s.import(rules, actor, false))
     }
 
     /// The recorded changes of rule `id`, oldest first.

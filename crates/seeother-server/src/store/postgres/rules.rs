@@ -217,6 +217,184 @@ fn same(a: &RuleSpec, b: &RuleSpec) -> bool {
     a.clone().without_server_fields() == b.clone().without_server_fields()
 }
 
+/// Rules per batch of an import.
+const IMPORT_BATCH: usize = 2000;
+
+/// Import one batch of rules: look them all up at once, update the ones that differ (rare in
+/// a bulk import, one by one), insert the new ones with one statement and record their
+/// creation with another. A batch holding one key twice goes rule by rule (the second then
+/// finds the first).
+fn import_batch(
+    w: &mut Writer<'_>,
+    rules: &[RuleSpec],
+    actor: &str,
+    changes: bool,
+    report: &mut ImportReport,
+) -> Result<(), StoreError> {
+    let keys: Vec<(String, &'static str, String)> = rules
+        .iter()
+        .map(|r| {
+            let (host, kind, matcher) = r.key();
+            (host, kind.as_str(), matcher)
+        })
+        .collect();
+    let places: std::collections::HashMap<(&str, &str, &str), usize> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, (h, k, m))| ((h.as_str(), *k, m.as_str()), i))
+        .collect();
+    if places.len() < keys.len() {
+        for rule in rules {
+            import_one(w, rule, actor, changes, report)?;
+        }
+        return Ok(());
+    }
+    let hosts: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    let kinds: Vec<&str> = keys.iter().map(|k| k.1).collect();
+    let matchers: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+    let mut found: Vec<Option<RuleSpec>> = vec![None; rules.len()];
+    let sql = format!(
+        "SELECT {COLUMNS}, k.n FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY
+             AS k(host, kind, matcher, n)
+         JOIN rules AS r ON r.host = k.host AND r.kind = k.kind AND r.matcher = k.matcher
+         LEFT JOIN rule_hits AS h ON h.rule_id = r.id"
+    );
+    for row in w.tx.query(sql.as_str(), &[&hosts, &kinds, &matchers])? {
+        let n: i64 = row.get(14);
+        found[(n - 1) as usize] = Some(from_row(&row));
+    }
+    let mut new = Vec::new();
+    for (i, (rule, old)) in rules.iter().zip(found).enumerate() {
+        match old {
+            Some(old) if same(&old, rule) => report.unchanged += 1,
+            Some(old) => {
+                let stored = replace(w, &old, rule, actor, "update")?;
+                report.updated += 1;
+                if changes {
+                    report.changes.push(Change {
+                        old: Some(old),
+                        new: Some(stored),
+                    });
+                }
+            }
+            None => new.push(i),
+        }
+    }
+    if new.is_empty() {
+        return Ok(());
+    }
+    let columns: Vec<Columns> = new.iter().map(|&i| Columns::of(&rules[i])).collect();
+    macro_rules! column {
+        ($field:ident) => {
+            columns.iter().map(|c| &c.$field).collect::<Vec<_>>()
+        };
+    }
+    let t = now();
+    let rows = w.tx.query(
+        "INSERT INTO rules (host, kind, matcher, target, status, query, default_type, variants,
+                            cache_control, described_by, gone, grp, created_at, updated_at)
+         SELECT host, kind, matcher, target, status, query, default_type, variants,
+                cache_control, described_by, gone, grp, $13::int8, $13::int8
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::text[],
+                     $7::text[], $8::text[], $9::text[], $10::bool[], $11::bool[], $12::text[])
+             WITH ORDINALITY AS u(host, kind, matcher, target, status, query, default_type,
+                                  variants, cache_control, described_by, gone, grp, n)
+         ORDER BY n
+         RETURNING id, host, kind, matcher",
+        &[
+            &column!(host),
+            &column!(kind),
+            &column!(matcher),
+            &column!(to),
+            &column!(status),
+            &column!(query),
+            &column!(default_type),
+            &column!(variants),
+            &column!(cache_control),
+            &column!(described_by),
+            &column!(gone),
+            &column!(group),
+            &t,
+        ],
+    )?;
+    // Each id goes to its rule by key (the order of RETURNING is not promised).
+    let mut ids = vec![0i64; rules.len()];
+    for row in &rows {
+        let key = (
+            row.get::<_, &str>(1),
+            row.get::<_, &str>(2),
+            row.get::<_, &str>(3),
+        );
+        if let Some(&i) = places.get(&key) {
+            ids[i] = row.get(0);
+        }
+    }
+    let mut seqs = Vec::with_capacity(new.len());
+    let mut rule_ids = Vec::with_capacity(new.len());
+    let mut targets = Vec::with_capacity(new.len());
+    let mut jsons = Vec::with_capacity(new.len());
+    for &i in &new {
+        let mut stored = rules[i].clone().without_server_fields();
+        seqs.push(w.next());
+        rule_ids.push(ids[i]);
+        targets.push(stored.to.clone());
+        jsons.push(serde_json::to_string(&stored).unwrap_or_default());
+        report.created += 1;
+        if changes {
+            stored.id = Some(ids[i]);
+            stored.hits = Some(0);
+            report.changes.push(Change {
+                old: None,
+                new: Some(stored),
+            });
+        }
+    }
+    w.tx.execute(
+        "INSERT INTO history (seq, rule_id, at, actor, action, old_target, new_target, old_rule,
+                              new_rule)
+         SELECT s, id, $3::int8, $4::text, 'create', NULL, target, NULL, rule
+         FROM unnest($1::int8[], $2::int8[], $5::text[], $6::text[]) AS u(s, id, target, rule)",
+        &[&seqs, &rule_ids, &t, &actor, &targets, &jsons],
+    )?;
+    Ok(())
+}
+
+/// Import one rule on its own: create it, update it, or leave it as it is.
+fn import_one(
+    w: &mut Writer<'_>,
+    rule: &RuleSpec,
+    actor: &str,
+    changes: bool,
+    report: &mut ImportReport,
+) -> Result<(), StoreError> {
+    let change = match find_key(&mut w.tx, rule)? {
+        Some(old) if same(&old, rule) => {
+            report.unchanged += 1;
+            return Ok(());
+        }
+        Some(old) => {
+            let new = replace(w, &old, rule, actor, "update")?;
+            report.updated += 1;
+            Change {
+                old: Some(old),
+                new: Some(new),
+            }
+        }
+        None => {
+            let new = insert(w, rule, actor)?;
+            report.created += 1;
+            Change {
+                old: None,
+                new: Some(new),
+            }
+        }
+    };
+    if changes {
+        report.changes.push(change);
+    }
+    Ok(())
+}
+
 /// A rule as recorded in the history (JSON without id), given its id back.
 fn recorded(json: Option<&str>, id: i64) -> Option<RuleSpec> {
     let mut rule: RuleSpec = serde_json::from_str(json?).ok()?;
@@ -388,31 +566,21 @@ impl Postgres {
     }
 
     /// Create or update every rule of `rules` (validated), matched by host, kind and matcher,
-    /// in one transaction: all are applied or none.
-    pub fn import(&self, rules: &[RuleSpec], actor: &str) -> Result<ImportReport, StoreError> {
+    /// in one transaction: all are applied or none; with `changes`, the report lists them.
+    /// Rules go in batches of [`IMPORT_BATCH`]: one statement looks a batch up, one inserts
+    /// its new rules and one records their creation, so a large import is not a million
+    /// round trips.
+    pub fn import(
+        &self,
+        rules: &[RuleSpec],
+        actor: &str,
+        changes: bool,
+    ) -> Result<ImportReport, StoreError> {
         self.with(|c| {
             let mut w = Writer::begin(c, self.busy_timeout)?;
             let mut report = ImportReport::default();
-            for rule in rules {
-                match find_key(&mut w.tx, rule)? {
-                    Some(old) if same(&old, rule) => report.unchanged += 1,
-                    Some(old) => {
-                        let new = replace(&mut w, &old, rule, actor, "update")?;
-                        report.updated += 1;
-                        report.changes.push(Change {
-                            old: Some(old),
-                            new: Some(new),
-                        });
-                    }
-                    None => {
-                        let new = insert(&mut w, rule, actor)?;
-                        report.created += 1;
-                        report.changes.push(Change {
-                            old: None,
-                            new: Some(new),
-                        });
-                    }
-                }
+            for batch in rules.chunks(IMPORT_BATCH) {
+                import_batch(&mut w, batch, actor, changes, &mut report)?;
             }
             w.commit()?;
             Ok(report)
