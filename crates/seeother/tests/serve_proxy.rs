@@ -53,12 +53,25 @@ fn nginx(upstream: SocketAddr) -> Nginx {
     )
 }
 
-/// GET `path` from nginx as a client asking for id.example.org: (status, Location).
-fn ask(nginx: &Nginx, path: &str) -> (u16, Option<String>) {
+/// GET `path` from nginx as a client asking for id.example.org.
+fn get(nginx: &Nginx, path: &str) -> serve_support::Resp {
     let raw = format!("GET {path} HTTP/1.1\r\nHost: id.example.org\r\nConnection: close\r\n\r\n");
     let addr: SocketAddr = ([127, 0, 0, 1], nginx.port).into();
-    let r = exchange(addr, raw.as_bytes());
+    exchange(addr, raw.as_bytes())
+}
+
+/// (status, Location) of [`get`].
+fn ask(nginx: &Nginx, path: &str) -> (u16, Option<String>) {
+    let r = get(nginx, path);
     (r.status, r.header("location").map(str::to_owned))
+}
+
+/// Whether the sign-in page's form cookie is `Secure`.
+fn secure_cookie(nginx: &Nginx, prefix: &str) -> bool {
+    let r = get(nginx, &format!("{prefix}-/admin/sign-in"));
+    assert_eq!(r.status, 200);
+    let cookie = r.header("set-cookie").expect("a form cookie").to_owned();
+    cookie.contains("; Secure")
 }
 
 #[test]
@@ -71,6 +84,9 @@ fn a_trusted_proxy_gives_the_host_the_client_asked_for() {
     assert_eq!(ask(&n, "/fwd/a"), found, "Forwarded");
     // Without forwarding fields the upstream's Host is all there is: no rule for it.
     assert_eq!(ask(&n, "/plain/a").0, 404);
+    // The client spoke HTTPS to the proxy (proto=https): the admin's cookies are Secure.
+    assert!(secure_cookie(&n, "/fwd/"));
+    assert!(!secure_cookie(&n, "/xfh/"), "X-Forwarded-Proto said http");
 }
 
 #[test]
@@ -81,6 +97,7 @@ fn forwarding_fields_from_a_peer_not_trusted_change_nothing() {
     let n = nginx(s.addr);
     assert_eq!(ask(&n, "/xfh/a").0, 404);
     assert_eq!(ask(&n, "/fwd/a").0, 404);
+    assert!(!secure_cookie(&n, "/fwd/"));
     // A client that writes the fields itself is not believed either.
     let direct = s.request(
         "GET",

@@ -20,6 +20,7 @@ use super::page::Refusal;
 use super::view::Back;
 use crate::app::App;
 use crate::http::body::read_error_status;
+use crate::http::peer::ForwardedProto;
 use crate::session::Session;
 
 /// Largest body of a form (rule forms, sign-in, sign-out, delete).
@@ -210,6 +211,25 @@ impl<T: DeserializeOwned> FromRequestParts<Arc<App>> for Params<T> {
                 back: Back::rules(),
             }),
         }
+    }
+}
+
+/// Whether the browser reached this server over HTTPS: this server's own TLS, or the
+/// scheme a trusted proxy said its client used (`--trust-proxy`). Cookies get `Secure` then.
+#[derive(Clone, Copy, Debug)]
+pub struct Https(pub bool);
+
+impl FromRequestParts<Arc<App>> for Https {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(Https(ForwardedProto::is_secure(
+            &parts.extensions,
+            app.admin.tls(),
+        )))
     }
 }
 

@@ -11,12 +11,12 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use seeother_axum::{Next, NextPolicy, RedirectContext};
 use serde::Deserialize;
 
-use crate::admin::extract::{MAX_FORM, Params, SignedForm, read_form};
+use crate::admin::extract::{Https, MAX_FORM, Params, SignedForm, read_form};
 use crate::admin::form::FieldError;
 use crate::admin::page::{Answer, Page, Refusal};
 use crate::admin::view::{self, Back};
 use crate::app::App;
-use crate::http::peer::Peer;
+use crate::http::peer::{ForwardedProto, Peer};
 use crate::metrics::AuthVia;
 use crate::session;
 
@@ -35,6 +35,7 @@ pub struct SignInParams {
 /// left, else a new one).
 pub async fn sign_in_page(
     State(app): State<Arc<App>>,
+    Https(https): Https,
     headers: HeaderMap,
     Params(query): Params<SignInParams>,
 ) -> Answer {
@@ -52,7 +53,7 @@ pub async fn sign_in_page(
         ""
     };
     let page = Page::ok(view::sign_in::page(&csrf, &query.next, &[], notice));
-    let cookie = new.then(|| session::set_form_cookie(&csrf, app.admin.tls()));
+    let cookie = new.then(|| session::set_form_cookie(&csrf, https));
     Ok((AppendHeaders(cookie.map(|c| (SET_COOKIE, c))), page).into_response())
 }
 
@@ -116,8 +117,9 @@ impl FromRequest<Arc<App>> for SignInForm {
         let (parts, body) = req.into_parts();
         let req = Request::from_parts(parts.clone(), body);
         let fields: SignInFields = read_form(req, app, MAX_FORM, Back::sign_in()).await?;
-        // The origin is the request's own Host, with the scheme the server speaks.
-        let policy = NextPolicy::request_host(app.admin.tls()).params(["next"]);
+        // The origin is the request's own Host, with the scheme the browser used.
+        let https = ForwardedProto::is_secure(&parts.extensions, app.admin.tls());
+        let policy = NextPolicy::request_host(https).params(["next"]);
         let policy = policy.clone().fallback(HOME).unwrap_or(policy);
         let given = Some(fields.next.as_str()).filter(|n| !n.is_empty());
         let next = policy.judge(&parts, given).map_err(|e| Refusal::Input {
@@ -148,6 +150,7 @@ fn token_ok(app: &App, token: &str) -> bool {
 /// 403) and its client must not be over the limit of wrong tokens (else 429).
 pub async fn sign_in(
     State(app): State<Arc<App>>,
+    Https(tls): Https,
     FormToken(form_token): FormToken,
     Unthrottled(client): Unthrottled,
     headers: HeaderMap,
@@ -188,7 +191,6 @@ pub async fn sign_in(
         t if next.refused().is_none() && t.starts_with("/-/admin/") => t,
         _ => HOME,
     };
-    let tls = app.admin.tls();
     let cookies = AppendHeaders([
         (SET_COOKIE, session::set_cookie(&new, tls)),
         (SET_COOKIE, session::clear_form_cookie(tls)),
@@ -205,10 +207,11 @@ pub struct NoFields {}
 /// page. Without a signed-in session it is refused (403) before the body is read.
 pub async fn sign_out(
     State(app): State<Arc<App>>,
+    Https(https): Https,
     redirect: RedirectContext,
     SignedForm(session, NoFields {}): SignedForm<NoFields>,
 ) -> Answer {
     app.admin.sessions.revoke(&app.catalog, &session.id).await?;
-    let cookie = AppendHeaders([(SET_COOKIE, session::clear_cookie(app.admin.tls()))]);
+    let cookie = AppendHeaders([(SET_COOKIE, session::clear_cookie(https))]);
     Ok((cookie, redirect.see_other("/-/admin/sign-in")?).into_response())
 }
