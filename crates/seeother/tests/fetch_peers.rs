@@ -3,52 +3,26 @@
 //! same sequence of requests (method and target, as nginx logs them) and agree on the final URL.
 
 mod fetch_support;
+mod nginx_support;
 
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 use fetch_support::fetch_json;
+use nginx_support::{Nginx, free_port};
 
-/// nginx on a free loopback port, with its own prefix directory; stopped when dropped.
-struct Nginx {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Nginx {
-    fn start() -> Nginx {
-        let binary = ["nginx", "/usr/sbin/nginx"]
-            .into_iter()
-            .find(|b| Command::new(b).arg("-v").stderr(Stdio::null()).status().is_ok())
-            .expect("nginx is not installed: run scripts/test-all (it installs it) or apt-get install nginx");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("seeother-nginx-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let d = dir.display();
-        let config = format!(
+/// nginx with `return 303` rules, logging each request's method, target and body length.
+fn start_nginx() -> Nginx {
+    let port = free_port();
+    Nginx::start(
+        port,
+        &format!(
             r#"
-master_process off;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 64; }}
-http {{
     log_format hops '$request_method $request_uri len=$content_length';
-    access_log {d}/access.log hops;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
     server {{
         listen 127.0.0.1:{port};
+        access_log access.log hops;
         location = /form     {{ return 303 /result; }}
         location = /relative {{ absolute_redirect off; return 303 ../result?from=relative; }}
         location = /absolute {{ return 303 http://127.0.0.1:{port}/result?from=absolute; }}
@@ -58,55 +32,23 @@ http {{
         location = /keep     {{ return 307 /result; }}
         location = /result   {{ return 200 "method=$request_method uri=$request_uri len=$content_length\n"; }}
     }}
-}}
 "#
-        );
-        std::fs::write(dir.join("nginx.conf"), config).unwrap();
-        let child = Command::new(binary)
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .args(["-g", "daemon off;"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let nginx = Nginx { child, dir, port };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nginx did not start: {}",
-                std::fs::read_to_string(nginx.dir.join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        nginx
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, path)
-    }
-
-    /// The access log lines written since the last call (nginx writes them unbuffered).
-    fn take_log(&self) -> Vec<String> {
-        let path = self.dir.join("access.log");
-        // Each request's line is written when the request ends; give the worker a moment.
-        std::thread::sleep(Duration::from_millis(50));
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        std::fs::write(&path, "").unwrap();
-        text.lines().map(str::to_owned).collect()
-    }
+        ),
+    )
 }
 
-// One process (`master_process off`): killing it leaves no orphaned worker behind.
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// The access log lines written since the last call (nginx writes them unbuffered).
+fn take_log(nginx: &Nginx) -> Vec<String> {
+    let path = nginx.dir.join("access.log");
+    // Each request's line is written when the request ends; give the worker a moment.
+    std::thread::sleep(Duration::from_millis(50));
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(&path, "").unwrap();
+    text.lines().map(str::to_owned).collect()
+}
+
+fn url(nginx: &Nginx, path: &str) -> String {
+    format!("http://127.0.0.1:{}{}", nginx.port, path)
 }
 
 fn curl(args: &[&str]) -> (String, String) {
@@ -132,9 +74,9 @@ fn assert_prefix_dir_is_private(dir: &Path) {
 
 #[test]
 fn seeother_and_curl_send_the_same_requests_to_nginx() {
-    let nginx = Nginx::start();
+    let nginx = start_nginx();
     assert_prefix_dir_is_private(&nginx.dir);
-    nginx.take_log();
+    take_log(&nginx);
 
     // (arguments for both, expected requests as nginx logs them)
     let cases: Vec<(Vec<&str>, &str, Vec<&str>)> = vec![
@@ -170,18 +112,18 @@ fn seeother_and_curl_send_the_same_requests_to_nginx() {
         ),
     ];
     for (args, path, expected) in cases {
-        let url = nginx.url(path);
+        let url = url(&nginx, path);
 
         let mut ours = args.clone();
         ours.push(&url);
         let (doc, out) = fetch_json(&ours);
         assert_eq!(out.status.code(), Some(0), "{path}: {doc}");
-        let ours_log = nginx.take_log();
+        let ours_log = take_log(&nginx);
 
         let mut theirs = args.clone();
         theirs.push(&url);
         let (curl_url, curl_code) = curl(&theirs);
-        let curl_log = nginx.take_log();
+        let curl_log = take_log(&nginx);
 
         assert_eq!(ours_log, expected, "seeother's requests for {path}");
         assert_eq!(curl_log, ours_log, "curl and seeother disagree on {path}");
@@ -198,8 +140,8 @@ fn seeother_and_curl_send_the_same_requests_to_nginx() {
 
 #[test]
 fn nginx_redirect_chain_reuses_one_connection() {
-    let nginx = Nginx::start();
-    let (doc, out) = fetch_json(&[&nginx.url("/found")]);
+    let nginx = start_nginx();
+    let (doc, out) = fetch_json(&[&url(&nginx, "/found")]);
     assert_eq!(out.status.code(), Some(0));
     let reused: Vec<bool> = doc["hops"]
         .as_array()

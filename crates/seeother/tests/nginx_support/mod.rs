@@ -28,10 +28,8 @@ impl Nginx {
             .into_iter()
             .find(|b| Command::new(b).arg("-v").stderr(Stdio::null()).status().is_ok())
             .expect("nginx is not installed: run scripts/test-all (it installs it) or apt-get install nginx");
-        let dir = std::env::temp_dir().join(format!(
-            "seeother-nginx-import-{}-{port}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("seeother-nginx-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let d = dir.display();
         let config = format!(
