@@ -112,6 +112,15 @@ fn import_and_serve_refuse_a_file_whose_tests_fail() {
         "{err}"
     );
     assert_eq!(s.get("/id/berlin").status, 404, "nothing was imported");
+    // The API's import refuses it too, saying which test.
+    let api = s.api(
+        "POST",
+        "/-/api/import?format=toml",
+        Some(&format!("{RULES}{FAILING}")),
+    );
+    assert!((400..500).contains(&api.status), "{}", api.status);
+    assert!(api.text().contains("test GET /id/berlin"), "{}", api.text());
+    assert_eq!(s.get("/id/berlin").status, 404, "nothing was imported");
     drop(s);
     // serve --rules: the server does not start on it, and says why.
     let out = Command::new(env!("CARGO_BIN_EXE_seeother"))

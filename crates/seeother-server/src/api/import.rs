@@ -91,6 +91,8 @@ pub(super) async fn import(
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::bad_request("the rule file is not UTF-8 text"))?;
     let rules = rules_file::parse(text, format, "body")?;
+    // A file whose own tests fail is refused, as `seeother import` refuses it.
+    rules_file::tests::check(text, format, "body", &rules)?;
     let actor = format!("{}:import", actor.name);
     let report = blocking(&app.catalog, move |c| c.import(rules, &actor)).await?;
     Ok(json(

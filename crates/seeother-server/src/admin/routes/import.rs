@@ -175,7 +175,10 @@ pub async fn submit(
             },
         }]);
     };
-    let rules = match rules_file::parse(&text, format, &source) {
+    // A file whose own tests fail is refused, as `seeother import` refuses it.
+    let parsed = rules_file::parse(&text, format, &source)
+        .and_then(|rules| rules_file::tests::check(&text, format, &source, &rules).map(|_| rules));
+    let rules = match parsed {
         Ok(r) => r,
         Err(e) => {
             let errors: Vec<FieldError> = e
