@@ -80,8 +80,7 @@ impl Default for Limits {
 impl Limits {
     /// Whether `ip` is one of the trusted proxies.
     pub fn trusts(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+        super::peer::is_trusted(&self.trusted_proxies, ip)
     }
 
     /// The largest HTTP/1.1 header block served, on either path: `max_header_bytes`, but not

@@ -53,6 +53,12 @@ impl ForwardedProto {
     }
 }
 
+/// Whether `ip` (an IPv4-mapped IPv6 address as its IPv4 address) is in one of `trusted`.
+pub fn is_trusted(trusted: &[ipnet::IpNet], ip: IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    trusted.iter().any(|net| net.contains(&ip))
+}
+
 /// Take what the trusted proxy `peer` says about `req` (its `Forwarded` or `X-Forwarded-*`
 /// fields, further proxies in `trusted` skipped): the host becomes the request's `Host`
 /// (rules scoped to a host answer as if the client had come directly), the scheme is kept as
@@ -63,10 +69,7 @@ pub fn forwarded<B>(
     peer: SocketAddr,
     trusted: &[ipnet::IpNet],
 ) -> SocketAddr {
-    let said = seeother_core::forwarded::of(req.headers(), |ip| {
-        let ip = ip.to_canonical();
-        trusted.iter().any(|net| net.contains(&ip))
-    });
+    let said = seeother_core::forwarded::of(req.headers(), |ip| is_trusted(trusted, ip));
     if let Some(host) = said.host {
         // An absolute-form target (or HTTP/2's :authority) names the host too: both change.
         if req.uri().authority().is_some() {
