@@ -56,10 +56,11 @@ pub fn follow(catalog: &Arc<Catalog>, stopped: &Receiver<()>) {
         back_off = FIRST_BACK_OFF;
         catalog.reachable(Ok(()));
         // Listening first: a change committed from here on is notified, and one committed
-        // before is read by this catch-up.
-        catch_up(catalog);
+        // before is read by this catch-up; one that fails (the connection it reads on was
+        // cut too) is tried again at every wait until it is done.
+        let mut behind = !catch_up(catalog);
         if was_down {
-            tracing::info!(seen = catalog.seen(), "the change feed is back; caught up");
+            tracing::info!(seen = catalog.seen(), "the change feed is back");
             was_down = false;
         }
         while !should_stop(stopped) {
@@ -68,9 +69,13 @@ pub fn follow(catalog: &Arc<Catalog>, stopped: &Receiver<()>) {
                 Ok(Some(_)) => {
                     // The others that came along are covered by the same catch-up.
                     while let Ok(Some(_)) = client.notifications().iter().next() {}
-                    catch_up(catalog);
+                    behind = !catch_up(catalog);
                 }
-                Ok(None) if !client.is_closed() => {}
+                Ok(None) if !client.is_closed() => {
+                    if behind {
+                        behind = !catch_up(catalog);
+                    }
+                }
                 Ok(None) => {
                     catalog.reachable(Err("the connection to PostgreSQL was closed".into()));
                     break;
@@ -85,10 +90,17 @@ pub fn follow(catalog: &Arc<Catalog>, stopped: &Receiver<()>) {
     }
 }
 
-fn catch_up(catalog: &Catalog) {
+/// Apply the changes not yet applied; whether that was done.
+fn catch_up(catalog: &Catalog) -> bool {
     match catalog.catch_up() {
-        Ok(0) => {}
-        Ok(n) => tracing::debug!(changes = n, seen = catalog.seen(), "changes applied"),
-        Err(e) => tracing::warn!(error = %e, "could not read the changes; will try again"),
+        Ok(0) => true,
+        Ok(n) => {
+            tracing::debug!(changes = n, seen = catalog.seen(), "changes applied");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the changes; will try again");
+            false
+        }
     }
 }

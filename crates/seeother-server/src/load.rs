@@ -88,7 +88,7 @@ impl Batch {
 /// skipped with a warning.
 pub fn load(store: &Store) -> Result<(Index, Option<i64>), StoreError> {
     let started = std::time::Instant::now();
-    let mut index = IndexBuilder::with_capacity(store.count()? as usize);
+    let mut index = IndexBuilder::with_capacity(store.count_estimate()? as usize);
     // On one core (e.g. under `taskset -c 0`) the two halves cannot overlap: copying the rows
     // into batches for the other thread would only add work (8 % of the CPU time of loading
     // 1,000,000 rules).

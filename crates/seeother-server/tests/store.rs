@@ -26,17 +26,23 @@ fn catalog() -> Catalog {
 fn rules_survive_reopening_and_the_schema_is_versioned() {
     let dir = temp_dir("reopen");
     let db = dir.join("s.db");
+    let identity;
     {
         let store = Store::open(&db).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 5);
+        assert_eq!(store.schema_version().unwrap(), 6);
         let rule = RuleSpec::path("/a", "https://example.org/a")
             .validate()
             .unwrap();
         let stored = store.create(&rule, "test").unwrap();
         assert_eq!(stored.id, Some(1));
+        identity = store.identity().unwrap();
     }
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(store.schema_version().unwrap(), 6);
+    // The store keeps its random identity (what its snapshot is checked against).
+    assert_eq!(identity.len(), 32);
+    assert_eq!(store.identity().unwrap(), identity);
+    assert_ne!(Store::in_memory().unwrap().identity().unwrap(), identity);
     let got = store.get(1).unwrap().unwrap();
     assert_eq!(got.to, "https://example.org/a");
     let _ = std::fs::remove_dir_all(&dir);

@@ -35,6 +35,26 @@ impl Sqlite {
             })?)
     }
 
+    /// The store's random identity (drawn anew by a restore), so that a snapshot is never
+    /// taken for another store's with the same change count.
+    pub fn identity(&self) -> Result<String, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT token FROM store_identity WHERE id = 1", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// The change count and the identity, read together.
+    pub fn version(&self) -> Result<(i64, String), StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT c.changes, i.token FROM rules_changes AS c, store_identity AS i
+             WHERE c.id = 1 AND i.id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
     /// What was recorded when the file at `path` (canonical) was last applied.
     pub fn applied_file(&self, path: &str) -> Result<Option<AppliedFile>, StoreError> {
         Ok(self

@@ -102,6 +102,11 @@ impl Sqlite {
         // The restored pages carry the backup's schema version; bring it up to date.
         drop(dst);
         self.migrate_restored()?;
+        // Another store now: a snapshot of the one replaced must not pass for its own.
+        self.conn().execute(
+            "UPDATE store_identity SET token = lower(hex(randomblob(16))) WHERE id = 1",
+            [],
+        )?;
         copied.kept = Some(kept);
         Ok(copied)
     }

@@ -95,6 +95,9 @@ pub enum StoreError {
     /// A backup could not be made, or a file given to restore is no whole seeother store.
     #[error("backup {0}")]
     Backup(String),
+    /// The database sent data this seeother cannot read.
+    #[error("{0}; is the database a seeother store of this version?")]
+    Malformed(String),
 }
 
 /// Why a store was busy ([`StoreError::Busy`]).
@@ -329,6 +332,15 @@ impl Store {
         each!(self, s => s.count())
     }
 
+    /// About how many rules, without a scan where the database keeps an estimate: room to
+    /// reserve before loading them.
+    pub fn count_estimate(&self) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.count(),
+            Store::Postgres(p) => p.count_estimate(),
+        }
+    }
+
     /// A page of rules, by id.
     pub fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         each!(self, s => s.list(query))
@@ -415,6 +427,15 @@ impl Store {
     /// any process or front end. Hit counters do not count.
     pub fn rules_changes(&self) -> Result<i64, StoreError> {
         each!(self, s => s.rules_changes())
+    }
+
+    /// The store's identity for snapshots: a SQLite store's random token; empty for
+    /// PostgreSQL, whose change numbers are never given twice.
+    pub fn identity(&self) -> Result<String, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.identity(),
+            Store::Postgres(_) => Ok(String::new()),
+        }
     }
 
     /// What was recorded when the file at `path` (canonical) was last applied.

@@ -1,5 +1,7 @@
 //! Rules in the store: create, read, update, delete, import, history.
 
+use std::path::Path;
+
 use rusqlite::{OptionalExtension, Row, ToSql, Transaction, params, params_from_iter};
 use serde::Serialize;
 
@@ -381,20 +383,33 @@ impl Sqlite {
     }
 
     /// As [`Sqlite::for_each_row`], in one read transaction with the change count
-    /// ([`Sqlite::rules_changes`]) the rows are as of, which is returned.
+    /// ([`Sqlite::rules_changes`]) the rows are as of, which is returned. On a file, the
+    /// rows are read on a connection of their own (WAL lets it read beside the writer), so
+    /// a long read (a snapshot) holds up no write.
     pub fn for_each_row_as_of(&self, f: impl FnMut(&RuleRow<'_>)) -> Result<i64, StoreError> {
-        let conn = self.conn();
-        // A deferred transaction reads one snapshot of the database from its first statement
-        // (WAL mode): no write of another connection falls between the count and the rows.
-        let tx = conn.unchecked_transaction()?;
-        let changes: i64 =
-            tx.query_row("SELECT changes FROM rules_changes WHERE id = 1", [], |r| {
-                r.get(0)
-            })?;
-        rows_in(&tx, f)?;
-        tx.commit()?;
-        Ok(changes)
+        if self.path() != Path::new(":memory:") {
+            let conn = rusqlite::Connection::open_with_flags(
+                self.path(),
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            return rows_as_of(&conn, f);
+        }
+        rows_as_of(&self.conn(), f)
     }
+}
+
+/// Every rule of the database `conn`, in one read transaction with the change count.
+fn rows_as_of(conn: &rusqlite::Connection, f: impl FnMut(&RuleRow<'_>)) -> Result<i64, StoreError> {
+    // A deferred transaction reads one snapshot of the database from its first statement
+    // (WAL mode): no write of another connection falls between the count and the rows.
+    let tx = conn.unchecked_transaction()?;
+    let changes: i64 = tx.query_row("SELECT changes FROM rules_changes WHERE id = 1", [], |r| {
+        r.get(0)
+    })?;
+    rows_in(&tx, f)?;
+    tx.commit()?;
+    Ok(changes)
 }
 
 /// Call `f` with every rule of the database `conn` as borrowed from its row.

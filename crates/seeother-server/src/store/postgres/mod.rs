@@ -16,6 +16,7 @@
 
 mod admin;
 mod copy;
+mod copy_out;
 mod counters;
 mod rules;
 
@@ -87,6 +88,9 @@ pub struct Postgres {
     describe: String,
     busy_timeout: Duration,
     conn: Mutex<Option<Client>>,
+    /// The connection the change feed reads on: a node catching up never waits behind its
+    /// own writes (a flush of hit counters can hold `conn` for a good part of a second).
+    feed: Mutex<Option<Client>>,
     /// Whether the migrations have run (at connect, or at the first connection of a store
     /// opened while the database was unreachable).
     migrated: AtomicBool,
@@ -123,6 +127,7 @@ impl Postgres {
             describe: redact(url),
             busy_timeout,
             conn: Mutex::new(None),
+            feed: Mutex::new(None),
             migrated: AtomicBool::new(false),
         };
         Ok(store)
@@ -149,17 +154,30 @@ impl Postgres {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Client>> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Run `f` on the connection, connecting first when there is none; a connection that
     /// failed is dropped, so the next call connects again.
     pub(super) fn with<T>(
         &self,
         f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.lock();
+        self.with_on(&self.conn, f)
+    }
+
+    /// As [`Postgres::with`], on the change feed's connection.
+    pub(super) fn with_feed<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.with_on(&self.feed, f)
+    }
+
+    fn with_on<T>(
+        &self,
+        slot: &Mutex<Option<Client>>,
+        f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn: MutexGuard<'_, Option<Client>> =
+            slot.lock().unwrap_or_else(|e| e.into_inner());
         if conn.as_ref().is_none_or(|c| c.is_closed()) {
             let mut client = self.connect_again()?;
             if !self.migrated.load(Ordering::Acquire) {
@@ -184,9 +202,13 @@ impl Postgres {
         })
     }
 
-    /// The change sequence: the number of the last change committed.
+    /// The change sequence: the number of the last change committed (read on the change
+    /// feed's connection).
     pub fn data_version(&self) -> Result<i64, StoreError> {
-        self.rules_changes()
+        self.with_feed(|c| {
+            Ok(c.query_one("SELECT seq FROM changes WHERE id = 1", &[])?
+                .get(0))
+        })
     }
 }
 

@@ -429,48 +429,37 @@ impl Postgres {
 }
 
 /// Every rule, read in one snapshot with the change number it is as of.
-fn rows_in(c: &mut ::postgres::Client, mut f: impl FnMut(&RuleRow<'_>)) -> Result<i64, StoreError> {
-    {
-        {
-            let mut tx = c
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
-            let seq: i64 = tx
-                .query_one("SELECT seq FROM changes WHERE id = 1", &[])?
-                .get(0);
-            let mut rows = tx.query_raw(
-                "SELECT id, host, kind, matcher, target, status, query, default_type, variants,
-                        cache_control, described_by, gone, grp
-                 FROM rules ORDER BY id",
-                std::iter::empty::<i64>(),
-            )?;
-            while let Some(row) = rows.next()? {
-                f(&RuleRow {
-                    id: row.get(0),
-                    host: row.get(1),
-                    kind: Kind::from_name(row.get(2)).unwrap_or(Kind::Path),
-                    matcher: row.get(3),
-                    to: row.get(4),
-                    status: u16::try_from(row.get::<_, i32>(5)).unwrap_or(303),
-                    query: QueryMode::from_name(row.get(6)).unwrap_or_default(),
-                    default_type: row.get(7),
-                    variants: row.get(8),
-                    cache_control: row.get(9),
-                    described_by: row.get(10),
-                    gone: row.get(11),
-                    group: row.get(12),
-                });
-            }
-            drop(rows);
-            tx.commit()?;
-            Ok(seq)
-        }
-    }
+fn rows_in(c: &mut ::postgres::Client, f: impl FnMut(&RuleRow<'_>)) -> Result<i64, StoreError> {
+    let mut tx = c
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?;
+    let seq: i64 = tx
+        .query_one("SELECT seq FROM changes WHERE id = 1", &[])?
+        .get(0);
+    super::copy_out::each_row(tx.copy_out(super::copy_out::COPY_RULES)?, f)?;
+    tx.commit()?;
+    Ok(seq)
 }
 
 impl Postgres {
+    /// About how many rules (PostgreSQL's estimate, kept by `ANALYZE` and autovacuum; the
+    /// count where there is none): room to reserve before loading, without a scan.
+    pub fn count_estimate(&self) -> Result<u64, StoreError> {
+        let estimate: i64 = self.with(|c| {
+            Ok(c.query_one(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = 'rules'::regclass",
+                &[],
+            )?
+            .get(0))
+        })?;
+        match u64::try_from(estimate) {
+            Ok(n) => Ok(n),
+            Err(_) => self.count(),
+        }
+    }
+
     /// How many rules.
     pub fn count(&self) -> Result<u64, StoreError> {
         self.with(|c| {
@@ -612,7 +601,7 @@ impl Postgres {
 
     /// The changes committed after number `seq`, in order, at most `limit`.
     pub fn changes_since(&self, seq: i64, limit: u32) -> Result<Vec<(i64, Change)>, StoreError> {
-        self.with(|c| {
+        self.with_feed(|c| {
             Ok(c.query(
                 "SELECT seq, rule_id, old_rule, new_rule FROM history
                  WHERE seq > $1 ORDER BY seq LIMIT $2",
