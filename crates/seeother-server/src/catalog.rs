@@ -11,6 +11,7 @@
 //! number by [`Catalog::catch_up`], which reads what was committed after the last number
 //! applied; so a node that missed a notification (or was down) catches up exactly.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -20,6 +21,7 @@ use arc_swap::{ArcSwap, Guard};
 use crate::health::{Health, Reachability};
 use crate::index::{CompiledRule, Index, RuleKey};
 use crate::rule::{RuleError, RuleSpec};
+use crate::snapshot::SnapshotError;
 use crate::store::{
     Change, HistoryEntry, ImportReport, ListQuery, Page, Store, StoreError, WaitingSince,
     waiting_since,
@@ -52,6 +54,16 @@ pub struct Catalog {
     seen: AtomicI64,
     /// Whether the shared store's database answered at the last try.
     reachable: Reachability,
+    started: Started,
+}
+
+/// How the rules were first loaded.
+#[derive(Clone, Debug, Default)]
+pub struct Started {
+    /// The snapshot they were read from, if any.
+    pub snapshot: Option<std::path::PathBuf>,
+    /// How long it took.
+    pub took: std::time::Duration,
 }
 
 /// Changes read per query while catching up.
@@ -82,6 +94,7 @@ fn compile(rule: &RuleSpec) -> Option<Arc<CompiledRule>> {
 impl Catalog {
     /// Load every rule of `store` into a new index.
     pub fn open(store: Arc<Store>) -> Result<Catalog, StoreError> {
+        let started = Instant::now();
         let (index, seq) = crate::load::load(&store)?;
         Ok(Catalog {
             store,
@@ -90,7 +103,93 @@ impl Catalog {
             reloads: AtomicU64::new(0),
             seen: AtomicI64::new(seq.unwrap_or(0)),
             reachable: Reachability::default(),
+            started: Started {
+                snapshot: None,
+                took: started.elapsed(),
+            },
         })
+    }
+
+    /// Load every rule of `store`: from the snapshot at `snapshot` when it may be served (a
+    /// SQLite store's of its exact change count and identity; a shared store's of any change
+    /// already committed, then caught up from it), else from the store.
+    pub fn open_from(store: Arc<Store>, snapshot: Option<&Path>) -> Result<Catalog, StoreError> {
+        match snapshot.and_then(|path| Catalog::resume(&store, path)) {
+            Some(catalog) => Ok(catalog),
+            None => Catalog::open(store),
+        }
+    }
+
+    /// The catalog of the snapshot at `path`, if it may be served for `store` as it is now.
+    fn resume(store: &Arc<Store>, path: &Path) -> Option<Catalog> {
+        let started = Instant::now();
+        let not_served = |why: &dyn std::fmt::Display| {
+            tracing::info!(snapshot = %path.display(), %why, "snapshot not used; rules loaded from the store");
+        };
+        let version = match crate::snapshot::version(path) {
+            Ok(v) => v,
+            Err(SnapshotError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return None;
+            }
+            Err(e) => {
+                not_served(&e);
+                return None;
+            }
+        };
+        // Which state of the store the snapshot must be of.
+        let fits = match &**store {
+            Store::Sqlite(s) => s
+                .version()
+                .map(|(seq, id)| version.seq == seq && version.store == id),
+            // A change number past the database's: the snapshot of another database.
+            Store::Postgres(p) => p.rules_changes().map(|seq| version.seq <= seq),
+        };
+        match fits {
+            Ok(true) => {}
+            Ok(false) => {
+                not_served(&"it is of another state of the store (rebuilt soon)");
+                return None;
+            }
+            Err(e) => {
+                not_served(&e);
+                return None;
+            }
+        }
+        let loaded = match crate::snapshot::read(path) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                tracing::warn!(error = %e, "snapshot not served; rules loaded from the store");
+                return None;
+            }
+        };
+        let catalog = Catalog {
+            store: store.clone(),
+            index: ArcSwap::from_pointee(loaded.index),
+            writer: Mutex::new(()),
+            reloads: AtomicU64::new(0),
+            seen: AtomicI64::new(if store.is_shared() { loaded.seq } else { 0 }),
+            reachable: Reachability::default(),
+            started: Started {
+                snapshot: Some(path.to_owned()),
+                took: Default::default(),
+            },
+        };
+        if let Err(e) = catalog.catch_up() {
+            not_served(&e);
+            return None;
+        }
+        let mut catalog = catalog;
+        catalog.started.took = started.elapsed();
+        tracing::info!(
+            rules = catalog.index().len(),
+            snapshot = %path.display(),
+            of = version.seq,
+            took = ?started.elapsed(),
+            "rules loaded from the snapshot"
+        );
+        Some(catalog)
     }
 
     /// A catalog serving `index`, as of change `seq`, until the shared store's database
@@ -103,9 +202,15 @@ impl Catalog {
             reloads: AtomicU64::new(0),
             seen: AtomicI64::new(seq),
             reachable: Reachability::default(),
+            started: Started::default(),
         };
         catalog.reachable.down(why);
         catalog
+    }
+
+    /// How the rules were first loaded.
+    pub fn started(&self) -> &Started {
+        &self.started
     }
 
     /// The store as this node sees it: degraded while a shared store's database cannot be
@@ -176,7 +281,14 @@ impl Catalog {
             let mut carried = 0;
             if let Some(old) = &change.old {
                 let key = key_of(old);
-                if let Some(c) = current.get(key.0.as_deref(), key.1, &key.2) {
+                // The index removes before it adds: a rule added earlier in the same batch
+                // (created, then changed or deleted) is taken out of the batch instead.
+                let earlier = added.iter().position(|c: &Arc<CompiledRule>| {
+                    (c.host(), c.kind(), c.matcher()) == (key.0.as_deref(), key.1, &*key.2)
+                });
+                if let Some(i) = earlier {
+                    carried = added.remove(i).take_hits();
+                } else if let Some(c) = current.get(key.0.as_deref(), key.1, &key.2) {
                     carried = c.take_hits();
                 }
                 removed.push(key);

@@ -47,9 +47,13 @@ pub struct Options {
     pub threads: usize,
     /// Wrong admin tokens (API and sign-in) allowed per client address.
     pub auth_throttle: crate::throttle::Config,
-    /// A local snapshot of the rules (PostgreSQL only): written every so often, served at
-    /// start while the database cannot be reached.
+    /// A local snapshot of the index, written whenever the rules changed (at most every
+    /// 30 s) and read at start: a SQLite store's is `DB.snapshot` unless
+    /// given; a node on PostgreSQL keeps one only where given, and serves it while the
+    /// database cannot be reached.
     pub snapshot: Option<PathBuf>,
+    /// Keep no snapshot (SQLite: not even beside the store).
+    pub no_snapshot: bool,
 }
 
 impl Default for Options {
@@ -67,6 +71,7 @@ impl Default for Options {
             threads: 0,
             auth_throttle: crate::throttle::Config::default(),
             snapshot: None,
+            no_snapshot: false,
         }
     }
 }
@@ -160,6 +165,7 @@ impl Server {
             }
             loaded.push((path.clone(), apply_rules_file(&catalog, path)?));
         }
+        let snapshot = snapshot_path(&options);
         let mut app = App::new(catalog, token);
         app.unknown = Arc::new(Unknown::new(options.unknown));
         app.throttle = crate::throttle::Throttle::new(options.auth_throttle);
@@ -173,7 +179,7 @@ impl Server {
             flush_interval: options.flush_interval,
             threads: options.threads,
             loaded,
-            snapshot: options.snapshot,
+            snapshot,
             from_snapshot,
         })
     }
@@ -207,6 +213,11 @@ impl Server {
     /// How many rules answer requests.
     pub fn rule_count(&self) -> usize {
         self.app.catalog.index().len()
+    }
+
+    /// How the rules were loaded at start.
+    pub fn started(&self) -> &crate::catalog::Started {
+        self.app.catalog.started()
     }
 
     /// The base URL (`http://ADDR` or `https://ADDR`).
@@ -296,9 +307,25 @@ fn open(options: &Options) -> Result<(Arc<Catalog>, AdminToken, TokenSource), Se
             loaded.seq,
             format!("started from the snapshot of change {} ({why})", loaded.seq),
         ),
-        None => Catalog::open(store)?,
+        None => Catalog::open_from(store, snapshot_path(options).as_deref())?,
     };
     Ok((Arc::new(catalog), token, token_source))
+}
+
+/// Where the snapshot of the index is kept, if anywhere.
+pub fn snapshot_path(options: &Options) -> Option<PathBuf> {
+    if options.no_snapshot {
+        return None;
+    }
+    match (&options.snapshot, &options.db) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Location::Sqlite(db)) if db.as_os_str() != ":memory:" => {
+            let mut path = db.as_os_str().to_owned();
+            path.push(".snapshot");
+            Some(path.into())
+        }
+        (None, _) => None,
+    }
 }
 
 /// Import the `--rules` file at `path`, unless it is unchanged since it was last applied and

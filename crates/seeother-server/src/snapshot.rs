@@ -1,26 +1,28 @@
-//! A node's local snapshot of its rules, tagged with the change sequence they are as of: a
-//! node on PostgreSQL writes one now and then (`--snapshot PATH`), and one that cannot reach
-//! the database at start serves from it until the database answers, then catches up from
-//! its number.
+//! A local snapshot of the index, tagged with the store's change number it is as of: read
+//! back, it serves the first redirect in a fraction of the time loading the rules takes.
 //!
-//! The file is a header line, `seeother-snapshot 1 SEQ RULES SHA256` (the numbers written
-//! with 20 digits), then the rules as JSON. A snapshot is served only whole and valid: the
-//! right header, as many rules as it says, the SHA-256 of the rest as it says, and every rule
-//! one the index accepts. It is written to a temporary file, synced and renamed, so a crash
+//! A SQLite store keeps one beside it (`DB.snapshot`), valid only for the store's exact
+//! change count and identity, and rebuilt otherwise; a node on PostgreSQL writes one now and
+//! then (`--snapshot PATH`), starts from it and catches up from its number, or serves it
+//! while the database cannot be reached.
+//!
+//! The file is the packed table as it is in memory (see `index/image.rs`) and the other rules
+//! as their stored rows in JSON, after a header (`seeother-snapshot 2`, the change number,
+//! the store's identity), all under one CRC-32. It is served only whole and valid: every
+//! length and record checked, the CRC matching, the rule count as it says and every rule one
+//! the index accepts. It is written to a temporary file, synced and renamed, so a crash
 //! leaves the old one.
 
 use std::borrow::Cow;
-use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use crate::index::{Index, IndexBuilder, RuleParts};
+use crate::index::{ImageError, In, Index, IndexBuilder, Out, PackedWriter, RuleParts};
 use crate::rule::{Kind, QueryMode};
 use crate::store::{RuleRow, Store, StoreError};
 
-const MAGIC: &str = "seeother-snapshot 1";
+const MAGIC: &[u8; 20] = b"seeother-snapshot 2\n";
 
 /// One rule as kept in a snapshot: borrowed from the store's row when written.
 #[derive(Debug, Serialize, Deserialize)]
@@ -80,30 +82,6 @@ impl<'a> Row<'a> {
     }
 }
 
-/// The header line: its numbers are written with 20 digits, so that the line written first
-/// (before the body's count and digest are known) has the length of the final one.
-fn header(seq: i64, count: u64, digest: &str) -> String {
-    format!("{MAGIC} {seq:020} {count:020} {digest}\n")
-}
-
-/// Passes bytes on, hashing them.
-struct Hashing<T> {
-    inner: T,
-    sha: Sha256,
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.sha.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// Why a snapshot could not be written or served.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -129,118 +107,314 @@ pub enum SnapshotError {
     Store(#[from] StoreError),
 }
 
-/// A snapshot read back: the index it holds and the change number it is as of.
+/// What a snapshot is of: the store's change number and identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version {
+    /// The number of the last change included (SQLite: the change count).
+    pub seq: i64,
+    /// The store's identity (empty for PostgreSQL, whose change numbers never repeat).
+    pub store: String,
+}
+
+/// A snapshot read back: the index it holds and what it is of.
 #[derive(Debug)]
 pub struct Loaded {
     /// The rules.
     pub index: Index,
     /// The number of the last change they include.
     pub seq: i64,
+    /// The store's identity.
+    pub store: String,
 }
 
-/// Write every rule of `store` to `path`, as of one change number, which is returned. The
-/// rows are written as they are read (no copy of the rules is held), to a temporary file that
-/// is synced, then renamed over `path`.
+/// Write every rule of `store` to `path`, as of one change number, which is returned. Plain
+/// rules are packed as the index packs them; the others are kept as their rows. Written to a
+/// temporary file that is synced, then renamed over `path`.
 pub fn write(store: &Store, path: &Path) -> Result<i64, SnapshotError> {
     let io = |source| SnapshotError::Io {
         path: path.to_owned(),
         source,
     };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut out =
-        std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp).map_err(io)?);
-    let blank = header(0, 0, &"0".repeat(64));
-    out.write_all(blank.as_bytes()).map_err(io)?;
-    let mut body = Hashing {
-        inner: out,
-        sha: Sha256::new(),
-    };
-    let mut count = 0u64;
-    let mut failed: Option<std::io::Error> = None;
-    let push = |r: &RuleRow<'_>| {
-        if failed.is_some() {
-            return;
-        }
-        let sep: &[u8] = if count == 0 { b"[" } else { b"," };
-        let written = body
-            .write_all(sep)
-            .and_then(|()| serde_json::to_writer(&mut body, &Row::of(r)).map_err(Into::into));
-        match written {
-            Ok(()) => count += 1,
-            Err(e) => failed = Some(e),
+    let identity = store.identity()?;
+    let mut packed = PackedWriter::with_capacity(store.count_estimate()? as usize);
+    let mut others: Vec<u8> = b"[".to_vec();
+    let mut count = 0usize;
+    let mut push = |r: &RuleRow<'_>| {
+        // A rule with a group would be compiled only to be handed back: kept as its row.
+        let plain = matches!(r.kind, Kind::Path | Kind::Prefix) && r.group.is_none();
+        let packed = plain
+            && match RuleParts::of_row(r) {
+                Ok(parts) => packed.push(parts).is_ok(),
+                Err(_) => false,
+            };
+        if !packed {
+            if count > 0 {
+                others.push(b',');
+            }
+            // Writing JSON to a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut others, &Row::of(r));
+            count += 1;
         }
     };
     let seq = match store {
-        Store::Postgres(pg) => pg.for_each_row_apart(push)?,
-        Store::Sqlite(s) => s.for_each_row_as_of(push)?,
+        Store::Postgres(pg) => pg.for_each_row_apart(&mut push)?,
+        Store::Sqlite(s) => s.for_each_row_as_of(&mut push)?,
     };
-    if let Some(e) = failed {
+    others.push(b']');
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    let mut out = Out::new(std::io::BufWriter::with_capacity(1 << 20, file));
+    let written = (|| {
+        out.bytes(MAGIC)?;
+        out.i64(seq)?;
+        out.block(identity.as_bytes())?;
+        // The total is known once the table is packed: written after it, with the others.
+        let packed_rules = packed.write(&mut out)?;
+        out.u64((packed_rules + count) as u64)?;
+        out.block(&others)?;
+        let file = out.finish()?.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()
+    })();
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
         return Err(io(e));
     }
-    body.write_all(if count == 0 { &b"[]"[..] } else { &b"]"[..] })
-        .map_err(io)?;
-    let digest = hex(&body.sha.finalize());
-    let mut file = body.inner.into_inner().map_err(|e| io(e.into_error()))?;
-    let head = header(seq, count, &digest);
-    debug_assert_eq!(head.len(), blank.len());
-    file.rewind()
-        .and_then(|()| file.write_all(head.as_bytes()))
-        .and_then(|()| file.sync_all())
-        .map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
     Ok(seq)
+}
+
+/// Open the snapshot at `path`: its reader, past the magic.
+fn open(path: &Path) -> Result<In<std::io::BufReader<std::fs::File>>, SnapshotError> {
+    let io = |source| SnapshotError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut inp = In::new(std::io::BufReader::with_capacity(1 << 20, file), len)
+        .map_err(|e| image_error(path, e))?;
+    let mut magic = [0; MAGIC.len()];
+    inp.fill(&mut magic).map_err(|e| image_error(path, e))?;
+    if &magic != MAGIC {
+        return Err(SnapshotError::Invalid {
+            path: path.to_owned(),
+            why: "not a seeother snapshot of this version".into(),
+        });
+    }
+    Ok(inp)
+}
+
+fn image_error(path: &Path, e: ImageError) -> SnapshotError {
+    match e {
+        ImageError::Io(source) => SnapshotError::Io {
+            path: path.to_owned(),
+            source,
+        },
+        ImageError::Invalid(why) => SnapshotError::Invalid {
+            path: path.to_owned(),
+            why,
+        },
+    }
+}
+
+fn version_of<R: std::io::Read>(inp: &mut In<R>) -> Result<Version, ImageError> {
+    let seq = inp.i64()?;
+    let store = String::from_utf8(inp.block()?)
+        .map_err(|_| ImageError::Invalid("the store identity is not text".into()))?;
+    Ok(Version { seq, store })
+}
+
+/// What the snapshot at `path` says it is of, read from its header only (not checked: a
+/// snapshot is checked whole when it is [`read`]).
+pub fn version(path: &Path) -> Result<Version, SnapshotError> {
+    let mut inp = open(path)?;
+    version_of(&mut inp).map_err(|e| image_error(path, e))
 }
 
 /// Read the snapshot at `path`, and build its index; refused unless whole and valid.
 pub fn read(path: &Path) -> Result<Loaded, SnapshotError> {
-    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
+    let mut inp = open(path)?;
+    let bad = |e| image_error(path, e);
+    let version = version_of(&mut inp).map_err(bad)?;
+    let mut index = IndexBuilder::read_packed(&mut inp).map_err(bad)?;
+    let count = inp.u64().map_err(bad)?;
+    let others = inp.block().map_err(bad)?;
+    inp.finish().map_err(bad)?;
+    let invalid = |why: String| SnapshotError::Invalid {
         path: path.to_owned(),
-        source,
-    })?;
-    let invalid = |why: &str| SnapshotError::Invalid {
-        path: path.to_owned(),
-        why: why.to_owned(),
+        why,
     };
-    let end = bytes
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or_else(|| invalid("no header line"))?;
-    let header = std::str::from_utf8(&bytes[..end]).map_err(|_| invalid("header not text"))?;
-    let rest = header
-        .strip_prefix(MAGIC)
-        .and_then(|r| r.strip_prefix(' '))
-        .ok_or_else(|| invalid("not a seeother snapshot of this version"))?;
-    let fields: Vec<&str> = rest.split(' ').collect();
-    let [seq, count, digest] = fields[..] else {
-        return Err(invalid("the header has not three fields after the version"));
-    };
-    let seq: i64 = seq.parse().map_err(|_| invalid("bad change number"))?;
-    let count: usize = count.parse().map_err(|_| invalid("bad rule count"))?;
-    let body = &bytes[end + 1..];
-    if hex(&Sha256::digest(body)) != digest {
-        return Err(invalid("its SHA-256 does not match (cut short or changed)"));
-    }
-    let rows: Vec<Row<'_>> = serde_json::from_slice(body).map_err(|e| invalid(&e.to_string()))?;
-    if rows.len() != count {
-        return Err(invalid("it holds another number of rules than it says"));
-    }
-    let mut index = IndexBuilder::with_capacity(rows.len());
+    let rows: Vec<Row<'_>> =
+        serde_json::from_slice(&others).map_err(|e| invalid(format!("its rules: {e}")))?;
     for row in &rows {
         let parts = row
             .row()
-            .ok_or_else(|| invalid(&format!("rule {}: unknown kind or query", row.id)))?;
+            .ok_or_else(|| invalid(format!("rule {}: unknown kind or query", row.id)))?;
         RuleParts::of_row(&parts)
             .and_then(|p| index.push(p))
-            .map_err(|e| invalid(&format!("rule {}: {e}", row.id)))?;
+            .map_err(|e| invalid(format!("rule {}: {e}", row.id)))?;
+    }
+    let index = index.finish();
+    if index.len() as u64 != count {
+        return Err(invalid(
+            "it holds another number of rules than it says".into(),
+        ));
     }
     Ok(Loaded {
-        index: index.finish(),
-        seq,
+        index,
+        seq: version.seq,
+        store: version.store,
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::Rule;
+    use crate::rule::RuleSpec;
+
+    /// A store of every kind of rule: paths, prefixes, host-scoped ones, a pattern, a rule
+    /// with variants, a tombstone, one that drops the query.
+    fn store() -> Store {
+        let store = Store::in_memory().unwrap();
+        let mut rules: Vec<RuleSpec> = (0..3000)
+            .map(|i| RuleSpec::path(&format!("/id/{i}"), &format!("https://example.org/{i}")))
+            .collect();
+        rules.push(RuleSpec::prefix("/c/", "https://example.org/c/"));
+        rules.push(RuleSpec::prefix("/c/deeper/", "https://example.org/d/"));
+        let mut scoped = RuleSpec::path("/id/1", "https://a.example/1");
+        scoped.host = Some("a.example".into());
+        rules.push(scoped);
+        rules.push(RuleSpec::pattern(
+            "/p/{name}",
+            "https://example.org/p/{name}",
+        ));
+        let mut gone = RuleSpec::path("/gone", "https://example.org/");
+        gone.gone = true;
+        rules.push(gone);
+        let mut drop = RuleSpec::path("/drop", "https://example.org/drop");
+        drop.query = QueryMode::Drop;
+        rules.push(drop);
+        let mut negotiated = RuleSpec::path("/thing", "https://example.org/thing.html");
+        negotiated.default_type = Some("text/html".into());
+        negotiated.variants = vec![crate::rule::Variant {
+            media_type: "text/turtle".into(),
+            to: "https://example.org/thing.ttl".into(),
+        }];
+        rules.push(negotiated);
+        let rules: Vec<RuleSpec> = rules.into_iter().map(|r| r.validate().unwrap()).collect();
+        store.import(&rules, "test").unwrap();
+        store
+    }
+
+    /// What `index` answers for `path` on `host`: the rule's id, kind, status, whether gone,
+    /// and its media types.
+    fn answer(index: &Index, host: Option<&str>, path: &str) -> Option<String> {
+        index.lookup(host, path).map(|h| {
+            let r = h.rule;
+            format!(
+                "{} {:?} {:?} {} {:?}",
+                r.id(),
+                r.kind(),
+                r.status(),
+                r.is_gone(),
+                r.offered()
+            )
+        })
+    }
+
+    const PATHS: &[(Option<&str>, &str)] = &[
+        (None, "/id/0"),
+        (None, "/id/2999"),
+        (None, "/id/3000"),
+        (Some("a.example"), "/id/1"),
+        (Some("b.example"), "/id/1"),
+        (None, "/c/x"),
+        (None, "/c/deeper/y"),
+        (None, "/p/alice"),
+        (None, "/gone"),
+        (None, "/drop"),
+        (None, "/thing"),
+        (None, "/nothing"),
+    ];
+
+    #[test]
+    fn a_snapshot_reads_back_as_the_index_loaded_from_the_store() {
+        let store = store();
+        let dir = std::env::temp_dir().join(format!("seeother-snap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.snapshot");
+        let seq = write(&store, &path).unwrap();
+        let (loaded, _) = crate::load::load(&store).unwrap();
+        let read = read(&path).unwrap();
+        assert_eq!(read.index.len(), loaded.len());
+        assert_eq!(read.index.len(), 3007);
+        for &(host, p) in PATHS {
+            assert_eq!(
+                answer(&read.index, host, p),
+                answer(&loaded, host, p),
+                "{host:?} {p}"
+            );
+        }
+        assert!(
+            answer(&read.index, None, "/thing")
+                .unwrap()
+                .contains("text/turtle")
+        );
+        // It says which state of the store it is of.
+        let Store::Sqlite(s) = &store else { panic!() };
+        let (changes, id) = s.version().unwrap();
+        assert_eq!((seq, &read.store), (changes, &id));
+        assert_eq!(version(&path).unwrap(), Version { seq, store: id });
+        // A packed rule read back answers with its target's bytes as stored.
+        let hit = read.index.lookup(None, "/id/7").unwrap();
+        let Rule::Packed(p) = hit.rule else {
+            panic!("not packed")
+        };
+        assert_eq!(p.location().unwrap().as_str(), "https://example.org/7");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_snapshot_cut_short_or_with_any_byte_changed_is_refused() {
+        let store = store();
+        let dir = std::env::temp_dir().join(format!("seeother-snapbad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.snapshot");
+        write(&store, &path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let bad = dir.join("bad.snapshot");
+        // Every byte of the header and the last ones, and 400 spread over the rest.
+        let step = (bytes.len() / 400).max(1);
+        let places: Vec<usize> = (0..64)
+            .chain((0..bytes.len()).step_by(step))
+            .chain(bytes.len() - 64..bytes.len())
+            .collect();
+        for &at in &places {
+            let mut changed = bytes.clone();
+            changed[at] ^= 0x20;
+            std::fs::write(&bad, &changed).unwrap();
+            let err = read(&bad).expect_err(&format!("byte {at} changed, yet served"));
+            assert!(matches!(err, SnapshotError::Invalid { .. }), "{at}: {err}");
+        }
+        for len in [
+            0,
+            10,
+            20,
+            100,
+            bytes.len() / 2,
+            bytes.len() - 5,
+            bytes.len() - 1,
+        ] {
+            std::fs::write(&bad, &bytes[..len]).unwrap();
+            let err = read(&bad).expect_err(&format!("cut to {len}, yet served"));
+            assert!(err.to_string().contains("cannot be served"), "{len}: {err}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        std::fs::write(&bad, &longer).unwrap();
+        assert!(read(&bad).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -33,10 +33,16 @@ pub struct ServeArgs {
           default_value = seeother_server::server::DEFAULT_DB)]
     pub db: Location,
 
-    /// With a PostgreSQL store: a local snapshot of the rules, written whenever they changed
-    /// (at most every 30 s), and served at start while the database cannot be reached.
-    #[arg(long, value_name = "PATH")]
+    /// A local snapshot of the index, read at start instead of loading every rule, and
+    /// written whenever the rules changed (at most every 30 s). SQLite: DB.snapshot unless
+    /// given, used only when it is of the store's exact state. PostgreSQL: none unless given;
+    /// caught up from at start, and served while the database cannot be reached.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_snapshot")]
     pub snapshot: Option<PathBuf>,
+
+    /// Keep no snapshot of the index (every start loads the rules from the store).
+    #[arg(long)]
+    pub no_snapshot: bool,
 
     /// A rule file (TOML, JSON or CSV) to load into the store at start; repeatable.
     #[arg(long = "rules", value_name = "FILE")]
@@ -218,6 +224,7 @@ fn options(args: ServeArgs) -> Result<Options, String> {
         listen: args.listen,
         db: args.db,
         snapshot: args.snapshot,
+        no_snapshot: args.no_snapshot,
         rules: args.rules,
         admin_token_file: args.admin_token_file,
         tls: args.tls_cert.zip(args.tls_key),
@@ -300,7 +307,17 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
     match server.from_snapshot() {
         None => {
-            let _ = writeln!(out, "  rules:  {} (store {db})", server.rule_count());
+            let started = server.started();
+            let how = match &started.snapshot {
+                Some(path) => format!("read from its snapshot {}", path.display()),
+                None => "loaded".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  rules:  {} (store {db}; {how} in {:.0?})",
+                server.rule_count(),
+                started.took
+            );
         }
         Some(seq) => {
             let _ = writeln!(

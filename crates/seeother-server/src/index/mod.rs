@@ -16,6 +16,7 @@
 
 mod compiled;
 mod huge;
+mod image;
 mod packed;
 mod parts;
 mod scope;
@@ -29,6 +30,7 @@ use http::HeaderName;
 use http::header::ACCEPT;
 
 pub use compiled::{CompiledRule, DEFAULT_TYPE, PREBUILT_LIMIT};
+pub use image::{ImageError, In, Out};
 pub use packed::PackedRule;
 pub use parts::RuleParts;
 
@@ -209,6 +211,8 @@ pub struct Index {
 /// Fills an [`Index`]: plain rules are packed, the others compiled.
 pub struct IndexBuilder {
     packed: packed::Builder,
+    /// A packed table read from a snapshot: then every rule pushed is compiled.
+    read: Option<Packed>,
     hosts: HashMap<Box<str>, Scope>,
     any: Scope,
 }
@@ -220,9 +224,21 @@ impl IndexBuilder {
             // Text reserved at a typical 128 bytes a rule: pages never written are never
             // resident, so guessing high costs address space, not memory.
             packed: packed::Builder::with_capacity(rules, rules.saturating_mul(128)),
+            read: None,
             hosts: HashMap::new(),
             any: Scope::default(),
         }
+    }
+
+    /// A builder over the packed table of a snapshot ([`PackedWriter::write`]); the rules
+    /// pushed then are the snapshot's others, compiled.
+    pub fn read_packed<R: std::io::Read>(inp: &mut In<R>) -> Result<Self, ImageError> {
+        Ok(IndexBuilder {
+            packed: packed::Builder::with_capacity(0, 0),
+            read: Some(Packed::read(inp)?),
+            hosts: HashMap::new(),
+            any: Scope::default(),
+        })
     }
 
     fn scope_mut(&mut self, host: Option<&str>) -> &mut Scope {
@@ -236,7 +252,11 @@ impl IndexBuilder {
     /// it). Fails only on a rule that never passed validation.
     pub fn push(&mut self, rule: RuleParts<'_>) -> Result<(), RuleError> {
         let (host, kind, matcher) = (rule.host, rule.kind, rule.matcher);
-        match self.packed.push(rule) {
+        let packed = match &self.read {
+            None => self.packed.push(rule),
+            Some(_) => Err(rule),
+        };
+        match packed {
             Ok(()) => {
                 self.scope_mut(host).remove(kind, matcher);
                 Ok(())
@@ -251,8 +271,12 @@ impl IndexBuilder {
 
     /// Close the index.
     pub fn finish(self) -> Index {
+        let packed = match self.read {
+            Some(read) => read,
+            None => self.packed.finish(),
+        };
         let mut index = Index {
-            packed: Arc::new(self.packed.finish()),
+            packed: Arc::new(packed),
             hidden: Arc::default(),
             hosts: self.hosts,
             any: self.any,
@@ -269,6 +293,34 @@ impl IndexBuilder {
         index.hidden = Arc::new(shadowed);
         index.recount();
         index
+    }
+}
+
+/// The plain rules of a snapshot, packed as the index packs them; the other rules are handed
+/// back, to be kept as they are stored (and compiled when the snapshot is read).
+pub struct PackedWriter {
+    packed: packed::Builder,
+}
+
+impl PackedWriter {
+    /// A writer sized for about `rules` rules.
+    pub fn with_capacity(rules: usize) -> Self {
+        PackedWriter {
+            packed: packed::Builder::with_capacity(rules, rules.saturating_mul(128)),
+        }
+    }
+
+    /// Pack `rule`, or hand it back when it is not plain.
+    #[allow(clippy::result_large_err)]
+    pub fn push<'a>(&mut self, rule: RuleParts<'a>) -> Result<(), RuleParts<'a>> {
+        self.packed.push(rule)
+    }
+
+    /// Write the packed table; gives how many rules it holds.
+    pub fn write<W: std::io::Write>(self, out: &mut Out<W>) -> std::io::Result<usize> {
+        let packed = self.packed.finish();
+        packed.write(out)?;
+        Ok(packed.len())
     }
 }
 

@@ -20,6 +20,7 @@ use seeother_core::location::{Location, LocationError};
 use seeother_core::respond::RedirectStatus;
 
 use super::RuleParts;
+use super::image::{ImageError, In, Out};
 use super::table::{Slot, Table, USED};
 use crate::rule::{Kind, QueryMode};
 
@@ -46,9 +47,18 @@ const STATUSES: [RedirectStatus; 5] = [
     RedirectStatus::PermanentRedirect,
 ];
 
-/// The hasher of the tables: fast, seeded per process. Only rules (written by the operator) are
-/// inserted; requests only look up, so there is no flooding to resist.
-type Fast = foldhash::fast::RandomState;
+/// The hasher of the tables: fast, seeded at random per table (the seed is kept in a
+/// snapshot, so a table read back hashes as it was built). Only rules (written by the
+/// operator) are inserted; requests only look up, so there is no flooding to resist.
+type Fast = foldhash::fast::FixedState;
+
+/// A random seed for a new table's hasher.
+fn new_seed() -> u64 {
+    let mut b = [0; 8];
+    // Without the system's randomness the table still works, only with a seed others know.
+    let _ = getrandom::fill(&mut b);
+    u64::from_le_bytes(b)
+}
 
 /// The hash of a rule's host number and matcher, as each record keeps it: the high half of
 /// the hasher's (its best-mixed bits).
@@ -80,6 +90,7 @@ pub(crate) struct Packed {
     /// Per host number: the distinct prefix lengths, longest first.
     prefix_lens: Box<[Box<[u32]>]>,
     state: Fast,
+    seed: u64,
     /// Whether huge pages were asked for.
     collapsed: AtomicBool,
 }
@@ -362,11 +373,13 @@ pub(crate) struct Builder {
     /// Whether some rule was given hits counted before it was packed.
     carried: bool,
     state: Fast,
+    seed: u64,
 }
 
 impl Builder {
     /// A builder sized for `rules` rules with `text` bytes of text.
     pub(crate) fn with_capacity(rules: usize, text: usize) -> Self {
+        let seed = new_seed();
         Builder {
             text: Vec::with_capacity(text),
             // Most rules of a large table are exact; the tables grow when a guess is short.
@@ -377,7 +390,8 @@ impl Builder {
             prefix_lens: vec![BTreeSet::new()],
             last: None,
             carried: false,
-            state: Fast::default(),
+            state: Fast::with_seed(seed),
+            seed,
         }
     }
 
@@ -507,6 +521,7 @@ impl Builder {
                 .map(|lens| lens.into_iter().rev().collect())
                 .collect(),
             state: self.state,
+            seed: self.seed,
             collapsed: AtomicBool::new(false),
         };
         if self.carried {
@@ -517,5 +532,76 @@ impl Builder {
             }
         }
         packed
+    }
+}
+
+impl Packed {
+    /// Write the table to a snapshot: the hasher's seed, the text, the hosts, the prefix
+    /// lengths and both tables (counters are not kept: they are flushed to the store).
+    pub(crate) fn write<W: std::io::Write>(&self, out: &mut Out<W>) -> std::io::Result<()> {
+        out.u64(self.seed)?;
+        out.block(&self.text)?;
+        out.u64(self.host_names.len() as u64)?;
+        for (name, lens) in self.host_names.iter().zip(&self.prefix_lens) {
+            out.block(name.as_bytes())?;
+            out.u64(lens.len() as u64)?;
+            for &len in lens.iter() {
+                out.u32(len)?;
+            }
+        }
+        self.exact.write(out)?;
+        self.prefixes.write(out)
+    }
+
+    /// Read a table [`Packed::write`] wrote; refused unless every part fits the others.
+    pub(crate) fn read<R: std::io::Read>(inp: &mut In<R>) -> Result<Packed, ImageError> {
+        let seed = inp.u64()?;
+        let text = inp.block()?;
+        let count = inp.count(16, "hosts")?;
+        if count == 0 || count > u16::MAX as usize {
+            return Err(ImageError::invalid("its host count is out of range"));
+        }
+        let mut host_names = Vec::with_capacity(count);
+        let mut prefix_lens = Vec::with_capacity(count);
+        let mut hosts = HashMap::with_capacity(count);
+        for n in 0..count {
+            let name = String::from_utf8(inp.block()?)
+                .map_err(|_| ImageError::invalid("a host name is not text"))?;
+            let lens = inp.count(4, "prefix lengths")?;
+            let lens = (0..lens)
+                .map(|_| inp.u32())
+                .collect::<Result<Box<[u32]>, _>>()?;
+            if (n == 0) != name.is_empty() || !lens.windows(2).all(|w| w[0] > w[1]) {
+                return Err(ImageError::invalid("its hosts are out of order"));
+            }
+            if n > 0 {
+                hosts.insert(name.clone().into_boxed_str(), n as u16);
+            }
+            host_names.push(name.into_boxed_str());
+            prefix_lens.push(lens);
+        }
+        if std::str::from_utf8(&text).is_err() {
+            return Err(ImageError::invalid("its text is not UTF-8"));
+        }
+        let exact = Table::read(inp, text.len(), count)?;
+        let prefixes = Table::read(inp, text.len(), count)?;
+        if exact.places() + prefixes.places() >= (u32::MAX / 4) as usize {
+            return Err(ImageError::invalid("it has more places than a table may"));
+        }
+        let records = exact.places() + prefixes.places();
+        Ok(Packed {
+            text: Bytes::from(text),
+            exact,
+            prefixes,
+            dirty: (0..records.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            hosts,
+            host_names: host_names.into(),
+            prefix_lens: prefix_lens.into(),
+            state: Fast::with_seed(seed),
+            seed,
+            collapsed: AtomicBool::new(false),
+        })
     }
 }

@@ -3,6 +3,7 @@
 //! read eight at a time, and the records in the places themselves. Rules are inserted
 //! straight into their places while the table is built, so closing it moves nothing.
 
+use super::image::{ImageError, In, Out};
 use std::sync::atomic::{AtomicU8, AtomicU64};
 
 /// One packed rule, or an empty place: its text is `matcher`, then the target. Everything a
@@ -196,3 +197,119 @@ impl Table {
         (0..self.slots.len()).filter(|&n| self.slots[n].flags & USED != 0)
     }
 }
+
+impl Table {
+    /// Write the table to a snapshot (counters and target checks are not kept).
+    pub(super) fn write<W: std::io::Write>(&self, out: &mut Out<W>) -> std::io::Result<()> {
+        out.u32(self.homes)?;
+        out.u32(self.rules)?;
+        out.u64(self.slots.len() as u64)?;
+        let mut buf = Vec::with_capacity(SLOT_BYTES * 4096);
+        for chunk in self.slots.chunks(4096) {
+            buf.clear();
+            for s in chunk {
+                buf.extend_from_slice(&s.start.to_le_bytes());
+                buf.extend_from_slice(&s.matcher_len.to_le_bytes());
+                buf.extend_from_slice(&s.target_len.to_le_bytes());
+                buf.extend_from_slice(&s.hash.to_le_bytes());
+                buf.extend_from_slice(&s.host.to_le_bytes());
+                buf.push(s.flags);
+                buf.push(0);
+            }
+            out.bytes(&buf)?;
+        }
+        out.bytes(&self.tags)?;
+        for chunk in self.ids.chunks(4096) {
+            buf.clear();
+            for id in chunk {
+                buf.extend_from_slice(&id.to_le_bytes());
+            }
+            out.bytes(&buf)?;
+        }
+        Ok(())
+    }
+
+    /// Read a table [`Table::write`] wrote, whose records' text is `text` bytes long and
+    /// whose hosts are numbered below `hosts`: every record is checked to lie in the text and
+    /// every probe to end inside the table, so nothing read can make a lookup go out of bounds.
+    pub(super) fn read<R: std::io::Read>(
+        inp: &mut In<R>,
+        text: usize,
+        hosts: usize,
+    ) -> Result<Table, ImageError> {
+        let homes = inp.u32()?;
+        let rules = inp.u32()?;
+        let places = inp.count(SLOT_BYTES + 1 + 8, "places")?;
+        if homes == 0 || places <= homes as usize || rules as usize >= places {
+            return Err(ImageError::invalid("a table's sizes do not fit together"));
+        }
+        let mut slots = Vec::with_capacity(places);
+        let mut buf = vec![0; SLOT_BYTES * 4096];
+        let mut used = 0usize;
+        while slots.len() < places {
+            let n = (places - slots.len()).min(4096);
+            let bytes = &mut buf[..n * SLOT_BYTES];
+            inp.fill(bytes)?;
+            for r in bytes.chunks_exact(SLOT_BYTES) {
+                let word = |i: usize| u32::from_le_bytes([r[i], r[i + 1], r[i + 2], r[i + 3]]);
+                let slot = Slot {
+                    hits: AtomicU64::new(0),
+                    start: word(0),
+                    matcher_len: word(4),
+                    target_len: word(8),
+                    hash: word(12),
+                    host: u16::from_le_bytes([r[16], r[17]]),
+                    flags: r[18],
+                    checked: AtomicU8::new(0),
+                };
+                if slot.flags & USED != 0 {
+                    let end = u64::from(slot.start)
+                        + u64::from(slot.matcher_len)
+                        + u64::from(slot.target_len);
+                    if end > text as u64 || usize::from(slot.host) >= hosts {
+                        return Err(ImageError::invalid("a record points outside the text"));
+                    }
+                    used += 1;
+                }
+                slots.push(slot);
+            }
+        }
+        let tags = inp.bytes(places + GROUP)?;
+        // Every probe ends at an empty place: the last place and the padding are empty, and
+        // a tag is set exactly where a record is.
+        let tags_agree = slots
+            .iter()
+            .zip(&tags)
+            .all(|(s, &t)| (s.flags & USED != 0) == (t != 0) && (t == 0 || t == tag(s.hash)));
+        if used != rules as usize
+            || slots[places - 1].flags & USED != 0
+            || tags[places..].iter().any(|&t| t != 0)
+            || !tags_agree
+        {
+            return Err(ImageError::invalid("a table's places and tags disagree"));
+        }
+        let mut ids = Vec::with_capacity(places);
+        let mut left = places;
+        while left > 0 {
+            let n = left.min(4096);
+            let bytes = &mut buf[..n * 8];
+            inp.fill(bytes)?;
+            ids.extend(
+                bytes
+                    .chunks_exact(8)
+                    .map(|b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8]))),
+            );
+            left -= n;
+        }
+        Ok(Table {
+            slots,
+            tags,
+            ids,
+            homes,
+            rules,
+        })
+    }
+}
+
+/// Bytes of one record in a snapshot.
+const SLOT_BYTES: usize = 20;

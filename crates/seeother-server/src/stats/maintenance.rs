@@ -34,9 +34,8 @@ fn stop_within(stopped: &Receiver<()>, every: Duration) -> bool {
 }
 
 impl Maintenance {
-    /// Start the threads, for the counters and metrics of `app`; on a shared store, a
-    /// `snapshot` of the rules is written there whenever they changed, at most every
-    /// [`SNAPSHOT_EVERY`].
+    /// Start the threads, for the counters and metrics of `app`; a `snapshot` of the index is
+    /// written there whenever the rules changed, at most every [`SNAPSHOT_EVERY`].
     pub fn spawn(app: Arc<App>, every: Duration, snapshot: Option<PathBuf>) -> Maintenance {
         let mut m = Maintenance {
             stops: Vec::new(),
@@ -69,6 +68,9 @@ impl Maintenance {
                         snapshots.maybe_write(catalog, path);
                     }
                     continue;
+                }
+                if let Some(path) = &snapshot {
+                    snapshots.maybe_write(catalog, path);
                 }
                 let now = catalog.store().data_version().ok();
                 if now != version {
@@ -144,20 +146,43 @@ struct Snapshots {
 
 impl Snapshots {
     /// Write a snapshot if the rules changed since the last one, which is old enough, and
-    /// the database answers.
+    /// the database answers. A snapshot already of the store as it is (read at start) is
+    /// kept.
     fn maybe_write(&mut self, catalog: &Catalog, path: &Path) {
+        let store = catalog.store();
+        let now = if store.is_shared() {
+            catalog.seen()
+        } else {
+            match store.rules_changes() {
+                Ok(n) => n,
+                Err(_) => return,
+            }
+        };
         let due = self
             .last
-            .is_none_or(|(at, seq)| seq != catalog.seen() && at.elapsed() >= SNAPSHOT_EVERY);
+            .is_none_or(|(at, seq)| seq != now && at.elapsed() >= SNAPSHOT_EVERY);
         if !due || !catalog.health().database {
             return;
         }
-        match crate::snapshot::write(catalog.store(), path) {
+        if self.last.is_none()
+            && let Ok(v) = crate::snapshot::version(path)
+            && v.seq == now
+            && store.identity().is_ok_and(|id| id == v.store)
+        {
+            self.last = Some((Instant::now(), now));
+            return;
+        }
+        let started = Instant::now();
+        match crate::snapshot::write(store, path) {
             Ok(seq) => {
-                tracing::debug!(seq, snapshot = %path.display(), "snapshot written");
+                tracing::debug!(seq, snapshot = %path.display(), took = ?started.elapsed(), "snapshot written");
                 self.last = Some((Instant::now(), seq));
             }
-            Err(e) => tracing::warn!(error = %e, "could not write the snapshot; will try again"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not write the snapshot; will try again");
+                // Not at every tick: a disk that is full stays full for a while.
+                self.last = Some((Instant::now(), i64::MIN));
+            }
         }
     }
 }

@@ -125,7 +125,10 @@ impl Server {
             .arg(db)
             .args(args)
             .env_remove("SEEOTHER_ADMIN_TOKEN")
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_SERVER_LOG").unwrap_or("warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
