@@ -45,7 +45,6 @@ impl Maintenance {
         m.start("seeother-flush", move |stopped| {
             as_batch_thread();
             let (catalog, unknown) = (&flusher.catalog, &flusher.unknown);
-            let mut snapshots = Snapshots::default();
             let mut version = (!catalog.store().is_shared())
                 .then(|| catalog.store().data_version().ok())
                 .flatten();
@@ -64,13 +63,7 @@ impl Maintenance {
                     if let Err(e) = catalog.catch_up() {
                         tracing::debug!(error = %e, "could not catch up on the changes");
                     }
-                    if let Some(path) = &snapshot {
-                        snapshots.maybe_write(catalog, path);
-                    }
                     continue;
-                }
-                if let Some(path) = &snapshot {
-                    snapshots.maybe_write(catalog, path);
                 }
                 let now = catalog.store().data_version().ok();
                 if now != version {
@@ -85,6 +78,20 @@ impl Maintenance {
                 }
             }
         });
+        if let Some(path) = snapshot {
+            let catalog = app.catalog.clone();
+            // Reading every rule and packing them takes about a second per million: on a
+            // thread of its own, so that counters are flushed meanwhile, and a batch thread
+            // (not an idle one: it takes the store's connection for a moment, which a
+            // thread that may wait indefinitely for a core must not hold).
+            m.start("seeother-snapshot", move |stopped| {
+                as_batch_thread();
+                let mut snapshots = Snapshots::default();
+                while !stop_within(&stopped, every) {
+                    snapshots.maybe_write(&catalog, &path);
+                }
+            });
+        }
         if app.catalog.store().is_shared() {
             let catalog = app.catalog.clone();
             m.start("seeother-feed", move |stopped| {
