@@ -258,7 +258,17 @@ impl IndexBuilder {
         };
         match packed {
             Ok(()) => {
-                self.scope_mut(host).remove(kind, matcher);
+                // It replaces a compiled rule pushed earlier with its key, if any: looked up
+                // without making a scope for its host (most rules of a large table).
+                let scope = match host {
+                    None => Some(&mut self.any),
+                    Some(h) => self.hosts.get_mut(h),
+                };
+                if let Some(scope) = scope
+                    && !scope.is_empty()
+                {
+                    scope.remove(kind, matcher);
+                }
                 Ok(())
             }
             Err(rule) => {

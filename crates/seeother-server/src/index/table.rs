@@ -105,11 +105,17 @@ impl Table {
         self.ids.get(n).copied().unwrap_or_default()
     }
 
+    /// The home place of a record with hash `h`: where its probe starts.
+    #[inline]
+    pub(super) fn home(&self, h: u32) -> usize {
+        ((u64::from(h) * u64::from(self.homes)) >> 32) as usize
+    }
+
     /// The place of the record with hash `h` for which `same` holds, or else the empty
     /// place where such a record would go.
     #[inline]
     pub(super) fn probe(&self, h: u32, same: impl Fn(&Slot) -> bool) -> Result<usize, usize> {
-        let start = ((u64::from(h) * u64::from(self.homes)) >> 32) as usize;
+        let start = self.home(h);
         let want = u64::from_ne_bytes([tag(h); GROUP]);
         let mut at = start;
         // Linear probing: a record is never past the first empty place after its home, and
