@@ -1,7 +1,10 @@
 //! `seeother import --from apache` with mod_rewrite's flow flags and file tests: `[N]` (a new
 //! round), `[C]` (a chain), `[B]` (escaped backreferences) and `RewriteCond … -f` / `-d`
-//! decided from the imported tree, each answered over a real socket.
+//! decided from the imported tree, each answered over a real socket; then the real Apache
+//! over the same tree asked by `--record-from`, its answers kept as the rule file's tests,
+//! which the translation passes.
 
+mod apache_support;
 mod serve_support;
 
 use std::fs;
@@ -128,4 +131,56 @@ fn flow_flags_and_file_tests_answer_as_apache_runs_them() {
     assert_eq!(s.get("/files/sub/").status, 404);
     // mod_dir: DirectorySlash, for a directory on disk without a file of its own too.
     assert_eq!(location("/files/sub"), at(301, "/files/sub/"));
+}
+
+#[test]
+fn answers_recorded_from_the_real_apache_are_the_translation_s_tests() {
+    let dir = TempDir::new("import-apache-record");
+    let root = tree(&dir);
+    let apache = apache_support::Apache::start(apache_support::free_port(), &root);
+    let db = dir.path().join("r.db");
+    let _server = Server::start(&db, &[]);
+    let output = dir.path().join("recorded.toml");
+    let (code, out, err) = cli(&[
+        "import",
+        "--from",
+        "apache",
+        root.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--record-from",
+        &apache.url(),
+        "--origin",
+        "https://w3id.org",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("recorded as tests"), "{out}");
+    let text = fs::read_to_string(&output).unwrap();
+    // The file carries the rules and Apache's answers, among them the round-by-round
+    // lowering ([N]) and the escaped backreference ([B]).
+    assert!(
+        text.contains("[[rules]]") && text.contains("[[tests]]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("https://r.example/resource?uri=https://w3id.org/meta/"),
+        "{text}"
+    );
+    // The written file passes its own tests offline, as `seeother test` runs them.
+    let (code, out, err) = cli(&["test", output.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    // A recorded answer the translation does not give makes the file fail its tests.
+    let at = text
+        .rfind("https://f.example/page/")
+        .expect("a recorded redirect");
+    let broken = format!(
+        "{}https://f.example/elsewhere/{}",
+        &text[..at],
+        &text[at + "https://f.example/page/".len()..]
+    );
+    let changed = dir.file("changed.toml", &broken);
+    let (code, out, _) = cli(&["test", changed.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
 }

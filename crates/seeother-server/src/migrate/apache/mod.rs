@@ -9,6 +9,8 @@
 
 mod files;
 mod parse;
+pub mod questions;
+pub mod record;
 mod rewrite;
 
 use std::path::{Path, PathBuf};
