@@ -116,6 +116,11 @@ fn render(
                         first = false;
                         out.push_str(&String::from_utf8_lossy(value.as_bytes()));
                     }
+                    // RFC 9110 §7.2: the host the request is for, whether it came in a Host
+                    // field or in the target (HTTP/2's :authority); the listener keeps it apart.
+                    if first && *h == http::header::HOST {
+                        out.push_str(f.host.unwrap_or(""));
+                    }
                 }
                 Var::Query => out.push_str(f.query.unwrap_or("")),
                 Var::Method => out.push_str(f.method.as_str()),

@@ -297,3 +297,17 @@ fn dot_segments_are_removed_before_the_steps_match() {
         to("https://x.example/k-c/")
     );
 }
+
+#[test]
+fn the_host_header_field_is_the_host_the_request_is_for() {
+    // mod_rewrite: %{HTTP_HOST}; RFC 9110 §7.2: the host may come without a Host field (the
+    // target's authority), and the request's host is what it names.
+    let steps = vec![redirect(
+        "^(.*)$",
+        "https://x.example/?iri=http://{header:host}/d/{1}",
+    )];
+    assert_eq!(
+        run(&steps, "/d/a", None),
+        to("https://x.example/?iri=http://example.org/d/a")
+    );
+}
