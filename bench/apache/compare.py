@@ -184,7 +184,7 @@ def start_seeother(binary, root, tree, port, report_path):
     db = os.path.join(root, "seeother.db")
     started = time.monotonic()
     imp = subprocess.run([binary, "import", "--from", "apache", tree, "--db", db],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=1200)
     import_seconds = time.monotonic() - started
     with open(report_path, "w") as f:
         f.write(imp.stdout)
@@ -277,6 +277,9 @@ def resolve(path, location):
     # RFC 3986 §6.2.2.1: scheme and host are case-insensitive, and so are the hexadecimal
     # digits of a percent-encoding.
     url = url._replace(netloc=url.netloc.lower())
+    # RFC 3986 §6.2.3: an empty port is the same as none ("https://h:/x" is "https://h/x").
+    if url.netloc.endswith(":"):
+        url = url._replace(netloc=url.netloc[:-1])
     return re.sub(r"%[0-9a-fA-F]{2}", lambda m: m.group(0).upper(), urllib.parse.urlunsplit(url))
 
 
@@ -429,6 +432,12 @@ def main():
     print("disagreements by field:")
     for k, n in by_reason.most_common():
         print(f"  {k:28} {n}")
+    by_dir = collections.Counter("/" + p.lstrip("/").split("/", 1)[0] for p, _, _, _ in
+                                 disagreements)
+    if by_dir:
+        print("disagreements by directory (the first 20):")
+        for k, n in by_dir.most_common(20):
+            print(f"  {k:28} {n}")
     a_rate = len(requests) / a_secs if a_secs else 0
     s_rate = len(requests) / s_secs if s_secs else 0
     print(f"speed: apache {a_rate:.0f} req/s, seeother {s_rate:.0f} req/s "

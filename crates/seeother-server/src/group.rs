@@ -9,7 +9,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use regex::Captures;
 use seeother_core::respond::RedirectStatus;
 
-use crate::rule::{Action, CompiledGroup, Piece, StepQuery, StepTemplate, Var};
+use crate::rule::{
+    Action, CaptureEscape, CompiledGroup, MAX_ROUNDS, Piece, StepQuery, StepTemplate, Var,
+};
 
 /// What mod_rewrite escapes in a substitution without `NE` (its `ap_escape_uri`): all but
 /// letters, digits and `$-_.+!*'(),:;@&=/~`.
@@ -71,22 +73,31 @@ pub enum Decision {
     },
     /// No step applied: nothing answers (the scope shadows its parents).
     NoMatch,
+    /// The steps ran more than [`MAX_ROUNDS`] rounds (`again`): a loop, answered 500 as
+    /// mod_rewrite answers one.
+    Loop,
 }
 
 /// The group's variables: (name, value), later ones replacing earlier ones.
 type Env = Vec<(Box<str>, String)>;
 
+/// Expand `t` into `out`; with `escape`, the captures are percent-encoded as they go in
+/// (mod_rewrite: RewriteRule flags, [B]: both `$N` and `%N`).
 fn render(
     t: &StepTemplate,
     caps: Option<&Captures<'_>>,
     cond: Option<&Captures<'_>>,
     f: &Facts<'_>,
     env: &Env,
+    escape: Option<&CaptureEscape>,
     out: &mut String,
 ) {
     let group = |c: Option<&Captures<'_>>, n: u8, out: &mut String| {
         if let Some(m) = c.and_then(|c| c.get(n as usize)) {
-            out.push_str(m.as_str());
+            match escape {
+                Some(e) => e.push(m.as_str(), out),
+                None => out.push_str(m.as_str()),
+            }
         }
     };
     for piece in t.0.iter() {
@@ -104,6 +115,11 @@ fn render(
                         }
                         first = false;
                         out.push_str(&String::from_utf8_lossy(value.as_bytes()));
+                    }
+                    // RFC 9110 §7.2: the host the request is for, whether it came in a Host
+                    // field or in the target (HTTP/2's :authority); the listener keeps it apart.
+                    if first && *h == http::header::HOST {
+                        out.push_str(f.host.unwrap_or(""));
                     }
                 }
                 Var::Query => out.push_str(f.query.unwrap_or("")),
@@ -131,7 +147,8 @@ fn is_absolute_url(s: &str) -> bool {
 }
 
 /// The path as Apache matches it: percent-decoded, runs of `/` merged into one (core:
-/// `MergeSlashes On`).
+/// `MergeSlashes On`), `.` and `..` segments removed (core: `ap_normalize_path`, as RFC 3986
+/// §5.2.4 removes dot segments).
 fn matched_path(path: &str) -> String {
     let decoded = decode(path);
     let mut out = String::with_capacity(decoded.len());
@@ -140,6 +157,42 @@ fn matched_path(path: &str) -> String {
             continue;
         }
         out.push(c);
+    }
+    if out.contains("/.") {
+        out = remove_dot_segments(&out);
+    }
+    out
+}
+
+/// RFC 3986 §5.2.4 on a path of single slashes; `..` above the root stays at the root.
+fn remove_dot_segments(path: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut parts = path.split('/').peekable();
+    // The part before the first `/` (empty for an absolute path).
+    let head = parts.next().unwrap_or("");
+    let mut trailing = false;
+    while let Some(seg) = parts.next() {
+        let last = parts.peek().is_none();
+        match seg {
+            "." => trailing = last,
+            ".." => {
+                kept.pop();
+                trailing = last;
+            }
+            s => {
+                kept.push(s);
+                trailing = false;
+            }
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    out.push_str(head);
+    for seg in &kept {
+        out.push('/');
+        out.push_str(seg);
+    }
+    if trailing || out.is_empty() {
+        out.push('/');
     }
     out
 }
@@ -152,14 +205,14 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
     // mod_setenvif: SetEnvIf runs before the rewrite rules, in order; a later match wins.
     for e in group.env.iter() {
         let mut tested = String::new();
-        render(&e.test, None, None, f, &env, &mut tested);
+        render(&e.test, None, None, f, &env, None, &mut tested);
         let Some(caps) = e.regex.captures(&tested) else {
             continue;
         };
         env.retain(|(n, _)| *n != e.name);
         if let Some(v) = &e.value {
             let mut value = String::new();
-            render(v, Some(&caps), None, f, &env, &mut value);
+            render(v, Some(&caps), None, f, &env, None, &mut value);
             env.push((e.name.clone(), value));
         }
     }
@@ -167,15 +220,23 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
     // What the steps match: the path below the scope until a step substitutes a path that
     // starts with `/` or a URL, which later steps see whole (mod_rewrite strips the
     // directory only from what is below it).
-    let mut cur = full
+    let rel = full
         .strip_prefix(scope)
-        .unwrap_or(full.trim_start_matches('/'))
-        .to_owned();
+        .unwrap_or(full.trim_start_matches('/'));
+    // mod_rewrite: RewriteRule, per-directory: each rule matches "the concatenation of the
+    // current values of the URI and PATH_INFO"; the path info is what follows the first
+    // segment below the directory (where Apache's walk of its file system finds nothing: a
+    // path here names no file), and it stays as it was when a rule rewrites the URI, unless
+    // [DPI] discards it. `cur` ends with `info_len` bytes of it.
+    let mut info: &str = rel.find('/').map_or("", |at| &rel[at..]);
+    let mut cur = rel.to_owned();
+    let mut info_len = info.len();
     let mut below = true;
     let mut query: Option<String> = f.query.map(str::to_owned);
     let mut redirect: Option<RedirectStatus> = None;
     let mut raw = false;
     let mut changed = false;
+    let mut rounds = 1;
     let mut i = 0;
     while i < group.steps.len() {
         let step = &group.steps[i];
@@ -183,15 +244,25 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
         if bare && !step.bare {
             continue;
         }
+        // mod_rewrite: RewriteRule flags, [C]: a rule that does not apply takes the rules
+        // chained to it along (up to and including the first without C).
+        let skip_chain = |i: &mut usize| {
+            let mut s = step;
+            while s.chain && *i < group.steps.len() {
+                s = &group.steps[*i];
+                *i += 1;
+            }
+        };
         let caps = step.regex.captures(&cur);
         if caps.is_some() == step.negate {
+            skip_chain(&mut i);
             continue;
         }
         let caps = if step.negate { None } else { caps };
         let mut tested = Vec::with_capacity(step.when.len());
         for c in step.when.iter() {
             let mut value = String::new();
-            render(&c.test, caps.as_ref(), None, f, &env, &mut value);
+            render(&c.test, caps.as_ref(), None, f, &env, None, &mut value);
             tested.push(value);
         }
         let mut last_cond: Option<Captures<'_>> = None;
@@ -223,6 +294,7 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
             j += 1;
         }
         if !passed {
+            skip_chain(&mut i);
             continue;
         }
         if let Some(k) = cond_index {
@@ -230,13 +302,30 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
         }
         for (name, value) in step.set.iter() {
             let mut v = String::new();
-            render(value, caps.as_ref(), last_cond.as_ref(), f, &env, &mut v);
+            render(
+                value,
+                caps.as_ref(),
+                last_cond.as_ref(),
+                f,
+                &env,
+                None,
+                &mut v,
+            );
             env.retain(|(n, _)| n != name);
             env.push((name.clone(), v));
         }
         if let Some(to) = &step.to {
             let mut next = String::new();
-            render(to, caps.as_ref(), last_cond.as_ref(), f, &env, &mut next);
+            let escape = step.escape.as_ref();
+            render(
+                to,
+                caps.as_ref(),
+                last_cond.as_ref(),
+                f,
+                &env,
+                escape,
+                &mut next,
+            );
             // mod_rewrite (2.4.60): a `?` in the result while the matched path held one (a
             // decoded %3F) could smuggle a query in; Apache refuses it with 403.
             if next.contains('?') && cur.contains('?') {
@@ -259,6 +348,11 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
             .filter(|q| !q.is_empty());
             below = !(is_absolute_url(&path) || path.starts_with('/'));
             cur = path;
+            if step.discard_info {
+                info = "";
+            }
+            cur.push_str(info);
+            info_len = info.len();
             changed = true;
             raw |= step.raw;
         }
@@ -274,8 +368,20 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
         if step.last {
             break;
         }
+        // mod_rewrite: RewriteRule flags, [N]: the rules run again from the first, on the
+        // result; too many rounds answer 500.
+        if step.again {
+            rounds += 1;
+            if rounds > MAX_ROUNDS {
+                return Decision::Loop;
+            }
+            i = 0;
+            continue;
+        }
         i += step.skip as usize;
     }
+    // The result is the URI, without the path info.
+    cur.truncate(cur.len() - info_len);
     if below {
         // A relative result is taken below the base (RewriteBase, else the directory).
         cur = format!("{}{}", group.base, cur);

@@ -9,6 +9,7 @@ mod backup;
 mod explain;
 mod fetch;
 mod migrate;
+mod record;
 mod rule_tests;
 mod rules_file;
 mod serve;

@@ -61,6 +61,21 @@ pub struct ImportArgs {
     /// server holds it for a moment per write).
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub db_busy_timeout: f64,
+
+    /// With --from: ask the server being replaced (e.g. http://127.0.0.1:8080, the old
+    /// Apache) the requests that exercise each translated rule, write the rules with its
+    /// answers as tests to --output, and import that file (refused when a test fails).
+    #[arg(long, value_name = "URL", requires_all = ["from", "output"])]
+    pub record_from: Option<String>,
+
+    /// With --record-from: the site's public origin, which the server's absolute Location
+    /// fields name (its ServerName), e.g. https://w3id.org (default: the --record-from URL).
+    #[arg(long, value_name = "URL", requires = "record_from")]
+    pub origin: Option<String>,
+
+    /// With --record-from: the rule file written (.toml or .json): the rules and the tests.
+    #[arg(short, long, value_name = "FILE", requires = "record_from")]
+    pub output: Option<PathBuf>,
 }
 
 /// Arguments of `seeother export`.
@@ -192,6 +207,9 @@ pub fn import(args: ImportArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        if let (Some(reference), Some(output)) = (&args.record_from, &args.output) {
+            return record_and_import(args.clone_for(output.clone()), &rules, reference, busy);
+        }
         if args.check {
             println!("{}: {} rules, all valid", args.file.display(), rules.len());
             return ExitCode::SUCCESS;
@@ -217,6 +235,11 @@ pub fn import(args: ImportArgs) -> ExitCode {
             }
         }
     };
+    report(&args, result, busy)
+}
+
+/// Print what the store says of an import, or why it failed; the exit status.
+fn report(args: &ImportArgs, result: Result<ImportReport, StoreError>, busy: Duration) -> ExitCode {
     match result {
         Ok(r) => {
             println!(
@@ -255,6 +278,75 @@ pub fn import(args: ImportArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+impl ImportArgs {
+    /// The same import, of the rule file `file` (no translation).
+    fn clone_for(&self, file: PathBuf) -> ImportArgs {
+        ImportArgs {
+            file,
+            from: None,
+            at: None,
+            db: self.db.clone(),
+            format: None,
+            check: self.check,
+            db_busy_timeout: self.db_busy_timeout,
+            record_from: None,
+            origin: self.origin.clone(),
+            output: None,
+        }
+    }
+}
+
+/// `--record-from`: ask the reference, write `args.file` (the rules and its answers as
+/// tests), then check or import that file as any rule file.
+fn record_and_import(
+    args: ImportArgs,
+    rules: &[RuleSpec],
+    reference: &str,
+    busy: Duration,
+) -> ExitCode {
+    let recorded = crate::record::parse_reference(reference).and_then(|url| {
+        let origin = match &args.origin {
+            Some(o) => crate::record::parse_reference(o)
+                .map_err(|e| e.replace("--record-from", "--origin"))?,
+            None => url.clone(),
+        };
+        crate::record::record(rules, &url, &origin, &args.file)
+    });
+    match recorded {
+        Ok(summary) => println!("{summary}"),
+        Err(e) => {
+            eprintln!("seeother import: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let actor = format!("import:{}", args.file.display());
+    let result = if args.check {
+        return match rules_file::tests::read_path_tested(&args.file, None) {
+            Ok(rules) => {
+                println!(
+                    "{}: {} rules, every recorded answer given by the translation",
+                    args.file.display(),
+                    rules.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("seeother import: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    } else {
+        match import_file(&args, busy, &actor) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("seeother import: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    report(&args, result, busy)
 }
 
 /// Import the rule file of `args`, skipped when it is unchanged since it was last applied

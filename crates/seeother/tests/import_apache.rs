@@ -148,7 +148,11 @@ fn a_tree_is_answered_as_apache_answers_it() {
         get("/old/42", &[]).header("location"),
         Some("https://new.example.org/n/42")
     );
-    assert_eq!(get("/old", &[]).status, 404);
+    // The directory itself (no index file, no listing) is a 404 too: its ErrorDocument answers.
+    assert_eq!(
+        get("/old", &[]).header("location"),
+        Some("https://new.example.org/missing")
+    );
     // A file Apache cannot read: its directory answers nothing but the slash redirect.
     assert_eq!(get("/broken/", &[]).status, 404);
     assert_eq!(get("/broken", &[]).header("location"), Some("/broken/"));

@@ -125,9 +125,10 @@ pub(super) fn answer_group<'i, 'p>(
                 };
             }
             Decision::NoMatch => {
-                // The directory itself is no file: Apache answers it 403, what is below 404.
-                let code = if bare || path == scope { 403 } else { 404 };
-                if let Some(r) = error_page(group, code) {
+                // Nothing here, the directory itself included: core's default handler
+                // answers 404 ("Attempt to serve directory") when no DirectoryIndex file
+                // exists and no directory listing is made.
+                if let Some(r) = error_page(group, 404) {
                     return done(r.to_response(req.method).map(Body::from), rule);
                 }
                 return Answer {
@@ -135,6 +136,8 @@ pub(super) fn answer_group<'i, 'p>(
                     outcome: Outcome::NotFound,
                 };
             }
+            // mod_rewrite: a rule set looping with [N] past its rounds answers 500.
+            Decision::Loop => return done(broken(req.method).map(Body::from), rule),
             Decision::Rewrite {
                 path: next,
                 query: q,

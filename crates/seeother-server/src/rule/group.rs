@@ -101,7 +101,49 @@ pub struct Step {
     /// Variables set when this step applies (mod_rewrite's `E=NAME:VALUE`), for later steps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub set: Vec<SetVar>,
+    /// When this step applies, run the steps again from the first, on its result
+    /// (mod_rewrite's `N`); a request that needs more than [`MAX_ROUNDS`] rounds answers 500.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub again: bool,
+    /// When this step does not apply, skip the steps chained to it too: the following ones up
+    /// to and including the first without `chain` (mod_rewrite's `C`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub chain: bool,
+    /// When this step rewrites the path, drop the path info (what followed the first segment
+    /// below the scope), which later steps would see appended to the new path (mod_rewrite's
+    /// `DPI`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub discard_info: bool,
+    /// Percent-encode what the captures (`{1}`, `{%1}`) put into `to` (mod_rewrite's `B`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escape: Option<Escape>,
 }
+
+/// Which characters of a capture a step's `escape` percent-encodes (mod_rewrite's `B`,
+/// `B=chars`, `BNE=chars`, `BCTLS`, `BNP`). Letters, digits and `_` are never encoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Escape {
+    /// Only these characters (`B=chars`); every other one when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<String>,
+    /// Control characters and the space (`BCTLS`), instead of every character (with `only`,
+    /// those too).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub controls: bool,
+    /// Never these characters (`BNE=chars`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<String>,
+    /// A space becomes `%20`, not `+` (`BNP`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_plus: bool,
+}
+
+/// Rounds a group's steps may run for one request through `again` steps; one more answers
+/// 500. Apache allows 32,000 (mod_rewrite's `REWRITE_MAX_ROUNDS`); seeother stops sooner to
+/// bound the work of one request, which no real rule set needs (a round per character
+/// changed is the common use).
+pub const MAX_ROUNDS: usize = 100;
 
 /// A variable a step sets: `value` is a template.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

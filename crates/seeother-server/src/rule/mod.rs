@@ -17,11 +17,13 @@ use serde::{Deserialize, Serialize};
 pub const RESERVED_PREFIX: &str = "/-/";
 
 pub use group::{
-    ANSWER_STATUSES, Condition, EnvRule, ErrorPage, GroupBody, HeaderField, SetVar, Step, StepQuery,
+    ANSWER_STATUSES, Condition, EnvRule, ErrorPage, Escape, GroupBody, HeaderField, MAX_ROUNDS,
+    SetVar, Step, StepQuery,
 };
 pub use pattern::{Captures, Pattern, PatternError, Template};
 pub use steps::{
-    Action, CompiledCondition, CompiledGroup, CompiledStep, Piece, StepTemplate, Var, compile_steps,
+    Action, CaptureEscape, CompiledCondition, CompiledGroup, CompiledStep, Piece, StepTemplate,
+    Var, compile_steps,
 };
 pub use validate::{MAX_TARGET_LEN, RuleError};
 

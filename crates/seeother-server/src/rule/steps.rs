@@ -183,6 +183,71 @@ pub struct CompiledStep {
     pub bare: bool,
     /// Variables it sets.
     pub set: Box<[(Box<str>, StepTemplate)]>,
+    /// Run the steps again from the first when it applies.
+    pub again: bool,
+    /// When it does not apply, the steps chained to it are skipped.
+    pub chain: bool,
+    /// Drops the path info when it rewrites.
+    pub discard_info: bool,
+    /// How captures put into `to` are percent-encoded, if they are.
+    pub escape: Option<CaptureEscape>,
+}
+
+/// The bytes a step's `escape` percent-encodes in a capture (mod_rewrite's `escape_backref`:
+/// letters, digits and `_` never, a space as `+` unless `no_plus`, the others as `%hh`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureEscape {
+    encode: [u64; 4],
+    plus: bool,
+}
+
+impl CaptureEscape {
+    /// The table for `e`.
+    pub fn new(e: &super::Escape) -> Self {
+        let has =
+            |set: &Option<String>, b: u8| set.as_ref().is_some_and(|s| s.as_bytes().contains(&b));
+        let mut encode = [0u64; 4];
+        for b in 0..=255u8 {
+            // mod_rewrite: BCTLS chooses what is no visible character or obs-text, `B=chars`
+            // adds those characters, plain B chooses all.
+            let base = if e.controls {
+                b <= b' ' || b == 0x7f
+            } else {
+                e.only.is_none()
+            };
+            let chosen = base || has(&e.only, b);
+            if chosen && !has(&e.keep, b) && !(b.is_ascii_alphanumeric() || b == b'_') {
+                encode[usize::from(b >> 6)] |= 1 << (b & 63);
+            }
+        }
+        let plus = !e.no_plus;
+        CaptureEscape { encode, plus }
+    }
+
+    fn encodes(&self, b: u8) -> bool {
+        self.encode[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    /// Append `text` to `out`, encoded. A character is encoded whole when any of its bytes is,
+    /// so `out` stays UTF-8.
+    pub fn push(&self, text: &str, out: &mut String) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for c in text.chars() {
+            let mut buf = [0u8; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            if !bytes.iter().any(|&b| self.encodes(b)) {
+                out.push(c);
+            } else if c == ' ' && self.plus {
+                out.push('+');
+            } else {
+                for &b in bytes {
+                    out.push('%');
+                    out.push(char::from(HEX[usize::from(b >> 4)]));
+                    out.push(char::from(HEX[usize::from(b & 15)]));
+                }
+            }
+        }
+    }
 }
 
 /// Compiled expressions by text and case rule, shared by every step, condition and variable
@@ -310,6 +375,10 @@ fn compile_step(i: usize, s: &Step) -> Result<CompiledStep, RuleError> {
                 ))
             })
             .collect::<Result<_, RuleError>>()?,
+        again: s.again,
+        chain: s.chain,
+        discard_info: s.discard_info,
+        escape: s.escape.as_ref().map(CaptureEscape::new),
     })
 }
 

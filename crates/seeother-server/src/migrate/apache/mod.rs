@@ -7,7 +7,10 @@
 //! (mod_headers and mod_setenvif merge them, root first). `RewriteEngine`, `RewriteBase` and
 //! `DirectorySlash` are inherited when a file does not set them, as Apache merges them.
 
+mod files;
 mod parse;
+pub mod questions;
+pub mod record;
 mod rewrite;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +27,7 @@ struct FileConf {
     base: Option<String>,
     slash: Option<bool>,
     inherit: Option<bool>,
+    allow_no_slash: bool,
     steps: Vec<Step>,
     alias: Vec<Step>,
     headers: Vec<HeaderField>,
@@ -53,13 +57,16 @@ pub fn import_tree(root: &Path) -> Result<Migration, String> {
     let mut files = Vec::new();
     walk(root, root, &mut files).map_err(|e| format!("{}: {e}", root.display()))?;
     files.sort();
+    // What is on disk, for the file tests (-f, -d …) of RewriteCond.
+    let mut tree = files::Tree::default();
+    files::scan(root, "", &mut tree).map_err(|e| format!("{}: {e}", root.display()))?;
     let mut out = Migration::default();
     let mut confs: Vec<(String, Option<FileConf>)> = Vec::new();
     for (scope, path) in &files {
-        let conf = read_file(path, scope, &mut out);
+        let conf = read_file(path, scope, Some(&tree), &mut out);
         confs.push((scope.clone(), conf));
     }
-    assemble(&confs, &mut out);
+    assemble(&confs, Some(&tree), &mut out);
     Ok(out)
 }
 
@@ -75,8 +82,8 @@ pub fn import_file(file: &Path, at: &str) -> Result<Migration, String> {
         scope.push('/');
     }
     let mut out = Migration::default();
-    let conf = read_file(file, &scope, &mut out);
-    assemble(&[(scope, conf)], &mut out);
+    let conf = read_file(file, &scope, None, &mut out);
+    assemble(&[(scope, conf)], None, &mut out);
     Ok(out)
 }
 
@@ -117,7 +124,8 @@ fn ancestors<'c>(
     chain.into_iter()
 }
 
-fn assemble(confs: &[(String, Option<FileConf>)], out: &mut Migration) {
+fn assemble(confs: &[(String, Option<FileConf>)], tree: Option<&files::Tree>, out: &mut Migration) {
+    let owned: Vec<&str> = confs.iter().map(|(s, _)| s.as_str()).collect();
     for (scope, conf) in confs {
         let Some(conf) = conf else {
             // The directory is still there: without its file's rules, but with mod_dir's
@@ -137,6 +145,11 @@ fn assemble(confs: &[(String, Option<FileConf>)], out: &mut Migration) {
         let mut rule = RuleSpec::scope(scope, Vec::new());
         if engine {
             rule.steps = conf.steps.clone();
+            if conf.allow_no_slash {
+                for s in &mut rule.steps {
+                    s.bare = true;
+                }
+            }
             if conf.inherit == Some(true) {
                 // RewriteOptions Inherit: the parent's rules run after the file's own.
                 if let Some(parent) = up.first() {
@@ -170,11 +183,21 @@ fn assemble(confs: &[(String, Option<FileConf>)], out: &mut Migration) {
             .slash
             .or_else(|| up.iter().find_map(|c| c.slash))
             .unwrap_or(true);
+        if rule.slash
+            && let Some(step) = tree.and_then(|t| files::slash_step(t, scope, &owned))
+        {
+            rule.steps.push(step);
+        }
         out.rules.push(rule);
     }
 }
 
-fn read_file(path: &Path, scope: &str, out: &mut Migration) -> Option<FileConf> {
+fn read_file(
+    path: &Path,
+    scope: &str,
+    tree: Option<&files::Tree>,
+    out: &mut Migration,
+) -> Option<FileConf> {
     out.files += 1;
     let mut r = Reader {
         file: path.to_owned(),
@@ -209,7 +232,7 @@ fn read_file(path: &Path, scope: &str, out: &mut Migration) -> Option<FileConf> 
         scope: scope.to_owned(),
         ..FileConf::default()
     };
-    match read_directives(&parsed.directives, &mut conf, &mut r) {
+    match read_directives(&parsed.directives, &mut conf, tree, &mut r) {
         Ok(()) => Some(conf),
         Err((line, why)) => {
             r.say(
@@ -233,6 +256,7 @@ fn on_off(d: &Directive) -> Result<bool, (usize, String)> {
 fn read_directives(
     directives: &[Directive],
     conf: &mut FileConf,
+    tree: Option<&files::Tree>,
     r: &mut Reader<'_>,
 ) -> Result<(), (usize, String)> {
     let mut conds: Vec<Condition> = Vec::new();
@@ -258,6 +282,9 @@ fn read_directives(
                 for o in &d.args {
                     match o.to_ascii_lowercase().as_str() {
                         "inherit" => conf.inherit = Some(true),
+                        // mod_rewrite: RewriteOptions AllowNoSlash: the rules run for the
+                        // directory asked for without its slash too.
+                        "allownoslash" => conf.allow_no_slash = true,
                         "ignoreinherit" | "mergebase" | "longurloptimization" => {}
                         other => r.say(
                             d.line,
@@ -267,7 +294,7 @@ fn read_directives(
                     }
                 }
             }
-            "rewritecond" => match rewrite::condition(d).map_err(at)? {
+            "rewritecond" => match rewrite::condition(d, &conf.scope, tree).map_err(at)? {
                 Ok(c) => conds.push(c),
                 Err(why) => {
                     r.say(d.line, FindingKind::Untranslated, why);

@@ -11,6 +11,8 @@ pub struct Directive {
     pub name: String,
     /// The arguments, unquoted.
     pub args: Vec<String>,
+    /// What follows the name, as written (mod_rewrite splits it itself).
+    pub raw: String,
 }
 
 /// A file read: its directives, and the blocks left out (line, what).
@@ -103,6 +105,43 @@ pub fn split_args(line: &str) -> Vec<String> {
     out
 }
 
+/// mod_rewrite's `parseargline`: the (at most three) words of a `RewriteRule` or `RewriteCond`.
+/// A word may be quoted (`"…"` or `'…'`, up to the same quote); a backslash before white space
+/// keeps the space in the word (the backslash stays too, for the regular expression); nothing
+/// else is unescaped. What follows the third word is ignored.
+pub fn rewrite_args(raw: &str) -> Vec<String> {
+    let b = raw.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while out.len() < 3 {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        let quote = (b[i] == b'"' || b[i] == b'\'').then(|| b[i]);
+        if quote.is_some() {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() {
+            let c = b[i];
+            if (c.is_ascii_whitespace() && quote.is_none()) || Some(c) == quote {
+                break;
+            }
+            if c == b'\\' && b.get(i + 1).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+            i += 1;
+        }
+        out.push(String::from_utf8_lossy(&b[start..i.min(b.len())]).into_owned());
+        // Past the closing quote or the white space.
+        i += 1;
+    }
+    out
+}
+
 /// Read `text`, or give the line and message of the first error Apache stops at.
 pub fn parse(text: &str) -> Result<Parsed, (usize, String)> {
     let mut parsed = Parsed::default();
@@ -176,10 +215,14 @@ pub fn parse(text: &str) -> Result<Parsed, (usize, String)> {
             ));
         }
         if keep {
+            let raw = line[line.find(char::is_whitespace).unwrap_or(line.len())..]
+                .trim()
+                .to_owned();
             parsed.directives.push(Directive {
                 line: start,
                 name,
                 args: args[1..].to_vec(),
+                raw,
             });
         }
     }

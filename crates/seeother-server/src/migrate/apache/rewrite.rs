@@ -3,8 +3,9 @@
 //! Each function gives `Err(message)` for what Apache refuses to read (the file is then
 //! refused), and `Ok(Err(why))` for what has no translation.
 
-use crate::rule::{Condition, Step, StepQuery};
+use crate::rule::{Condition, Escape, MAX_ROUNDS, Step, StepQuery};
 
+use super::files::{self, Tree};
 use super::parse::Directive;
 
 /// What has no translation, and why.
@@ -136,15 +137,21 @@ fn linear(pattern: &str, nocase: bool) -> Result<(), Untranslated> {
         })
 }
 
-/// `RewriteCond TestString CondPattern [flags]`.
-pub fn condition(d: &Directive) -> Result<Result<Condition, Untranslated>, String> {
+/// `RewriteCond TestString CondPattern [flags]` in the directory `scope`; file tests are
+/// decided from `tree`.
+pub fn condition(
+    d: &Directive,
+    scope: &str,
+    tree: Option<&Tree>,
+) -> Result<Result<Condition, Untranslated>, String> {
     // Apache reads three words and ignores what follows (a trailing comment, a repeated
     // flag list).
-    if d.args.len() < 2 {
+    let args = super::parse::rewrite_args(&d.raw);
+    if args.len() < 2 {
         return Err("RewriteCond: bad argument line".to_owned());
     }
     let mut cond = Condition::default();
-    for (flag, _) in flags(d, d.args.get(2), "RewriteCond")? {
+    for (flag, _) in flags(d, args.get(2), "RewriteCond")? {
         match flag.as_str() {
             "nc" | "nocase" => cond.nocase = true,
             "or" | "ornext" => cond.or = true,
@@ -152,7 +159,7 @@ pub fn condition(d: &Directive) -> Result<Result<Condition, Untranslated>, Strin
             other => return Err(format!("RewriteCond: unknown flag '{other}'")),
         }
     }
-    let mut pattern = d.args[1].as_str();
+    let mut pattern = args[1].as_str();
     if let Some(p) = pattern.strip_prefix('!') {
         cond.negate = true;
         pattern = p;
@@ -160,12 +167,18 @@ pub fn condition(d: &Directive) -> Result<Result<Condition, Untranslated>, Strin
     if pcre_refuses(pattern) {
         return Err(format!(
             "RewriteCond: cannot compile regular expression '{}'",
-            d.args[1]
+            args[1]
         ));
     }
     cond.regex = if let Some(s) = pattern.strip_prefix('=') {
         // mod_rewrite: `=text` compares the whole string.
         format!("^{}$", regex::escape(s.trim_matches('"')))
+    } else if files::is_file_test(pattern) {
+        // mod_rewrite: RewriteCond, CondPattern -d, -f, -s, -l, -x: the file system.
+        return Ok(
+            files::condition(&args[0], pattern, cond.negate, scope, tree)
+                .map(|c| Condition { or: cond.or, ..c }),
+        );
     } else if pattern.starts_with('-') && pattern.len() <= 3 || pattern.starts_with(['<', '>']) {
         return Ok(Err(format!(
             "the test {pattern:?} compares files or numbers, which has no translation"
@@ -176,11 +189,39 @@ pub fn condition(d: &Directive) -> Result<Result<Condition, Untranslated>, Strin
     if let Err(why) = linear(&cond.regex, cond.nocase) {
         return Ok(Err(why));
     }
-    cond.test = match template(&d.args[0]) {
+    if args[0] == "%{HTTPS}" {
+        return Ok(https(cond));
+    }
+    cond.test = match template(&args[0]) {
         Ok(t) => t,
         Err(why) => return Ok(Err(why)),
     };
     Ok(Ok(cond))
+}
+
+/// mod_rewrite: `%{HTTPS}` is `on` or `off`; the expression is decided for both here and the
+/// condition tests the scheme instead.
+fn https(mut cond: Condition) -> Result<Condition, Untranslated> {
+    let re = regex::RegexBuilder::new(&cond.regex)
+        .case_insensitive(cond.nocase)
+        .build()
+        .map_err(|e| e.to_string())?;
+    if re.captures_len() > 1 {
+        return Err(
+            "a condition on %{HTTPS} with groups has no translation (its %N would name \"on\" or \"off\")"
+                .to_owned(),
+        );
+    }
+    cond.test = "{scheme}".to_owned();
+    cond.regex = match (re.is_match("on"), re.is_match("off")) {
+        (true, true) => "^",
+        (true, false) => "^https$",
+        (false, true) => "^http$",
+        (false, false) => r"[^\s\S]",
+    }
+    .to_owned();
+    cond.nocase = false;
+    Ok(cond)
 }
 
 /// `RewriteRule Pattern Substitution [flags]`, with the conditions before it.
@@ -189,7 +230,8 @@ pub fn rule(
     when: Vec<Condition>,
     notes: &mut Vec<String>,
 ) -> Result<Result<Step, Untranslated>, String> {
-    if d.args.len() < 2 {
+    let args = super::parse::rewrite_args(&d.raw);
+    if args.len() < 2 {
         return Err("RewriteRule: bad argument line".to_owned());
     }
     let mut step = Step {
@@ -197,7 +239,10 @@ pub fn rule(
         ..Step::default()
     };
     let mut untranslated: Option<String> = None;
-    for (flag, value) in flags(d, d.args.get(2), "RewriteRule")? {
+    let mut escape: Option<Escape> = None;
+    let mut no_plus = false;
+    let mut keep: Option<String> = None;
+    for (flag, value) in flags(d, args.get(2), "RewriteRule")? {
         match flag.as_str() {
             "l" | "last" | "end" => step.last = true,
             "nc" | "nocase" => step.nocase = true,
@@ -235,8 +280,36 @@ pub fn rule(
                 Ok(n) => step.skip = n,
                 Err(_) => return Err(format!("RewriteRule: bad skip count '{value}'")),
             },
-            "dpi" | "discardpath" | "ns" | "nosubreq" | "pt" | "passthrough" | "bnp"
-            | "backrefnoplus" => {}
+            "ns" | "nosubreq" | "pt" | "passthrough" => {}
+            // mod_rewrite: RewriteRule flags, [DPI].
+            "dpi" | "discardpath" | "d" => step.discard_info = true,
+            // mod_rewrite: RewriteRule flags, [B] (B=chars), [BCTLS], [BNE=chars], [BNP].
+            "b" | "backrefescaping" => {
+                let e = escape.get_or_insert_with(Escape::default);
+                if !value.is_empty() {
+                    e.only = Some(value.clone());
+                }
+            }
+            "bctls" => escape.get_or_insert_with(Escape::default).controls = true,
+            "bne" if value.is_empty() => {
+                return Err(
+                    "RewriteRule: flag 'BNE' wants a list of characters (i.e. [BNE=...])"
+                        .to_owned(),
+                );
+            }
+            "bne" => keep = Some(value.clone()),
+            "bnp" | "backrefnoplus" | "backrefernoplus" => no_plus = true,
+            // mod_rewrite: RewriteRule flags, [C].
+            "c" | "chain" => step.chain = true,
+            // mod_rewrite: RewriteRule flags, [N] (N=rounds).
+            "n" | "next" => {
+                step.again = true;
+                if !value.is_empty() {
+                    notes.push(format!(
+                        "[N={value}]: seeother stops after {MAX_ROUNDS} rounds whatever the number (answering 500, as Apache does past its number)"
+                    ));
+                }
+            }
             "t" | "type" | "h" | "handler" => notes.push(format!(
                 "[{flag}={value}] only sets how a file is served; left out"
             )),
@@ -257,14 +330,15 @@ pub fn rule(
                     }
                 }
             }
-            "b" | "co" | "cookie" | "n" | "next" | "c" | "chain" | "p" | "proxy" | "bctls"
-            | "bne" | "qsl" | "unsafeallow3f" | "unsafeprefixstat" => {
+            "co" | "cookie" | "p" | "proxy" | "qsl" | "qslast" | "unsafeallow3f"
+            | "unsafeprefixstat" => {
                 untranslated.get_or_insert(format!("the flag [{flag}] has no translation"));
             }
             other => return Err(format!("RewriteRule: unknown flag '{other}'")),
         }
     }
-    let mut pattern = d.args[0].as_str();
+    step.escape = escape.map(|e| Escape { keep, no_plus, ..e });
+    let mut pattern = args[0].as_str();
     if let Some(p) = pattern.strip_prefix('!') {
         step.negate = true;
         pattern = p;
@@ -272,7 +346,7 @@ pub fn rule(
     if pcre_refuses(pattern) {
         return Err(format!(
             "RewriteRule: cannot compile regular expression '{}'",
-            d.args[0]
+            args[0]
         ));
     }
     if let Some(why) = untranslated {
@@ -302,10 +376,10 @@ pub fn rule(
         }
         _ => {}
     }
-    step.to = if d.args[1] == "-" {
+    step.to = if args[1] == "-" {
         "-".to_owned()
     } else {
-        match template(&d.args[1]) {
+        match template(&args[1]) {
             Ok(t) => t,
             Err(why) => return Ok(Err(why)),
         }
@@ -382,11 +456,16 @@ pub fn redirect(d: &Directive, scope: &str) -> Result<Result<Step, Untranslated>
         )));
     }
     step.status = Some(status);
-    let base = match template(to) {
-        Ok(b) => b,
-        Err(why) => return Ok(Err(why)),
-    };
+    // mod_alias: the URL is sent as written, the rest of the path appended escaped
+    // (`ap_os_escape_path`: all but letters, digits and `$-_.+!*'(),:;@&=/~`).
+    let base = to.replace('{', "{{").replace('}', "}}");
     step.to = format!("{base}{{%1}}");
+    step.raw = true;
+    step.escape = Some(Escape {
+        keep: Some("$-.+!*'(),:;@&=/~".to_owned()),
+        no_plus: true,
+        ..Escape::default()
+    });
     Ok(Ok(step))
 }
 

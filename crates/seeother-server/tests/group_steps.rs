@@ -1,0 +1,313 @@
+//! Rule-group steps run on a request: the mod_rewrite flags a step carries (`again` for N,
+//! `chain` for C, `escape` for B), each against what the Apache documentation says.
+
+use http::{HeaderMap, Method};
+use seeother_core::respond::RedirectStatus;
+use seeother_server::group::{self, Decision, Facts};
+use seeother_server::rule::{CompiledGroup, Escape, SetVar, Step};
+
+fn step(regex: &str, to: &str) -> Step {
+    Step {
+        regex: regex.to_owned(),
+        to: to.to_owned(),
+        ..Step::default()
+    }
+}
+
+fn redirect(regex: &str, to: &str) -> Step {
+    Step {
+        status: Some(302),
+        last: true,
+        ..step(regex, to)
+    }
+}
+
+fn run(steps: &[Step], path: &str, query: Option<&str>) -> Decision {
+    let group = CompiledGroup::new("/d/", steps, &[], false, None, &[], &[]).expect("compiles");
+    let headers = HeaderMap::new();
+    let facts = Facts {
+        method: &Method::GET,
+        headers: &headers,
+        query,
+        host: Some("example.org"),
+        path,
+        scheme: "https",
+    };
+    group::run(&group, "/d/", &facts, false)
+}
+
+fn to(location: &str) -> Decision {
+    Decision::Redirect {
+        status: RedirectStatus::Found,
+        location: location.to_owned(),
+    }
+}
+
+#[test]
+fn escape_encodes_the_captures_only() {
+    // mod_rewrite: RewriteRule flags, [B]: backreferences are escaped before they are put into
+    // the substitution; letters, digits and `_` stay, a space becomes `+`, the rest `%hh`.
+    let b = Step {
+        escape: Some(Escape::default()),
+        raw: true,
+        ..redirect("^(.*)$", "https://x.example/r?uri=https://w3id.org/d/{1}")
+    };
+    assert_eq!(
+        run(std::slice::from_ref(&b), "/d/a%20b/c_d.e", None),
+        to("https://x.example/r?uri=https://w3id.org/d/a+b%2fc_d%2ee")
+    );
+    // [BNP]: a space as %20; [B=chars]: only those; [BNE=chars]: never those.
+    let only = Step {
+        escape: Some(Escape {
+            only: Some("/ ".to_owned()),
+            no_plus: true,
+            ..Escape::default()
+        }),
+        ..b.clone()
+    };
+    assert_eq!(
+        run(&[only], "/d/a%20b/c_d.e", None),
+        to("https://x.example/r?uri=https://w3id.org/d/a%20b%2fc_d.e")
+    );
+    let keep = Step {
+        escape: Some(Escape {
+            keep: Some("/".to_owned()),
+            ..Escape::default()
+        }),
+        ..b.clone()
+    };
+    assert_eq!(
+        run(&[keep], "/d/a/b.c", None),
+        to("https://x.example/r?uri=https://w3id.org/d/a/b%2ec")
+    );
+    // [BCTLS]: only control characters and the space.
+    let controls = Step {
+        escape: Some(Escape {
+            controls: true,
+            ..Escape::default()
+        }),
+        ..b.clone()
+    };
+    assert_eq!(
+        run(&[controls], "/d/a%20b/c.d", None),
+        to("https://x.example/r?uri=https://w3id.org/d/a+b/c.d")
+    );
+    // A condition's capture (%N) is escaped too; one in a test is not.
+    let cond = Step {
+        when: vec![seeother_server::rule::Condition {
+            test: "{query}".to_owned(),
+            regex: "^q=(.*)$".to_owned(),
+            ..Default::default()
+        }],
+        escape: Some(Escape::default()),
+        raw: true,
+        ..redirect("^$", "https://x.example/s?q={%1}")
+    };
+    assert_eq!(
+        run(&[cond], "/d/", Some("q=a/b")),
+        to("https://x.example/s?q=a%2fb")
+    );
+    // Without the flag, the capture goes in as it is.
+    let plain = Step { escape: None, ..b };
+    assert_eq!(
+        run(&[plain], "/d/a/b", None),
+        to("https://x.example/r?uri=https://w3id.org/d/a/b")
+    );
+}
+
+#[test]
+fn again_runs_the_steps_from_the_first_on_the_result() {
+    // mod_rewrite: RewriteRule flags, [N]: "the rewriting process starts over, beginning
+    // with the first rule", on the result of the last rewrite. One upper-case letter is
+    // lowered per round, as w3id.org's isil rules do.
+    let lower = |c: char| {
+        step(
+            &format!("^(.*){c}(.*)$"),
+            &format!("{{1}}{}{{2}}", c.to_ascii_lowercase()),
+        )
+    };
+    let steps = vec![
+        lower('A'),
+        lower('B'),
+        Step {
+            again: true,
+            ..step("[A-Z]", "-")
+        },
+        redirect("^(.*)$", "https://x.example/{1}"),
+    ];
+    assert_eq!(run(&steps, "/d/ABBA", None), to("https://x.example/abba"));
+    // A variable set in one round is there in the next.
+    let steps = vec![
+        Step {
+            set: vec![SetVar {
+                name: "SEEN".to_owned(),
+                value: "yes".to_owned(),
+            }],
+            ..step("^x(.*)$", "{1}")
+        },
+        Step {
+            again: true,
+            ..step("^x", "-")
+        },
+        redirect("^(.*)$", "https://x.example/{1}?seen={env:SEEN}"),
+    ];
+    assert_eq!(
+        run(&steps, "/d/xxxk", None),
+        to("https://x.example/k?seen=yes")
+    );
+    // A loop that never ends answers 500, as mod_rewrite does past its number of rounds.
+    let steps = vec![Step {
+        again: true,
+        ..step("^", "-")
+    }];
+    assert_eq!(run(&steps, "/d/a", None), Decision::Loop);
+    // [L] stops before [N] would start a round.
+    let steps = vec![
+        Step {
+            again: true,
+            last: true,
+            ..step("^a$", "b")
+        },
+        redirect("^b$", "https://x.example/never"),
+    ];
+    assert_eq!(
+        run(&steps, "/d/a", None),
+        Decision::Rewrite {
+            path: "/d/b".to_owned(),
+            query: None
+        }
+    );
+}
+
+#[test]
+fn chain_takes_the_chained_steps_along_when_a_step_does_not_apply() {
+    // mod_rewrite: RewriteRule flags, [C]: "if the rule does not match, then all following
+    // chained rules are skipped" — up to and including the first without C.
+    let steps = vec![
+        Step {
+            chain: true,
+            ..step("^a(.*)$", "b{1}")
+        },
+        Step {
+            chain: true,
+            ..step("^b(.*)$", "c{1}")
+        },
+        step("^c(.*)$", "d{1}"),
+        redirect("^(.*)$", "https://x.example/{1}"),
+    ];
+    // The first applies: the chain runs.
+    assert_eq!(run(&steps, "/d/a1", None), to("https://x.example/d1"));
+    // The first does not apply: the two chained to it are skipped, whatever they match.
+    assert_eq!(run(&steps, "/d/b1", None), to("https://x.example/b1"));
+    assert_eq!(run(&steps, "/d/c1", None), to("https://x.example/c1"));
+    // A step in the middle that does not apply skips the rest of the chain only.
+    let steps = vec![
+        Step {
+            chain: true,
+            ..step("^a(.*)$", "a{1}x")
+        },
+        Step {
+            chain: true,
+            ..step("^never$", "-")
+        },
+        step("^(.*)$", "skipped"),
+        redirect("^(.*)$", "https://x.example/{1}"),
+    ];
+    assert_eq!(run(&steps, "/d/a1", None), to("https://x.example/a1x"));
+    // A condition that fails counts as the step not applying.
+    let steps = vec![
+        Step {
+            chain: true,
+            when: vec![seeother_server::rule::Condition {
+                test: "{query}".to_owned(),
+                regex: "^yes$".to_owned(),
+                ..Default::default()
+            }],
+            ..step("^(.*)$", "{1}-q")
+        },
+        step("^(.*)$", "{1}-chained"),
+        redirect("^(.*)$", "https://x.example/{1}"),
+    ];
+    assert_eq!(
+        run(&steps, "/d/k", Some("yes")),
+        to("https://x.example/k-q-chained?yes")
+    );
+    assert_eq!(
+        run(&steps, "/d/k", Some("no")),
+        to("https://x.example/k?no")
+    );
+}
+
+#[test]
+fn later_steps_see_the_path_info_after_a_rewrite() {
+    // mod_rewrite: RewriteRule, per-directory: "the URI each RewriteRule compares against is
+    // the concatenation of the current values of the URI and PATH_INFO"; the path info (what
+    // follows the first segment, which names no file) stays when a rule rewrites the URI,
+    // unless [DPI] discards it. As w3id.org's biolink rules rely on.
+    let steps = vec![
+        step("^vocab/(.*)$", "model/docs"),
+        redirect("^(.*)$", "https://x.example/{1}"),
+    ];
+    assert_eq!(
+        run(&steps, "/d/vocab/a/b", None),
+        to("https://x.example/model/docs/a/b")
+    );
+    assert_eq!(
+        run(&steps, "/d/vocab/", None),
+        to("https://x.example/model/docs/")
+    );
+    assert_eq!(
+        run(&steps, "/d/vocabx", None),
+        to("https://x.example/vocabx")
+    );
+    let discard = vec![
+        Step {
+            discard_info: true,
+            ..step("^vocab/(.*)$", "model/docs")
+        },
+        redirect("^(.*)$", "https://x.example/{1}"),
+    ];
+    assert_eq!(
+        run(&discard, "/d/vocab/a/b", None),
+        to("https://x.example/model/docs")
+    );
+    // The result of the steps is the URI alone: a rewrite does not keep the path info.
+    let rewrite = vec![step("^vocab/(.*)$", "model/{1}")];
+    assert_eq!(
+        run(&rewrite, "/d/vocab/a", None),
+        Decision::Rewrite {
+            path: "/d/model/a".to_owned(),
+            query: None
+        }
+    );
+}
+
+#[test]
+fn dot_segments_are_removed_before_the_steps_match() {
+    // core: ap_normalize_path, as RFC 3986 §5.2.4 removes dot segments: "/d/docs/." is
+    // "/d/docs/".
+    let steps = vec![redirect("^docs/(.*)$", "https://x.example/k-{1}")];
+    assert_eq!(run(&steps, "/d/docs/.", None), to("https://x.example/k-"));
+    assert_eq!(
+        run(&steps, "/d/docs/a/../b", None),
+        to("https://x.example/k-b")
+    );
+    assert_eq!(
+        run(&steps, "/d/x/../docs/./c/.", None),
+        to("https://x.example/k-c/")
+    );
+}
+
+#[test]
+fn the_host_header_field_is_the_host_the_request_is_for() {
+    // mod_rewrite: %{HTTP_HOST}; RFC 9110 §7.2: the host may come without a Host field (the
+    // target's authority), and the request's host is what it names.
+    let steps = vec![redirect(
+        "^(.*)$",
+        "https://x.example/?iri=http://{header:host}/d/{1}",
+    )];
+    assert_eq!(
+        run(&steps, "/d/a", None),
+        to("https://x.example/?iri=http://example.org/d/a")
+    );
+}
