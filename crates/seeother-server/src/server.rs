@@ -50,6 +50,9 @@ pub struct Options {
     /// A local snapshot of the rules (PostgreSQL only): written every so often, served at
     /// start while the database cannot be reached.
     pub snapshot: Option<PathBuf>,
+    /// Check every rule's targets this often in the background, under these limits
+    /// ([`crate::check::background`]); off when `None`.
+    pub check: Option<(Duration, seeother_client::check::Options)>,
 }
 
 impl Default for Options {
@@ -67,6 +70,7 @@ impl Default for Options {
             threads: 0,
             auth_throttle: crate::throttle::Config::default(),
             snapshot: None,
+            check: None,
         }
     }
 }
@@ -132,6 +136,7 @@ pub struct Server {
     loaded: Vec<(PathBuf, ImportReport)>,
     snapshot: Option<PathBuf>,
     from_snapshot: Option<i64>,
+    check: Option<(Duration, seeother_client::check::Options)>,
 }
 
 impl Server {
@@ -175,6 +180,7 @@ impl Server {
             loaded,
             snapshot: options.snapshot,
             from_snapshot,
+            check: options.check,
         })
     }
 
@@ -240,6 +246,13 @@ impl Server {
         let maintenance =
             Maintenance::spawn(self.app.clone(), self.flush_interval, self.snapshot.clone());
         let result = runtime.block_on(async move {
+            if let Some((interval, options)) = self.check {
+                tokio::spawn(crate::check::background::run(
+                    self.app.clone(),
+                    interval,
+                    options,
+                ));
+            }
             let listener = tokio::net::TcpListener::from_std(self.listener).map_err(|source| {
                 ServeError::Bind {
                     addr: self.addr,

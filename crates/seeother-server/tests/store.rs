@@ -28,7 +28,7 @@ fn rules_survive_reopening_and_the_schema_is_versioned() {
     let db = dir.join("s.db");
     {
         let store = Store::open(&db).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 5);
+        assert_eq!(store.schema_version().unwrap(), 6);
         let rule = RuleSpec::path("/a", "https://example.org/a")
             .validate()
             .unwrap();
@@ -36,7 +36,7 @@ fn rules_survive_reopening_and_the_schema_is_versioned() {
         assert_eq!(stored.id, Some(1));
     }
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(store.schema_version().unwrap(), 6);
     let got = store.get(1).unwrap().unwrap();
     assert_eq!(got.to, "https://example.org/a");
     let _ = std::fs::remove_dir_all(&dir);

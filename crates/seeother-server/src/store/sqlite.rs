@@ -31,6 +31,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_rules_files.sql"),
     include_str!("../../migrations/0004_rule_groups.sql"),
     include_str!("../../migrations/0005_admin_state.sql"),
+    include_str!("../../migrations/0006_rule_checks.sql"),
 ];
 
 /// The SQLite store. Every method takes `&self`.
