@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::body::{self, Body, HopBody};
 use crate::chain::Chain;
+use crate::check::Hosts;
 use crate::connect::{LabelingConnector, OverrideConnector};
 use crate::error::{BoxError, Error, ErrorKind, Timeout};
 use crate::history::Response;
@@ -68,6 +69,8 @@ struct Config {
     decompress: bool,
     default_headers: HeaderMap,
     proxy: Option<Arc<Matcher>>,
+    /// Per-host places every hop waits for (a [`crate::check::Checker`]'s).
+    gate: Option<Arc<Hosts>>,
 }
 
 /// Settings for a [`Client`].
@@ -102,6 +105,7 @@ impl Default for ClientBuilder {
                 decompress: false,
                 default_headers,
                 proxy: None,
+                gate: None,
             },
             roots: Vec::new(),
             system_roots: true,
@@ -259,6 +263,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Make every hop wait for a place under `hosts`' limits first.
+    pub(crate) fn gate(mut self, hosts: Arc<Hosts>) -> Self {
+        self.config.gate = Some(hosts);
+        self
+    }
+
     /// Build the client. Must be called within a Tokio runtime only when sending.
     pub fn build(self) -> Result<Client, Error> {
         let tls = crate::tls::client_config(self.roots, self.system_roots, self.insecure).map_err(
@@ -382,6 +392,11 @@ impl Client {
             jar,
         )?;
         loop {
+            // Held until the hop is over: for the last one, until its body is dropped.
+            let permit = match &config.gate {
+                Some(hosts) => Some(hosts.enter(&chain.request().url).await),
+                None => None,
+            };
             let started = Instant::now();
             let deadline = self.hop_deadline(started, chain_started);
             let send_body = chain.request().send_body;
@@ -445,7 +460,8 @@ impl Client {
                         deadline,
                         started,
                         (context.0, context.1, context.2, history.clone()),
-                    );
+                    )
+                    .holding(permit);
                     if let Some(codings) = crate::decode::codings(&head.headers)
                         .filter(|_| config.decompress && has_content)
                     {

@@ -7,6 +7,8 @@
 //!
 //! - [`Client`]: `send(request)` → [`Response`] with its [`History`].
 //! - [`FollowLayer`]: the same following for any `tower::Service<http::Request<_>>`.
+//! - `reqwest` (feature): a reqwest client under the [`FollowLayer`].
+//! - [`check::Checker`]: link health for many targets, a few requests per host at a time.
 //!
 //! `http::Uri` cannot hold a fragment; to have one inherited through the chain (RFC 9110
 //! §10.2.2) and reported in the final URL, put the full [`url::Url`] in the request's
@@ -14,6 +16,7 @@
 
 mod body;
 mod chain;
+pub mod check;
 mod client;
 mod connect;
 mod decode;
@@ -23,6 +26,8 @@ mod jar;
 mod layer;
 mod proxy;
 pub mod redact;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
 mod stream;
 mod tls;
 

@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use url::Url;
 
+use crate::check::Permit;
 use crate::decode::{Coding, Decoder};
 use crate::error::{BoxError, Error, ErrorKind, Timeout};
 use crate::history::{History, HopRecord, Response};
@@ -102,6 +103,8 @@ pub struct BodyStream {
     /// When the hop began.
     started: Instant,
     context: Context,
+    /// The hop's place under a checker's limits, given back with the body.
+    _permit: Option<Permit>,
 }
 
 enum Source {
@@ -173,7 +176,14 @@ impl BodyStream {
             expected,
             started,
             context,
+            _permit: None,
         }
+    }
+
+    /// Keep `permit` for as long as the body lives.
+    pub(crate) fn holding(mut self, permit: Option<Permit>) -> Self {
+        self._permit = permit;
+        self
     }
 
     /// Decode the body, which these codings were applied to (in this order).

@@ -14,7 +14,9 @@
 //! - [`h1`]: HTTP/1.1 framing of the simplest requests and their answers (RFC 9112).
 //! - [`follow`]: the user agent's redirect state machine (RFC 9110 §15.4, Fetch §4.4).
 //! - [`referrer`]: the `Referer` a redirected request carries (Referrer Policy §8).
+//! - [`check`]: link health, what a target's chain of answers says about it.
 
+pub mod check;
 pub mod follow;
 pub mod forwarded;
 pub mod guard;

@@ -34,6 +34,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod catalog;
+pub mod check;
 pub mod control;
 mod feed;
 pub mod group;

@@ -44,6 +44,9 @@ pub enum AuthVia {
 
 const AUTH_VIA: [&str; 2] = ["api", "sign-in"];
 
+/// The `state` label of `seeother_targets`: a rule's worst target, coarsely.
+const TARGET_STATES: [&str; 4] = ["ok", "redirected", "broken", "skipped"];
+
 /// The counters.
 #[derive(Debug)]
 pub struct Metrics {
@@ -59,6 +62,8 @@ pub struct Metrics {
     auth_throttled: [AtomicU64; AUTH_VIA.len()],
     admin_sessions: AtomicU64,
     unknown_dropped: AtomicU64,
+    /// Rules by their targets' latest check ([`TARGET_STATES`]); `None` until link checks run.
+    targets: std::sync::OnceLock<[AtomicU64; TARGET_STATES.len()]>,
 }
 
 impl Default for Metrics {
@@ -76,6 +81,7 @@ impl Default for Metrics {
             auth_throttled: std::array::from_fn(|_| AtomicU64::new(0)),
             admin_sessions: AtomicU64::new(0),
             unknown_dropped: AtomicU64::new(0),
+            targets: std::sync::OnceLock::new(),
         }
     }
 }
@@ -142,6 +148,28 @@ impl Metrics {
     /// [`crate::stats::Unknown::dropped`]; the maintenance thread copies it after each flush).
     pub fn set_unknown_dropped(&self, total: u64) {
         self.unknown_dropped.store(total, Ordering::Relaxed);
+    }
+
+    /// Record how many rules' latest link checks are in each state (by
+    /// `seeother_core::check::State` name), as `seeother_targets`.
+    pub fn set_targets(&self, counts: &[(String, u64)]) {
+        let mut coarse = [0; TARGET_STATES.len()];
+        for (state, n) in counts {
+            let i = match seeother_core::check::State::from_name(state) {
+                Some(s) if s.is_broken() => 2,
+                Some(seeother_core::check::State::Ok) => 0,
+                Some(seeother_core::check::State::Skipped) => 3,
+                Some(_) => 1,
+                None => 2,
+            };
+            coarse[i] += n;
+        }
+        let targets = self
+            .targets
+            .get_or_init(|| std::array::from_fn(|_| AtomicU64::new(0)));
+        for (slot, n) in targets.iter().zip(coarse) {
+            slot.store(n, Ordering::Relaxed);
+        }
     }
 
     /// The Prometheus text exposition (format 0.0.4).
@@ -251,6 +279,13 @@ impl Metrics {
             "seeother_unknown_dropped_total {}",
             get(&self.unknown_dropped)
         );
+        if let Some(targets) = self.targets.get() {
+            out.push_str("# HELP seeother_targets Rules by their targets' latest link check (the worst target): ok, redirected, broken, or skipped (nothing to check).\n");
+            out.push_str("# TYPE seeother_targets gauge\n");
+            for (state, n) in TARGET_STATES.iter().zip(targets) {
+                let _ = writeln!(out, "seeother_targets{{state=\"{state}\"}} {}", get(n));
+            }
+        }
         out
     }
 }

@@ -54,6 +54,9 @@ pub struct Options {
     pub snapshot: Option<PathBuf>,
     /// Keep no snapshot (SQLite: not even beside the store).
     pub no_snapshot: bool,
+    /// Check every rule's targets this often in the background, under these limits
+    /// ([`crate::check::background`]); off when `None`.
+    pub check: Option<(Duration, seeother_client::check::Options)>,
 }
 
 impl Default for Options {
@@ -72,6 +75,7 @@ impl Default for Options {
             auth_throttle: crate::throttle::Config::default(),
             snapshot: None,
             no_snapshot: false,
+            check: None,
         }
     }
 }
@@ -137,6 +141,7 @@ pub struct Server {
     loaded: Vec<(PathBuf, ImportReport)>,
     snapshot: Option<PathBuf>,
     from_snapshot: Option<i64>,
+    check: Option<(Duration, seeother_client::check::Options)>,
 }
 
 impl Server {
@@ -181,6 +186,7 @@ impl Server {
             loaded,
             snapshot,
             from_snapshot,
+            check: options.check,
         })
     }
 
@@ -251,6 +257,13 @@ impl Server {
         let maintenance =
             Maintenance::spawn(self.app.clone(), self.flush_interval, self.snapshot.clone());
         let result = runtime.block_on(async move {
+            if let Some((interval, options)) = self.check {
+                tokio::spawn(crate::check::background::run(
+                    self.app.clone(),
+                    interval,
+                    options,
+                ));
+            }
             let listener = tokio::net::TcpListener::from_std(self.listener).map_err(|source| {
                 ServeError::Bind {
                     addr: self.addr,

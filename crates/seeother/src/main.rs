@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 mod backup;
+mod check;
 mod explain;
 mod fetch;
 mod migrate;
@@ -28,6 +29,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Fetch a URL, following redirects by the book and showing every hop.
     Fetch(fetch::FetchArgs),
+    /// Follow every rule's targets and say which are broken (exit 1 when one is).
+    Check(check::CheckArgs),
     /// Say which rule a request matches and what the answer would be, without a server.
     Explain(explain::ExplainArgs),
     /// Load a rule file (TOML, JSON or CSV) into the store.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Fetch(args) => fetch::run(args),
+        Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Import(args) => rules_file::import(args),
         Command::Export(args) => rules_file::export(args),

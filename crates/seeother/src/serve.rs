@@ -152,6 +152,36 @@ pub struct ServeArgs {
     /// Write logs as JSON lines.
     #[arg(long)]
     pub log_json: bool,
+
+    /// Check every rule's targets in the background this often (e.g. 6h, 30m, 1d), as
+    /// `seeother check` does, and keep the latest result per rule: in the API
+    /// (/-/api/rules/{id}/check, /-/api/checks?state=broken) and the metrics
+    /// (seeother_targets). Off by default.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub check_interval: Option<Duration>,
+
+    /// Seconds between two background check requests to one host (one at a time per host,
+    /// four in all).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1.0,
+        requires = "check_interval"
+    )]
+    pub check_delay: f64,
+}
+
+/// `--check-interval`: a duration such as `6h`, `30m` or `1d` (or seconds alone), not zero.
+fn duration(s: &str) -> Result<Duration, String> {
+    let d = match s.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(s.trim())
+            .map_err(|e| format!("{s:?} is not a duration ({e}); write e.g. 6h, 30m, 1d or 90s"))?,
+    };
+    if d.is_zero() {
+        return Err("a check interval of 0 would never rest; write e.g. 6h".to_owned());
+    }
+    Ok(d)
 }
 
 /// `--listen`: an address, a host name and port (its first IPv4 address, else its first), or a
@@ -265,6 +295,16 @@ fn options(args: ServeArgs) -> Result<Options, String> {
             burst: args.auth_failures.max(1),
             interval: seconds("auth-failure-interval", args.auth_failure_interval)?,
             max_clients: args.auth_clients.max(1),
+        },
+        check: match args.check_interval {
+            Some(every) => Some((
+                every,
+                seeother_client::check::Options {
+                    delay: seconds("check-delay", args.check_delay)?,
+                    ..seeother_server::check::background::default_options()
+                },
+            )),
+            None => None,
         },
     })
 }

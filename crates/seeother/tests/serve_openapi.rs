@@ -193,7 +193,7 @@ fn the_router_and_the_document_name_the_same_operations() {
     let (_dir, s) = start("openapi-routes");
     let doc = s.get("/-/api/openapi.json").json();
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 6, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 8, "{:?}", paths.keys());
     let mut operations = 0;
     for (template, item) in paths {
         let path = template.replace("{id}", "1");
@@ -250,8 +250,8 @@ fn the_router_and_the_document_name_the_same_operations() {
         }
     }
     assert_eq!(
-        operations, 10,
-        "the document's 9 operations, and HEAD of the document"
+        operations, 12,
+        "the document's 11 operations, and HEAD of the document"
     );
     for path in [
         "/-/api",

@@ -7,11 +7,14 @@
 //! - `GET /-/api/rules/{id}/history`: every change of the rule.
 //! - `POST /-/api/import?format=toml|json|csv`: a whole rule file, applied all or nothing.
 //! - `GET /-/api/unknown?limit=`: the most asked-for paths that match no rule.
+//! - `GET /-/api/rules/{id}/check`, `GET /-/api/checks?state=broken`: the latest link checks
+//!   (`serve --check-interval`).
 //!
 //! Each route is registered with its `#[utoipa::path]` description ([`utoipa_axum`]), so the
 //! router and the document list the same operations; a method a path does not list is a 405
 //! whose `Allow` is taken from the document.
 
+mod checks;
 mod extract;
 mod import;
 mod openapi;
@@ -71,6 +74,8 @@ fn operations() -> OpenApiRouter<Arc<App>> {
         .routes(closed(routes!(rules::history)))
         .routes(closed(routes!(import::import)).layer(file))
         .routes(closed(routes!(unknown::unknown)))
+        .routes(closed(routes!(checks::rule_check)))
+        .routes(closed(routes!(checks::checks)))
 }
 
 /// `route` with every method its document does not list answered 405, its `Allow` naming

@@ -10,6 +10,7 @@
 mod admin;
 mod applied;
 mod backup;
+mod checks;
 mod location;
 mod postgres;
 mod rules;
@@ -27,6 +28,7 @@ use crate::rule::RuleSpec;
 pub use admin::{ReportRow, SessionRow};
 pub use applied::AppliedFile;
 pub use backup::Backup;
+pub use checks::CheckRow;
 pub use location::{Location, LocationError};
 pub use postgres::{CHANNEL, Copied, CopyError, Postgres};
 pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow};
@@ -498,5 +500,31 @@ impl Store {
     /// The import report `id`, if still kept.
     pub fn report(&self, id: i64) -> Result<Option<ReportRow>, StoreError> {
         each!(self, s => s.report(id))
+    }
+
+    /// Store `check` as its rule's latest link check.
+    pub fn record_check(&self, check: &CheckRow) -> Result<(), StoreError> {
+        each!(self, s => s.record_check(check))
+    }
+
+    /// The latest link check of rule `id`, if it has been checked (and still exists).
+    pub fn rule_check(&self, id: i64) -> Result<Option<CheckRow>, StoreError> {
+        each!(self, s => s.rule_check(id))
+    }
+
+    /// The latest link checks in one of `states` (all when empty), by rule id, after
+    /// `after`, at most `limit`.
+    pub fn checks(
+        &self,
+        states: &[&str],
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<CheckRow>, StoreError> {
+        each!(self, s => s.checks(states, after, limit))
+    }
+
+    /// How many rules' latest link checks are in each state.
+    pub fn check_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        each!(self, s => s.check_counts())
     }
 }

@@ -1,6 +1,7 @@
 //! The handlers of `/-/admin/…`, by page, and what they share: the page for a catalog failure.
 
 pub mod account;
+pub mod checks;
 pub mod import;
 pub mod rules;
 

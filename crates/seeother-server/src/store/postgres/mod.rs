@@ -15,6 +15,7 @@
 //! [`Busy::Unavailable`].
 
 mod admin;
+mod checks;
 mod copy;
 mod copy_out;
 mod counters;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0001_init.sql"),
     include_str!("../../../migrations/postgres/0002_rule_groups.sql"),
     include_str!("../../../migrations/postgres/0003_admin_state.sql"),
+    include_str!("../../../migrations/postgres/0004_rule_checks.sql"),
 ];
 
 /// The advisory lock taken while migrations run ("seeother" in ASCII).
