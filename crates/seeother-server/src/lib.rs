@@ -44,6 +44,7 @@ pub mod index;
 mod load;
 pub mod metrics;
 pub mod migrate;
+mod reload;
 pub mod reports;
 pub mod resolve;
 pub mod rule;

@@ -10,6 +10,7 @@ use crate::auth::{AdminToken, TokenError, TokenSource};
 use crate::catalog::{Catalog, CatalogError};
 use crate::http::listener::{self, Limits, TlsError};
 use crate::import::FileImportError;
+use crate::reload;
 use crate::rules_file::{Format, ReadError};
 use crate::stats::{Maintenance, Unknown, UnknownLimits};
 use crate::store::{DEFAULT_BUSY_TIMEOUT, ImportReport, Location, Store, StoreError};
@@ -130,6 +131,7 @@ pub struct Server {
     flush_interval: Duration,
     threads: usize,
     loaded: Vec<(PathBuf, ImportReport)>,
+    rules: Vec<PathBuf>,
     snapshot: Option<PathBuf>,
     from_snapshot: Option<i64>,
 }
@@ -150,6 +152,7 @@ impl Server {
         let listener = std::net::TcpListener::bind(options.listen).map_err(bind)?;
         listener.set_nonblocking(true).map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
+        reload::ignore_hangup();
         let (catalog, token, token_source) = open(&options)?;
         let from_snapshot = (!catalog.health().database).then(|| catalog.seen());
         let mut loaded = Vec::new();
@@ -173,6 +176,7 @@ impl Server {
             flush_interval: options.flush_interval,
             threads: options.threads,
             loaded,
+            rules: options.rules,
             snapshot: options.snapshot,
             from_snapshot,
         })
@@ -219,7 +223,8 @@ impl Server {
     }
 
     /// Serve until SIGTERM or SIGINT, then finish requests in flight, write the counters and
-    /// return.
+    /// return. SIGHUP applies the `--rules` files again (see `reload`); from
+    /// [`Server::prepare`] on, it no longer ends the process.
     pub fn run(self) -> Result<(), ServeError> {
         let threads = match self.threads {
             // Honours the CPU affinity mask (e.g. `taskset -c 0` gives 1).
@@ -246,7 +251,14 @@ impl Server {
                     source,
                 }
             })?;
+            let hangups = tokio::spawn(reload::on_hangup(
+                self.app.clone(),
+                self.rules,
+                apply_rules_file,
+                || {},
+            ));
             listener::serve(listener, self.app, self.limits, self.tls, signal()).await;
+            hangups.abort();
             Ok(())
         });
         maintenance.stop();
