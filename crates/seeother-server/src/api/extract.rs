@@ -182,7 +182,8 @@ impl<S: Send + Sync, const LIMIT: usize> FromRequest<S> for RuleBody<LIMIT> {
         let Whole(bytes) = Whole::<LIMIT>::from_request(req, state).await?;
         serde_json::from_slice(&bytes).map(RuleBody).map_err(|e| {
             ApiError::bad_request(format!(
-                "the body is not a rule object ({e}); send JSON such as {{\"path\": \"/id/x\", \"to\": \"https://example.org/x\"}}"
+                "the body is not a rule object ({}); send JSON such as {{\"path\": \"/id/x\", \"to\": \"https://example.org/x\"}}",
+                crate::rules_file::unknown_field::explain(&e.to_string())
             ))
         })
     }
