@@ -29,7 +29,9 @@ pub use applied::AppliedFile;
 pub use backup::Backup;
 pub use location::{Location, LocationError};
 pub use postgres::{CHANNEL, Copied, CopyError, Postgres};
-pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow};
+pub use rules::{
+    Browse, Browsed, Change, HistoryEntry, ImportReport, ListQuery, Order, Page, RuleRow,
+};
 pub use sqlite::Sqlite;
 pub use stats::{PartlyWritten, UnknownPath, UnknownRetention};
 
@@ -332,6 +334,11 @@ impl Store {
     /// A page of rules, by id.
     pub fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         each!(self, s => s.list(query))
+    }
+
+    /// A numbered page of rules, with how many there are and how many match.
+    pub fn browse(&self, query: &Browse) -> Result<Browsed, StoreError> {
+        each!(self, s => s.browse(query))
     }
 
     /// The rule with `id`.
