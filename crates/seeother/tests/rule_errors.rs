@@ -260,5 +260,9 @@ fn export_refuses_an_extension_that_names_no_format() {
         csv.to_str().unwrap(),
     ]);
     assert_eq!(code, 0);
-    assert!(std::fs::read_to_string(&csv).unwrap().starts_with("host,path,"));
+    assert!(
+        std::fs::read_to_string(&csv)
+            .unwrap()
+            .starts_with("host,path,")
+    );
 }

@@ -61,7 +61,8 @@ pub(super) async fn document() -> impl IntoResponse {
         Refused,
         Unavailable,
         TooManyFailures,
-        RequestTimeout
+        RequestTimeout,
+        NotMergePatch
     )),
     security(("bearer" = []))
 )]
