@@ -29,6 +29,7 @@
 //! assert_eq!(hit.rule.matcher(), "/id/berlin");
 //! ```
 
+pub mod access_log;
 pub mod admin;
 pub mod api;
 pub mod app;

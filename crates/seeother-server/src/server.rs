@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::access_log::{AccessLog, Destination, Format as LogFormat};
 use crate::app::App;
 use crate::auth::{AdminToken, TokenError, TokenSource};
 use crate::catalog::{Catalog, CatalogError};
@@ -51,6 +52,8 @@ pub struct Options {
     /// A local snapshot of the rules (PostgreSQL only): written every so often, served at
     /// start while the database cannot be reached.
     pub snapshot: Option<PathBuf>,
+    /// Where and how to write the access log, if at all.
+    pub access_log: Option<(Destination, LogFormat)>,
 }
 
 impl Default for Options {
@@ -68,6 +71,7 @@ impl Default for Options {
             threads: 0,
             auth_throttle: crate::throttle::Config::default(),
             snapshot: None,
+            access_log: None,
         }
     }
 }
@@ -104,6 +108,9 @@ pub enum ServeError {
     /// TLS could not be set up.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The access log could not be opened.
+    #[error("{0}; give another --access-log path, or - for standard output")]
+    AccessLog(std::io::Error),
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
@@ -153,6 +160,12 @@ impl Server {
         listener.set_nonblocking(true).map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
         reload::ignore_hangup();
+        let access = match &options.access_log {
+            Some((to, format)) => {
+                Some(AccessLog::open(to.clone(), *format).map_err(ServeError::AccessLog)?)
+            }
+            None => None,
+        };
         let (catalog, token, token_source) = open(&options)?;
         let from_snapshot = (!catalog.health().database).then(|| catalog.seen());
         let mut loaded = Vec::new();
@@ -166,6 +179,7 @@ impl Server {
         let mut app = App::new(catalog, token);
         app.unknown = Arc::new(Unknown::new(options.unknown));
         app.throttle = crate::throttle::Throttle::new(options.auth_throttle);
+        app.access = access;
         Ok(Server {
             listener,
             addr,
@@ -223,8 +237,8 @@ impl Server {
     }
 
     /// Serve until SIGTERM or SIGINT, then finish requests in flight, write the counters and
-    /// return. SIGHUP applies the `--rules` files again (see `reload`); from
-    /// [`Server::prepare`] on, it no longer ends the process.
+    /// return. SIGHUP reopens the access log and applies the `--rules` files again (see
+    /// `reload`); from [`Server::prepare`] on, it no longer ends the process.
     pub fn run(self) -> Result<(), ServeError> {
         let threads = match self.threads {
             // Honours the CPU affinity mask (e.g. `taskset -c 0` gives 1).
@@ -251,14 +265,23 @@ impl Server {
                     source,
                 }
             })?;
+            let logs = self.app.clone();
             let hangups = tokio::spawn(reload::on_hangup(
                 self.app.clone(),
                 self.rules,
                 apply_rules_file,
-                || {},
+                move || {
+                    if let Some(log) = &logs.access {
+                        log.reopen();
+                    }
+                },
             ));
+            let app = self.app.clone();
             listener::serve(listener, self.app, self.limits, self.tls, signal()).await;
             hangups.abort();
+            if let Some(log) = &app.access {
+                log.close();
+            }
             Ok(())
         });
         maintenance.stop();

@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the redirect server (a persistent-identifier and link resolver).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Fetch a URL, following redirects by the book and showing every hop.
     Fetch(fetch::FetchArgs),
     /// Say which rule a request matches and what the answer would be, without a server.
@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Fetch(args) => fetch::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Import(args) => rules_file::import(args),
