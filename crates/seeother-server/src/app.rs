@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::access_log::AccessLog;
 use crate::auth::AdminToken;
 use crate::catalog::Catalog;
 use crate::metrics::Metrics;
@@ -29,6 +30,8 @@ pub struct App {
     pub admin: AdminState,
     /// Failed admin tokens (API and sign-in), limited per client address.
     pub throttle: Throttle,
+    /// The access log, when `--access-log` asked for one.
+    pub access: Option<AccessLog>,
 }
 
 impl App {
@@ -41,6 +44,7 @@ impl App {
             unknown: Arc::new(Unknown::default()),
             admin: AdminState::default(),
             throttle: Throttle::default(),
+            access: None,
         }
     }
 }

@@ -23,8 +23,8 @@ use crate::index::{CompiledRule, Index, RuleKey};
 use crate::rule::{RuleError, RuleSpec};
 use crate::snapshot::SnapshotError;
 use crate::store::{
-    Change, HistoryEntry, ImportReport, ListQuery, Page, Store, StoreError, WaitingSince,
-    waiting_since,
+    Browse, Browsed, Change, HistoryEntry, ImportReport, ListQuery, Page, Store, StoreError,
+    WaitingSince, waiting_since,
 };
 
 /// Why a change to the rules was refused.
@@ -405,6 +405,18 @@ impl Catalog {
     /// A page of rules, with up-to-date hit counts.
     pub fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let mut page = self.store.list(query)?;
+        let index = self.index();
+        for rule in &mut page.rules {
+            let pending = self.pending_hits(&index, rule);
+            rule.hits = Some(rule.hits.unwrap_or(0) + pending);
+        }
+        Ok(page)
+    }
+
+    /// A numbered page of rules with the counts, with up-to-date hit counts (the order by
+    /// hits is the store's, as of the last flush).
+    pub fn browse(&self, query: &Browse) -> Result<Browsed, StoreError> {
+        let mut page = self.store.browse(query)?;
         let index = self.index();
         for rule in &mut page.rules {
             let pending = self.pending_hits(&index, rule);

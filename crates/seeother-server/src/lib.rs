@@ -29,6 +29,7 @@
 //! assert_eq!(hit.rule.matcher(), "/id/berlin");
 //! ```
 
+pub mod access_log;
 pub mod admin;
 pub mod api;
 pub mod app;
@@ -45,6 +46,7 @@ pub mod index;
 mod load;
 pub mod metrics;
 pub mod migrate;
+mod reload;
 pub mod reports;
 pub mod resolve;
 pub mod rule;

@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::access_log::{AccessLog, Destination, Format as LogFormat};
 use crate::app::App;
 use crate::auth::{AdminToken, TokenError, TokenSource};
 use crate::catalog::{Catalog, CatalogError};
 use crate::http::listener::{self, Limits, TlsError};
 use crate::import::FileImportError;
+use crate::reload;
 use crate::rules_file::{Format, ReadError};
 use crate::stats::{Maintenance, Unknown, UnknownLimits};
 use crate::store::{DEFAULT_BUSY_TIMEOUT, ImportReport, Location, Store, StoreError};
@@ -57,6 +59,8 @@ pub struct Options {
     /// Check every rule's targets this often in the background, under these limits
     /// ([`crate::check::background`]); off when `None`.
     pub check: Option<(Duration, seeother_client::check::Options)>,
+    /// Where and how to write the access log, if at all.
+    pub access_log: Option<(Destination, LogFormat)>,
 }
 
 impl Default for Options {
@@ -76,6 +80,7 @@ impl Default for Options {
             snapshot: None,
             no_snapshot: false,
             check: None,
+            access_log: None,
         }
     }
 }
@@ -112,6 +117,9 @@ pub enum ServeError {
     /// TLS could not be set up.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The access log could not be opened.
+    #[error("{0}; give another --access-log path, or - for standard output")]
+    AccessLog(std::io::Error),
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
@@ -139,6 +147,7 @@ pub struct Server {
     flush_interval: Duration,
     threads: usize,
     loaded: Vec<(PathBuf, ImportReport)>,
+    rules: Vec<PathBuf>,
     snapshot: Option<PathBuf>,
     from_snapshot: Option<i64>,
     check: Option<(Duration, seeother_client::check::Options)>,
@@ -160,6 +169,13 @@ impl Server {
         let listener = std::net::TcpListener::bind(options.listen).map_err(bind)?;
         listener.set_nonblocking(true).map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
+        reload::ignore_hangup();
+        let access = match &options.access_log {
+            Some((to, format)) => {
+                Some(AccessLog::open(to.clone(), *format).map_err(ServeError::AccessLog)?)
+            }
+            None => None,
+        };
         let (catalog, token, token_source) = open(&options)?;
         let from_snapshot = (!catalog.health().database).then(|| catalog.seen());
         let mut loaded = Vec::new();
@@ -174,6 +190,7 @@ impl Server {
         let mut app = App::new(catalog, token);
         app.unknown = Arc::new(Unknown::new(options.unknown));
         app.throttle = crate::throttle::Throttle::new(options.auth_throttle);
+        app.access = access;
         Ok(Server {
             listener,
             addr,
@@ -184,6 +201,7 @@ impl Server {
             flush_interval: options.flush_interval,
             threads: options.threads,
             loaded,
+            rules: options.rules,
             snapshot,
             from_snapshot,
             check: options.check,
@@ -236,7 +254,8 @@ impl Server {
     }
 
     /// Serve until SIGTERM or SIGINT, then finish requests in flight, write the counters and
-    /// return.
+    /// return. SIGHUP reopens the access log and applies the `--rules` files again (see
+    /// `reload`); from [`Server::prepare`] on, it no longer ends the process.
     pub fn run(self) -> Result<(), ServeError> {
         let threads = match self.threads {
             // Honours the CPU affinity mask (e.g. `taskset -c 0` gives 1).
@@ -270,7 +289,23 @@ impl Server {
                     source,
                 }
             })?;
+            let logs = self.app.clone();
+            let hangups = tokio::spawn(reload::on_hangup(
+                self.app.clone(),
+                self.rules,
+                apply_rules_file,
+                move || {
+                    if let Some(log) = &logs.access {
+                        log.reopen();
+                    }
+                },
+            ));
+            let app = self.app.clone();
             listener::serve(listener, self.app, self.limits, self.tls, signal()).await;
+            hangups.abort();
+            if let Some(log) = &app.access {
+                log.close();
+            }
             Ok(())
         });
         maintenance.stop();

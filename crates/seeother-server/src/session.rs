@@ -30,8 +30,9 @@ use crate::store::SessionRow;
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "seeother_admin";
-/// The path the cookie is sent to.
-pub const COOKIE_PATH: &str = "/-/admin";
+/// The path the cookie is sent to: the admin pages, and the API, which takes a signed-in
+/// session for reading (GET, HEAD) so that a page's "As JSON" link works; never a rule's path.
+pub const COOKIE_PATH: &str = "/-/";
 /// How long a signed-in session lasts.
 pub const SIGNED_IN_FOR: Duration = Duration::from_secs(8 * 3600);
 /// Signed-in sessions kept at most for the one identity (the admin token); a new one evicts
@@ -400,7 +401,7 @@ mod tests {
         };
         let c = set_cookie(&s, false);
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"));
-        assert!(c.contains("Path=/-/admin") && !c.contains("Secure"));
+        assert!(c.contains("; Path=/-/;") && !c.contains("Secure"));
         assert!(set_cookie(&s, true).ends_with("; Secure"));
         let f = set_form_cookie("t", true);
         assert!(f.contains("Path=/-/admin/sign-in; Max-Age=3600; HttpOnly; SameSite=Strict"));

@@ -78,7 +78,10 @@ fn problems_are_reported_by_line_and_nothing_is_returned() {
     let lines: Vec<Option<usize>> = err.errors.iter().map(|e| e.line).collect();
     assert_eq!(lines, [Some(5), Some(9)]);
     let text = err.to_string();
-    assert!(text.contains("bad.toml:5: `to` is refused"), "{text}");
+    assert!(
+        text.contains("bad.toml:5: `to` is refused: it uses the `javascript:` scheme"),
+        "{text}"
+    );
     assert!(
         text.contains("bad.toml:9: the rule has more than one"),
         "{text}"

@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the redirect server (a persistent-identifier and link resolver).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Fetch a URL, following redirects by the book and showing every hop.
     Fetch(fetch::FetchArgs),
     /// Follow every rule's targets and say which are broken (exit 1 when one is).
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Fetch(args) => fetch::run(args),
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),

@@ -394,12 +394,35 @@ fn retrying<T>(mut attempt: impl FnMut() -> Result<T, StoreError>) -> Result<T, 
     }
 }
 
+/// The format of an export: `--format`, else the output file's extension (which must then
+/// name one), else TOML. Nothing is written in a format the file's name does not say.
+fn export_format(args: &ExportArgs) -> Result<Format, String> {
+    let Some(path) = args.output.as_deref() else {
+        return Ok(args.format.unwrap_or(Format::Toml));
+    };
+    if let Some(format) = args.format {
+        return Ok(format);
+    }
+    match path.extension() {
+        None => Ok(Format::Toml),
+        Some(_) => Format::from_path(path).ok_or_else(|| {
+            format!(
+                "cannot tell the format of {} from its name; name it .toml, .json or .csv, or give --format toml|json|csv",
+                path.display()
+            )
+        }),
+    }
+}
+
 /// Run `seeother export`.
 pub fn export(args: ExportArgs) -> ExitCode {
-    let format = args
-        .format
-        .or_else(|| args.output.as_deref().and_then(Format::from_path))
-        .unwrap_or(Format::Toml);
+    let format = match export_format(&args) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("seeother export: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = open_existing(&args.db).and_then(|store| {
         let mut rules = Vec::new();
         store

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use seeother_server::access_log::{Destination, Format as LogFormat};
 use seeother_server::http::body::BodyDeadline;
 use seeother_server::http::listener::Limits;
 use seeother_server::stats::UnknownLimits;
@@ -153,6 +154,17 @@ pub struct ServeArgs {
     #[arg(long)]
     pub log_json: bool,
 
+    /// Write an access log, one line per request: to PATH (appended to, created with mode
+    /// 0640; reopened on SIGHUP, for logrotate), or to standard output with `-`.
+    #[arg(long, value_name = "PATH|-")]
+    pub access_log: Option<PathBuf>,
+
+    /// The access log's format: combined (Apache's and nginx's, for log analysers) or json
+    /// (also the rule that answered, its Location and the time taken).
+    #[arg(long, value_name = "combined|json", default_value = "combined",
+          value_parser = ["combined", "json"], requires = "access_log")]
+    pub access_log_format: String,
+
     /// Check every rule's targets in the background this often (e.g. 6h, 30m, 1d), as
     /// `seeother check` does, and keep the latest result per rule: in the API
     /// (/-/api/rules/{id}/check, /-/api/checks?state=broken) and the metrics
@@ -255,6 +267,16 @@ fn options(args: ServeArgs) -> Result<Options, String> {
         db: args.db,
         snapshot: args.snapshot,
         no_snapshot: args.no_snapshot,
+        access_log: args.access_log.map(|path| {
+            let to = if path.as_os_str() == "-" {
+                Destination::Stdout
+            } else {
+                Destination::File(path)
+            };
+            let format =
+                LogFormat::from_name(&args.access_log_format).unwrap_or(LogFormat::Combined);
+            (to, format)
+        }),
         rules: args.rules,
         admin_token_file: args.admin_token_file,
         tls: args.tls_cert.zip(args.tls_key),

@@ -558,9 +558,9 @@ fn refusals_are_json_errors_that_say_what_to_do() {
         b"x",
     );
     refused(&r, 415, "?format=toml|json|csv");
-    let r = s.api("PATCH", "/-/api/rules/1", None);
-    refused(&r, 405, "this resource allows GET, PUT, DELETE");
-    assert_eq!(r.header("allow"), Some("GET, PUT, DELETE"));
+    let r = s.api("POST", "/-/api/rules/1", Some("{}"));
+    refused(&r, 405, "this resource allows GET, PUT, DELETE, PATCH");
+    assert_eq!(r.header("allow"), Some("GET, PUT, DELETE, PATCH"));
     // Only GET is a rule's read; HEAD is refused like any other method.
     let r = s.request("HEAD", "/-/api/rules", &[("Authorization", &auth)], b"");
     assert_eq!((r.status, r.header("allow")), (405, Some("GET, POST")));

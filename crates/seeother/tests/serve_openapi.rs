@@ -134,6 +134,11 @@ fn the_document_says_what_the_server_does() {
         ),
         (
             "/-/api/rules/{id}",
+            "patch",
+            &["200", "400", "401", "404", "409", "413", "415", "422"],
+        ),
+        (
+            "/-/api/rules/{id}",
             "delete",
             &["200", "204", "400", "401", "404"],
         ),
@@ -250,8 +255,8 @@ fn the_router_and_the_document_name_the_same_operations() {
         }
     }
     assert_eq!(
-        operations, 12,
-        "the document's 11 operations, and HEAD of the document"
+        operations, 13,
+        "the document's 12 operations, and HEAD of the document"
     );
     for path in [
         "/-/api",

@@ -47,6 +47,10 @@ pub fn router() -> Router<Arc<App>> {
         .route("/-/admin", read(routes::home, pages))
         .route("/-/admin/", read(routes::home, pages))
         .route(
+            style::ICON_PATH,
+            get(style::icon).fallback(not_allowed(pages)),
+        )
+        .route(
             style::PATH,
             get(style::stylesheet).fallback(not_allowed(pages)),
         )

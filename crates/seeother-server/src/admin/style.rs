@@ -25,6 +25,11 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e6ea;vertical-align:top}
 th{background:#f0f2f4;font-weight:600}
 td code,dd code{overflow-wrap:anywhere}
+td.number{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+table.rules td:first-child,table.rules td:nth-child(5){white-space:nowrap}
+td.target{min-width:12rem}
+.counts{margin:.6rem 0}
+nav.pages{justify-content:center}
 dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1.2rem}
 dl.fields dt{font-weight:600;color:#4a5562}
 dl.fields dd{margin:0}
@@ -62,5 +67,25 @@ pub async fn stylesheet() -> impl axum::response::IntoResponse {
             (CACHE_CONTROL, CACHE_CONTROL_VALUE),
         ],
         CSS,
+    )
+}
+
+/// Where the icon is served (named by every page, so browsers do not ask for `/favicon.ico`,
+/// which is a path of the rules).
+pub const ICON_PATH: &str = "/-/admin/favicon.svg";
+
+/// The icon: "303" on the navigation bar's blue.
+pub const ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1d3557"/><text x="16" y="21.5" font-family="sans-serif" font-size="13" font-weight="700" text-anchor="middle" fill="#ffd166">303</text></svg>
+"##;
+
+/// `GET /-/admin/favicon.svg`: the icon, cacheable as the stylesheet is.
+pub async fn icon() -> impl axum::response::IntoResponse {
+    use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+    (
+        [
+            (CONTENT_TYPE, "image/svg+xml"),
+            (CACHE_CONTROL, CACHE_CONTROL_VALUE),
+        ],
+        ICON,
     )
 }

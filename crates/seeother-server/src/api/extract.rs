@@ -35,7 +35,25 @@ impl FromRequestParts<Arc<App>> for Authenticated {
         if app.token.verify(&parts.headers) {
             return Ok(Authenticated);
         }
-        if parts.headers.contains_key(http::header::AUTHORIZATION) {
+        let has_token = parts.headers.contains_key(http::header::AUTHORIZATION);
+        // A signed-in admin's browser may read (the pages' "As JSON" links), never write: a
+        // write needs the token, which no page holds, so a cross-site form cannot make one
+        // with the cookie (SameSite=Strict keeps it off cross-site requests anyway). RFC 9110
+        // §9.2.1: GET and HEAD are safe.
+        if !has_token && (parts.method == http::Method::GET || parts.method == http::Method::HEAD) {
+            match app.admin.sessions.find(&app.catalog, &parts.headers).await {
+                Ok(Some(s)) if s.signed_in => return Ok(Authenticated),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("the admin session cannot be checked ({e}); try again, or send the token"),
+                    )
+                    .into_response());
+                }
+            }
+        }
+        if has_token {
             app.throttle.failed(client);
             app.metrics.count_auth_failure(AuthVia::Api);
         }
@@ -182,7 +200,8 @@ impl<S: Send + Sync, const LIMIT: usize> FromRequest<S> for RuleBody<LIMIT> {
         let Whole(bytes) = Whole::<LIMIT>::from_request(req, state).await?;
         serde_json::from_slice(&bytes).map(RuleBody).map_err(|e| {
             ApiError::bad_request(format!(
-                "the body is not a rule object ({e}); send JSON such as {{\"path\": \"/id/x\", \"to\": \"https://example.org/x\"}}"
+                "the body is not a rule object ({}); send JSON such as {{\"path\": \"/id/x\", \"to\": \"https://example.org/x\"}}",
+                crate::rules_file::unknown_field::explain(&e.to_string())
             ))
         })
     }

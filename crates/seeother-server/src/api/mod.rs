@@ -3,7 +3,8 @@
 //! - `GET /-/api/openapi.json`: the OpenAPI document (no token needed).
 //! - `GET /-/api/rules?q=&host=&after=&limit=`: a page of rules.
 //! - `POST /-/api/rules`: create; `201 Created` with `Location`.
-//! - `GET | PUT | DELETE /-/api/rules/{id}` (`DELETE …?tombstone=true` keeps a 410 tombstone).
+//! - `GET | PUT | PATCH | DELETE /-/api/rules/{id}` (`PATCH`: a JSON Merge Patch, RFC 7396;
+//!   `DELETE …?tombstone=true` keeps a 410 tombstone).
 //! - `GET /-/api/rules/{id}/history`: every change of the rule.
 //! - `POST /-/api/import?format=toml|json|csv`: a whole rule file, applied all or nothing.
 //! - `GET /-/api/unknown?limit=`: the most asked-for paths that match no rule.
@@ -18,6 +19,7 @@ mod checks;
 mod extract;
 mod import;
 mod openapi;
+mod patch;
 mod reply;
 mod rules;
 mod unknown;
@@ -70,7 +72,15 @@ fn operations() -> OpenApiRouter<Arc<App>> {
     OpenApiRouter::with_openapi(openapi::Base::openapi())
         .routes(closed(routes!(openapi::document)))
         .routes(closed(routes!(rules::list, rules::create)).layer(rule))
-        .routes(closed(routes!(rules::get, rules::replace, rules::delete)).layer(rule))
+        .routes(
+            closed(routes!(
+                rules::get,
+                rules::replace,
+                patch::patch,
+                rules::delete
+            ))
+            .layer(rule),
+        )
         .routes(closed(routes!(rules::history)))
         .routes(closed(routes!(import::import)).layer(file))
         .routes(closed(routes!(unknown::unknown)))

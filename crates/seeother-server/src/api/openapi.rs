@@ -61,7 +61,8 @@ pub(super) async fn document() -> impl IntoResponse {
         Refused,
         Unavailable,
         TooManyFailures,
-        RequestTimeout
+        RequestTimeout,
+        NotMergePatch
     )),
     security(("bearer" = []))
 )]
@@ -97,6 +98,28 @@ pub(super) fn finish(doc: &mut OpenApi) {
             "oneOf".into(),
             json!([one("path"), one("prefix"), one("pattern")]),
         );
+    }
+    // A merge patch of a rule (RFC 7396 §2): the rule's fields, none required, each one null
+    // too (which removes it); the rule that results is checked as a whole.
+    if let Some(RefOr::T(Schema::Object(mut patch))) = components.schemas.get("Rule").cloned() {
+        patch.required.clear();
+        if let Some(ext) = patch.extensions.as_mut() {
+            ext.remove("oneOf");
+        }
+        patch.description = Some(
+            "A JSON Merge Patch of a rule (RFC 7396): the fields to change, null for one to remove; the rule that results must be valid as a whole."
+                .into(),
+        );
+        for prop in patch.properties.values_mut() {
+            let inner = prop.clone();
+            *prop = AnyOfBuilder::new()
+                .item(inner)
+                .item(ObjectBuilder::new().schema_type(Type::Null))
+                .into();
+        }
+        components
+            .schemas
+            .insert(RulePatch::name().into(), RefOr::T(Schema::Object(patch)));
     }
     if let Some(entry) = object(components.schemas.get_mut("HistoryEntry")) {
         if let Some(action) = object(entry.properties.get_mut("action")) {
@@ -156,6 +179,17 @@ impl ToSchema for StoredRule {
         <RuleSpec as ToSchema>::schemas(schemas);
     }
 }
+
+/// A JSON Merge Patch of a rule; its schema is made from the rule's in [`finish`].
+pub(super) struct RulePatch;
+
+impl PartialSchema for RulePatch {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().into()
+    }
+}
+
+impl ToSchema for RulePatch {}
 
 /// A JSON rule file: an object with a `rules` array, or just the array.
 pub(super) struct RuleFile;
@@ -256,5 +290,6 @@ error_responses! {
         retry_after(0);
     TooManyFailures = "429: too many wrong admin tokens came from this client address (RFC 6585 §4); until `Retry-After` seconds have passed even the right token is refused",
         retry_after(1);
+    NotMergePatch = "415: a JSON Patch (RFC 6902, application/json-patch+json) was sent; send a JSON Merge Patch (RFC 7396)";
     RequestTimeout = "408: the request body did not arrive within the server's body deadline (`--body-timeout`, extended by `--body-min-rate`); nothing was changed and the connection is closed (RFC 9110 §15.5.9)";
 }

@@ -15,6 +15,7 @@ use super::openapi::{
     BadRequest, Conflict, NotFound, Refused, RequestTimeout, TooLarge, TooManyFailures,
     Unauthorized, Unavailable,
 };
+use super::patch;
 use super::reply::{ApiError, json};
 use crate::app::App;
 use crate::catalog::CatalogError;
@@ -131,7 +132,7 @@ pub(super) async fn get(
         .ok_or_else(|| CatalogError::Store(StoreError::NotFound(id)).into())
 }
 
-/// Replace a rule
+/// Replace a rule (fields left out are removed; `PATCH` changes only some)
 #[utoipa::path(
     put,
     path = "/-/api/rules/{id}",
@@ -139,7 +140,9 @@ pub(super) async fn get(
     params(RuleId, Actor),
     request_body(content = crate::rule::RuleSpec, content_type = "application/json"),
     responses(
-        (status = 200, description = "The rule as stored", body = super::openapi::StoredRule),
+        (status = 200, description = "The rule as stored", body = super::openapi::StoredRule,
+            headers(("Seeother-Dropped-Fields" = String,
+                description = "Fields the rule had before and has no more, left out of the body or set to their default (e.g. `cache_control, variants`); absent when none"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -158,8 +161,20 @@ pub(super) async fn replace(
     actor: Actor,
     RuleBody(rule): RuleBody<MAX_RULE_BODY>,
 ) -> Result<Response, ApiError> {
-    let stored = blocking(&app.catalog, move |c| c.update(id, rule, &actor.name)).await?;
-    Ok(json(StatusCode::OK, &stored))
+    // A replacement that leaves out a field the rule had removes it: said in the answer, as
+    // PATCH (a merge patch) is the way to change only some fields.
+    let (stored, dropped) = blocking(&app.catalog, move |c| {
+        let old = c.get(id)?;
+        let stored = c.update(id, rule, &actor.name)?;
+        let dropped = old.map(|o| patch::dropped(&o, &stored)).unwrap_or_default();
+        Ok((stored, dropped))
+    })
+    .await?;
+    let mut r = json(StatusCode::OK, &stored);
+    if let Some(v) = patch::dropped_header(&dropped) {
+        r.headers_mut().insert(patch::DROPPED, v);
+    }
+    Ok(r)
 }
 
 /// The parameters of `DELETE /-/api/rules/{id}`.

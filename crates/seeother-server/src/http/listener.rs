@@ -320,7 +320,16 @@ impl Conn<'_> {
             .trusts(peer.ip())
             .then(|| limits.trusted_proxies.clone());
         if protocol != Protocol::Http2 && limits.fast_path && proxy.is_none() {
-            let end = direct::serve(&mut io, &app, &activity, limits, first_by, &mut stop).await;
+            let end = direct::serve(
+                &mut io,
+                &app,
+                &activity,
+                limits,
+                first_by,
+                peer.ip(),
+                &mut stop,
+            )
+            .await;
             let direct::End::Handoff { read, answered } = end else {
                 return;
             };

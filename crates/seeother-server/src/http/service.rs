@@ -2,19 +2,22 @@
 //! from the index.
 
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::header::HOST;
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, Full};
 use seeother_core::respond::Body;
 use seeother_core::{host, note};
 use tower::ServiceExt;
 
+use crate::access_log::Entry;
 use crate::app::App;
 use crate::control;
 use crate::http::body::RequestBody;
+use crate::http::peer::Peer;
 use crate::index::normalize_host;
 use crate::metrics::Handler;
 use crate::resolve::{self, Outcome, Reply};
@@ -65,11 +68,31 @@ pub async fn handle(
         };
     if uri.path().starts_with(RESERVED_PREFIX) {
         let start = Instant::now();
+        let entry = app.access.as_ref().map(|_| {
+            Entry::of_request(
+                req.method(),
+                authority,
+                uri.path(),
+                uri.query(),
+                req.version(),
+                Peer::of(&req).map(|a| a.ip()),
+                req.headers(),
+            )
+        });
         // Boxed: the router's futures are kilobytes, and held inline they would make every
         // request's future that large, to be moved into hyper on each request.
         let response = Box::pin(reserved(service.control.clone(), req)).await;
         app.metrics
             .record(response.status().as_u16(), Handler::Admin, start.elapsed());
+        if let (Some(log), Some(mut e)) = (&app.access, entry) {
+            e.status = response.status().as_u16();
+            e.bytes = hyper::body::Body::size_hint(response.body())
+                .exact()
+                .unwrap_or(0) as usize;
+            e.location = location_of(response.headers());
+            e.duration_ms = start.elapsed().as_secs_f64() * 1e3;
+            log.log(e);
+        }
         return Ok(response);
     }
     let target = Target {
@@ -78,6 +101,8 @@ pub async fn handle(
         path: uri.path(),
         query: uri.query(),
         headers: req.headers(),
+        client: Peer::of(&req).map(|a| a.ip()),
+        version: req.version(),
     };
     Ok(redirect(app, &target).into_response().map(Full::new))
 }
@@ -106,6 +131,10 @@ pub(crate) struct Target<'a> {
     pub path: &'a str,
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
+    /// The client's address, for the access log.
+    pub client: Option<IpAddr>,
+    /// The protocol version, for the access log.
+    pub version: Version,
 }
 
 /// The hot path, for hyper's connections and the direct HTTP/1.1 path alike: index lookup,
@@ -143,5 +172,32 @@ pub(crate) fn redirect(app: &App, target: &Target<'_>) -> Reply {
     let status = answer.reply.status().as_u16();
     tracing::debug!(method = %target.method, path = request.path, status, "answered");
     app.metrics.record(status, handler, start.elapsed());
+    // Nothing is made for the log when there is none: the hot path allocates nothing.
+    if let Some(log) = &app.access {
+        let mut e = Entry::of_request(
+            target.method,
+            host.as_deref(),
+            target.path,
+            target.query,
+            target.version,
+            target.client,
+            target.headers,
+        );
+        e.status = status;
+        e.rule = answer.outcome.rule().map(|r| r.id());
+        (e.bytes, e.location) = match &answer.reply {
+            Reply::Plain(p) => (p.body().len(), Some(p.location().as_str().to_owned())),
+            Reply::Full(r) => (r.body().len(), location_of(r.headers())),
+        };
+        e.duration_ms = start.elapsed().as_secs_f64() * 1e3;
+        log.log(e);
+    }
     answer.reply
+}
+
+/// The `Location` of a response, as text.
+fn location_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(http::header::LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }

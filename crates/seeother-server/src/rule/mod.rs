@@ -152,7 +152,7 @@ pub struct RuleSpec {
     #[schema(max_length = 8192, example = "https://example.org/page/berlin")]
     pub to: String,
     /// The redirect status: 303 (default), 301, 302, 307 or 308.
-    #[serde(default = "default_status", deserialize_with = "whole::u16")]
+    #[serde(default = "default_status", deserialize_with = "whole::status")]
     #[schema(default = 303, minimum = 0, maximum = 65535)]
     pub status: u16,
     /// Answer only requests for this host (any host when absent).

@@ -117,6 +117,15 @@ impl fmt::Display for RuleError {
             }
             RuleError::Pattern { field, error } => write!(f, "`{field}`: {error}"),
             RuleError::Group { field, reason } => write!(f, "`{field}`: {reason}"),
+            // The core's message names its API (`Schemes::allow`); a rule's author needs
+            // what to write instead.
+            RuleError::Target {
+                field,
+                error: LocationError::ForbiddenScheme { scheme },
+            } => write!(
+                f,
+                "`{field}` is refused: it uses the `{scheme}:` scheme, which a rule may not redirect to (only http and https URLs and paths); write a URL such as https://example.org/page or a path such as /page"
+            ),
             RuleError::Target { field, error } => write!(f, "`{field}` is refused: {error}"),
             RuleError::HostLikeTarget {
                 field,

@@ -7,13 +7,29 @@
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
-struct Whole;
+/// The field's name and an example value, for the message about a number written as a
+/// string (`status = "303"`), which is the mistake people make.
+struct Whole(Option<(&'static str, u16)>);
 
 impl Visitor<'_> for Whole {
     type Value = u16;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a whole number from 0 to 65535")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<u16, E> {
+        let quoted = if s.trim().parse::<f64>().is_ok() {
+            format!("write {} without quotes", s.trim())
+        } else {
+            format!("{s:?} is a string")
+        };
+        Err(E::custom(match self.0 {
+            Some((field, example)) => {
+                format!("{field} must be a number such as {example}, not a string ({quoted})")
+            }
+            None => format!("this field must be a whole number, not a string ({quoted})"),
+        }))
     }
 
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<u16, E> {
@@ -35,7 +51,12 @@ impl Visitor<'_> for Whole {
 
 /// `#[serde(deserialize_with = "whole::u16")]`
 pub(super) fn u16<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
-    d.deserialize_any(Whole)
+    d.deserialize_any(Whole(None))
+}
+
+/// `#[serde(deserialize_with = "whole::status")]`: a rule's `status`.
+pub(super) fn status<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    d.deserialize_any(Whole(Some(("status", 303))))
 }
 
 /// `#[serde(deserialize_with = "whole::option_u16")]` (with `default` for a missing field).
@@ -88,15 +109,12 @@ mod tests {
 
     #[test]
     fn fractions_and_out_of_range_say_the_range() {
-        for bad in [
-            r#"{"n": 303.5}"#,
-            r#"{"n": 65536}"#,
-            r#"{"n": -1}"#,
-            r#"{"n": "303"}"#,
-        ] {
+        for bad in [r#"{"n": 303.5}"#, r#"{"n": 65536}"#, r#"{"n": -1}"#] {
             let e = n(bad).unwrap_err();
             assert!(e.contains("0 to 65535"), "{bad}: {e}");
         }
+        let e = n(r#"{"n": "303"}"#).unwrap_err();
+        assert!(e.contains("not a string (write 303 without quotes)"), "{e}");
         assert!(
             n(r#"{"n": 1, "m": 1e9}"#)
                 .unwrap_err()

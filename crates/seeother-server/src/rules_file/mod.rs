@@ -5,6 +5,7 @@
 
 mod csv_format;
 pub mod tests;
+pub mod unknown_field;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -155,40 +156,92 @@ struct TomlFile {
     tests: serde::de::IgnoredAny,
 }
 
-fn read_toml(text: &str) -> Located {
-    let lines = Lines::of(text);
-    match read_toml_by_rule(text, &lines) {
-        Some(read) => Ok(read),
-        None => read_toml_whole(text, &lines),
+/// A TOML error as a file problem: its line (from `offset`, where the document read
+/// starts) and message.
+fn toml_error(e: &toml::de::Error, lines: &Lines, offset: usize) -> FileError {
+    FileError {
+        line: e.span().map(|s| lines.line_of(offset + s.start)),
+        message: unknown_field::explain(e.message().trim()),
     }
 }
 
-/// The file read as one document: every error is found, at the cost of the whole document's
-/// tree in memory (several times the file's size).
-fn read_toml_whole(text: &str, lines: &Lines) -> Located {
-    let file: TomlFile = toml::from_str(text).map_err(|e| {
-        vec![FileError {
-            line: e.span().map(|s| lines.line_of(s.start)),
-            message: e.message().trim().to_owned(),
-        }]
-    })?;
-    Ok((
-        file.rules
-            .into_iter()
-            .map(|s| (lines.line_of(s.span().start), s.into_inner()))
-            .collect(),
-        Vec::new(),
-    ))
+fn read_toml(text: &str) -> Located {
+    let lines = Lines::of(text);
+    let Some(starts) = rule_starts(text) else {
+        return read_toml_whole(text, &lines);
+    };
+    let read = read_toml_by_rule(text, &lines, &starts);
+    if read.1.is_empty() {
+        return Ok(read);
+    }
+    // A rule that does not read: when the whole document reads as TOML into as many rule
+    // tables, each table's problem is its own (a type, an unknown field), and all are
+    // reported. Otherwise the split went wrong (a `[[rules]]` line inside a multi-line
+    // string) or the syntax is broken: what TOML says of the whole document is the truth.
+    match toml::from_str::<LooseFile>(text) {
+        Ok(file) if file.rules.len() == starts.len() => Ok(read),
+        Ok(_) => read_toml_whole(text, &lines),
+        Err(_) if read.1.len() > 1 => Ok(read),
+        Err(_) => read_toml_whole(text, &lines),
+    }
 }
 
-/// The file read one `[[rules]]` table at a time, when it is made only of such tables (with
-/// their `[[rules.variants]]` and the like): each is its own small document, so memory stays
-/// near the file's size. `None` when the file has anything else or a table does not read:
-/// then [`read_toml_whole`] reads it and reports what is wrong exactly as TOML says it.
-///
-/// A line `[[rules]]` inside a multi-line string would end a table early; that table then has
-/// a string without its end, does not read, and the whole document is read instead.
-fn read_toml_by_rule(text: &str, lines: &Lines) -> Option<Read> {
+/// A TOML rule file read as tables, to tell its syntax from its rules' problems.
+#[derive(Deserialize)]
+struct LooseFile {
+    #[serde(default)]
+    rules: Vec<toml::Spanned<toml::Table>>,
+}
+
+/// The file read as one document: every rule's problem is found (each table read on its own),
+/// at the cost of the whole document's tree in memory (several times the file's size). A
+/// document that is not TOML has one problem: where TOML stopped reading.
+fn read_toml_whole(text: &str, lines: &Lines) -> Located {
+    let strict = toml::from_str::<TomlFile>(text);
+    let first = match strict {
+        Ok(file) => {
+            return Ok((
+                file.rules
+                    .into_iter()
+                    .map(|s| (lines.line_of(s.span().start), s.into_inner()))
+                    .collect(),
+                Vec::new(),
+            ));
+        }
+        Err(e) => toml_error(&e, lines, 0),
+    };
+    let Ok(loose) = toml::from_str::<LooseFile>(text) else {
+        return Err(vec![first]);
+    };
+    let mut out = Vec::with_capacity(loose.rules.len());
+    let mut errors = Vec::new();
+    for table in loose.rules {
+        let line = lines.line_of(table.span().start);
+        let end = lines.line_of(table.span().end);
+        match toml::Value::Table(table.into_inner()).try_into::<RuleSpec>() {
+            Ok(rule) => out.push((line, rule)),
+            // The whole document's own error is the more exact one (its line is the
+            // field's): kept for the rule it falls in.
+            Err(_) if first.line.is_some_and(|l| (line..=end).contains(&l)) => {
+                errors.push(first.clone())
+            }
+            Err(e) => errors.push(FileError {
+                line: Some(line),
+                message: unknown_field::explain(e.message().trim()),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        // The problem is outside the rules (an unknown top-level key, the tests).
+        errors.push(first);
+    }
+    Ok((out, errors))
+}
+
+/// Where each `[[rules]]` table starts, when the file is made only of such tables (with their
+/// `[[rules.variants]]` and the like, and `[[tests]]` after them); `None` when anything comes
+/// before the first.
+fn rule_starts(text: &str) -> Option<Vec<usize>> {
     let mut starts = Vec::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
@@ -201,14 +254,29 @@ fn read_toml_by_rule(text: &str, lines: &Lines) -> Option<Read> {
         }
         offset += line.len();
     }
+    Some(starts)
+}
+
+/// The file read one `[[rules]]` table at a time: each is its own small document, so memory
+/// stays near the file's size, and a table that does not read is one problem among others.
+///
+/// A line `[[rules]]` inside a multi-line string would end a table early; that table then has
+/// a string without its end and does not read, and [`read_toml`] reads the whole document.
+fn read_toml_by_rule(text: &str, lines: &Lines, starts: &[usize]) -> Read {
     let mut out = Vec::with_capacity(starts.len());
+    let mut errors = Vec::new();
     for (i, &start) in starts.iter().enumerate() {
         let end = starts.get(i + 1).copied().unwrap_or(text.len());
-        let file: TomlFile = toml::from_str(&text[start..end]).ok()?;
-        let [rule] = <[_; 1]>::try_from(file.rules).ok()?;
-        out.push((lines.line_of(start + rule.span().start), rule.into_inner()));
+        match toml::from_str::<TomlFile>(&text[start..end]) {
+            Ok(file) => {
+                for rule in file.rules {
+                    out.push((lines.line_of(start + rule.span().start), rule.into_inner()));
+                }
+            }
+            Err(e) => errors.push(toml_error(&e, lines, start)),
+        }
     }
-    Some((out, Vec::new()))
+    (out, errors)
 }
 
 #[derive(Deserialize)]
@@ -232,7 +300,8 @@ fn read_json(text: &str) -> Located {
         vec![FileError {
             line: Some(e.line()),
             message: format!(
-                "{e}; a JSON rule file is {{\"rules\": [ {{\"path\": \"/id/x\", \"to\": \"https://…\"}} ]}}"
+                "{}; a JSON rule file is {{\"rules\": [ {{\"path\": \"/id/x\", \"to\": \"https://…\"}} ]}}",
+                unknown_field::explain(&e.to_string())
             ),
         }]
     })?;
@@ -250,7 +319,7 @@ fn read_json(text: &str) -> Located {
                 let message = message.split(" at line ").next().unwrap_or(&message);
                 errors.push(FileError {
                     line: Some(line + e.line() - 1),
-                    message: message.to_owned(),
+                    message: unknown_field::explain(message),
                 })
             }
         }

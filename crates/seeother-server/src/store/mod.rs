@@ -31,7 +31,9 @@ pub use backup::Backup;
 pub use checks::CheckRow;
 pub use location::{Location, LocationError};
 pub use postgres::{CHANNEL, Copied, CopyError, Postgres};
-pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow};
+pub use rules::{
+    Browse, Browsed, Change, HistoryEntry, ImportReport, ListQuery, Order, Page, RuleRow,
+};
 pub use sqlite::Sqlite;
 pub use stats::{PartlyWritten, UnknownPath, UnknownRetention};
 
@@ -346,6 +348,11 @@ impl Store {
     /// A page of rules, by id.
     pub fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         each!(self, s => s.list(query))
+    }
+
+    /// A numbered page of rules, with how many there are and how many match.
+    pub fn browse(&self, query: &Browse) -> Result<Browsed, StoreError> {
+        each!(self, s => s.browse(query))
     }
 
     /// The rule with `id`.

@@ -177,6 +177,61 @@ impl Page {
     }
 }
 
+/// The order of a numbered list of rules ([`Browse`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    /// By id, oldest first.
+    #[default]
+    Id,
+    /// Most hits first (then by id).
+    Hits,
+    /// Most recently changed first (then the newest id).
+    Changed,
+}
+
+/// A numbered page of rules, for the admin list: searched and filtered as [`ListQuery`], in
+/// an [`Order`], from the `offset`-th rule on, with the counts a page needs.
+#[derive(Clone, Debug, Default)]
+pub struct Browse {
+    /// Only rules whose matcher or target contains this text.
+    pub search: Option<String>,
+    /// Only rules for this host (`""` for rules for any host).
+    pub host: Option<String>,
+    /// The order.
+    pub order: Order,
+    /// Rules skipped before the page.
+    pub offset: u64,
+    /// At most this many (1 to 1000).
+    pub limit: u32,
+}
+
+/// One numbered page of rules and how many there are.
+#[derive(Clone, Debug, Default)]
+pub struct Browsed {
+    /// The page's rules.
+    pub rules: Vec<RuleSpec>,
+    /// Rules in the store.
+    pub total: u64,
+    /// Rules that match the search and filter (`total` without either).
+    pub matching: u64,
+}
+
+impl Browse {
+    /// The SQL of the order.
+    pub(crate) fn order_by(&self) -> &'static str {
+        match self.order {
+            Order::Id => "r.id",
+            Order::Hits => "coalesce(h.hits, 0) DESC, r.id",
+            Order::Changed => "r.updated_at DESC, r.id DESC",
+        }
+    }
+
+    /// The search as compared (ASCII lower case).
+    pub(crate) fn needle(&self) -> Option<String> {
+        self.search.as_deref().map(str::to_ascii_lowercase)
+    }
+}
+
 /// Which rules to list.
 #[derive(Clone, Debug)]
 pub struct ListQuery {
@@ -466,6 +521,49 @@ impl Sqlite {
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Page::of_one_more(rules, limit))
+    }
+
+    /// A numbered page of rules with the counts (see [`Browse`]). The counts and the page
+    /// are read in one transaction, so they agree.
+    pub fn browse(&self, query: &Browse) -> Result<Browsed, StoreError> {
+        // As `list`: the text is searched for literally, ASCII case aside.
+        const WHERE: &str =
+            "(?1 IS NULL OR instr(lower(r.matcher), ?1) > 0 OR instr(lower(r.target), ?1) > 0)
+               AND (?2 IS NULL OR r.host = ?2)";
+        let needle = query.needle();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let total: i64 = tx.query_row("SELECT count(*) FROM rules", [], |r| r.get(0))?;
+        let matching: i64 = if needle.is_none() && query.host.is_none() {
+            total
+        } else {
+            tx.query_row(
+                &format!("SELECT count(*) FROM rules AS r WHERE {WHERE}"),
+                params![needle, query.host],
+                |r| r.get(0),
+            )?
+        };
+        let rules = tx
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM {FROM} WHERE {WHERE} ORDER BY {} LIMIT ?3 OFFSET ?4",
+                query.order_by()
+            ))?
+            .query_map(
+                params![
+                    needle,
+                    query.host,
+                    query.limit.clamp(1, 1000),
+                    i64::try_from(query.offset).unwrap_or(i64::MAX)
+                ],
+                from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(Browsed {
+            rules,
+            total: total as u64,
+            matching: matching as u64,
+        })
     }
 
     /// The rule with `id`.

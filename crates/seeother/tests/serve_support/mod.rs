@@ -138,6 +138,11 @@ impl Server {
         if let Some(t) = token {
             cmd.env("SEEOTHER_ADMIN_TOKEN", t);
         }
+        Self::spawn(cmd, db)
+    }
+
+    /// Run `cmd` (a `seeother serve` with its stdout piped) and wait for its start-up message.
+    pub fn spawn(mut cmd: Command, db: &Path) -> Server {
         let mut child = cmd.spawn().expect("spawn seeother serve");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();

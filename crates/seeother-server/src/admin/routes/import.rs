@@ -11,7 +11,9 @@ use seeother_axum::RedirectContext;
 use serde::Deserialize;
 
 use super::ACTOR;
-use crate::admin::extract::{MAX_IMPORT, ReportId, SignedForm, SignedIn, essence, unreadable};
+use crate::admin::extract::{
+    MAX_IMPORT, Params, ReportId, SignedForm, SignedIn, essence, unreadable,
+};
 use crate::admin::form::FieldError;
 use crate::admin::page::{Answer, Page, Refusal};
 use crate::admin::view::{self, Back};
@@ -28,18 +30,53 @@ pub async fn form_page(SignedIn(session): SignedIn) -> Page {
     Page::ok(view::import::form(&session, "", "", &[]))
 }
 
-/// `GET /-/admin/imports/{id}`: the report of one import.
+/// Rows of an import report a page.
+const REPORT_PAGE: usize = 200;
+
+/// Problems of a refused file listed on the form again (a file of 90,000 bad rows would make
+/// a page of megabytes); the rest are counted.
+const PROBLEMS_SHOWN: usize = 100;
+
+/// The report's query: its page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReportParams {
+    page: String,
+}
+
+/// `GET /-/admin/imports/{id}`: the report of one import, 200 rules a page (updated rules
+/// first, then those created).
 pub async fn report(
     State(app): State<Arc<App>>,
     SignedIn(session): SignedIn,
     ReportId(id): ReportId,
+    Params(query): Params<ReportParams>,
 ) -> Answer {
+    let page = query.page.trim().parse().unwrap_or(1usize).max(1);
     match app.admin.reports.get(&app.catalog, id).await? {
-        Some(r) => Ok(Page::ok(view::import::report(&session, &r)).into_response()),
+        Some(r) => {
+            Ok(Page::ok(view::import::report(&session, &r, page, REPORT_PAGE)).into_response())
+        }
         None => Err(Refusal::NotFound(format!(
             "No import report {id} is kept: the newest 200 are; import the file again for a new one."
         ))),
     }
+}
+
+/// At most [`PROBLEMS_SHOWN`] of `errors`, and a last line counting the others.
+fn capped(mut errors: Vec<FieldError>) -> Vec<FieldError> {
+    if errors.len() > PROBLEMS_SHOWN {
+        let more = errors.len() - PROBLEMS_SHOWN;
+        let field = errors[0].field;
+        errors.truncate(PROBLEMS_SHOWN);
+        errors.push(FieldError {
+            field,
+            message: format!(
+                "… and {more} more problems (the first {PROBLEMS_SHOWN} are listed); `seeother import --check FILE` lists them all"
+            ),
+        });
+    }
+    errors
 }
 
 /// The import form's fields: pasted text, or an uploaded file, and a format.
@@ -192,7 +229,7 @@ pub async fn submit(
                     },
                 })
                 .collect();
-            return again(&errors);
+            return again(&capped(errors));
         }
     };
     let actor = format!("{ACTOR}:import");
@@ -206,7 +243,7 @@ pub async fn submit(
                     message: format!("rule {}: {e}", i + 1),
                 })
                 .collect();
-            return again(&errors);
+            return again(&capped(errors));
         }
         Err(TaskError::Catalog(e @ CatalogError::Store(StoreError::Conflict { .. }))) => {
             return again(&[FieldError {

@@ -20,7 +20,7 @@ use crate::catalog::CatalogError;
 use crate::catalog::{TaskError, blocking};
 use crate::rule::Kind;
 use crate::session::Session;
-use crate::store::{ListQuery, StoreError};
+use crate::store::{Browse, Browsed, StoreError};
 
 /// Rules per page of the list.
 const PAGE: u32 = 50;
@@ -29,39 +29,54 @@ fn rule_url(id: i64) -> String {
     format!("/-/admin/rules/{id}")
 }
 
-/// The list's query: a search, a page, and the rule just deleted.
+/// The list's query: a search, an order, a page, and the rule just deleted.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ListParams {
     q: String,
     host: String,
-    after: String,
+    sort: String,
+    page: String,
     deleted: String,
 }
 
-/// `GET /-/admin/rules`.
+/// `GET /-/admin/rules`: a numbered page of the rules (50 a page), searched, in the order
+/// asked for, with how many there are and how many match.
 pub async fn list(
     State(app): State<Arc<App>>,
     SignedIn(session): SignedIn,
     Params(query): Params<ListParams>,
 ) -> Answer {
-    let search = Search {
+    let mut search = Search {
         q: query.q.trim().to_owned(),
         host: query.host.trim().to_owned(),
-        after: query.after.parse().unwrap_or(0).max(0),
+        order: view::order_named(&query.sort),
+        page: query.page.trim().parse().unwrap_or(1).max(1),
     };
-    let list = ListQuery {
-        search: Some(search.q.clone()).filter(|s| !s.is_empty()),
-        host: Some(search.host.to_ascii_lowercase()).filter(|s| !s.is_empty()),
-        after: search.after,
-        limit: PAGE,
-    };
-    let page = blocking(&app.catalog, move |c| Ok(c.list(&list)?)).await?;
+    let mut found = browse(&app, &search).await?;
+    // Past the last page (rules deleted since the link was made): the last page.
+    let last = view::pages(found.matching, PAGE);
+    if search.page > last {
+        search.page = last;
+        found = browse(&app, &search).await?;
+    }
     let notice = match query.deleted.parse::<i64>() {
         Ok(id) => format!("Rule {id} was deleted; requests for it now get 404 Not Found."),
         Err(_) => String::new(),
     };
-    Ok(Page::ok(view::list(&session, &search, &page, &notice)).into_response())
+    Ok(Page::ok(view::list(&session, &search, &found, PAGE, &notice)).into_response())
+}
+
+/// The page of the list that `search` asks for.
+async fn browse(app: &Arc<App>, search: &Search) -> Result<Browsed, Refusal> {
+    let asked = Browse {
+        search: Some(search.q.clone()).filter(|s| !s.is_empty()),
+        host: Some(search.host.to_ascii_lowercase()).filter(|s| !s.is_empty()),
+        order: search.order,
+        offset: (search.page - 1).saturating_mul(u64::from(PAGE)),
+        limit: PAGE,
+    };
+    Ok(blocking(&app.catalog, move |c| Ok(c.browse(&asked)?)).await?)
 }
 
 /// `GET /-/admin/rules/new`.

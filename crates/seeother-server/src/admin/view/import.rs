@@ -2,9 +2,10 @@
 
 use maud::html;
 
-use super::{Field, csrf_input, error_summary, layout, time};
+use super::{Field, breakable, csrf_input, error_summary, layout, time};
 use crate::admin::form::FieldError;
 use crate::reports::Report;
+use crate::rule::RuleSpec;
 use crate::session::Session;
 
 /// The import form, with what was pasted and chosen kept.
@@ -38,8 +39,22 @@ pub fn form(session: &Session, text: &str, format: &str, errors: &[FieldError]) 
     layout("Import rules", Some(session), body)
 }
 
-/// The report of one import.
-pub fn report(session: &Session, r: &Report) -> String {
+/// Page `page` (from 1) of the report of one import, `per` rules a page: the rules updated
+/// first (a change to what was there deserves the first look), then those created.
+pub fn report(session: &Session, r: &Report, page: usize, per: usize) -> String {
+    let mut rows: Vec<&(&str, RuleSpec)> = r.changed.iter().collect();
+    // Stable: the file's order within each group.
+    rows.sort_by_key(|(what, _)| *what != "updated");
+    let pages = rows.len().div_ceil(per).max(1);
+    let page = page.min(pages);
+    let shown = rows.iter().skip((page - 1) * per).take(per);
+    let url = |p: usize| {
+        if p == 1 {
+            format!("/-/admin/imports/{}", r.id)
+        } else {
+            format!("/-/admin/imports/{}?page={p}", r.id)
+        }
+    };
     let body = html! {
         p class="flash" role="status" {
             "Imported " (r.source) " (" (r.format) ") at " (time(r.at)) ": "
@@ -50,20 +65,37 @@ pub fn report(session: &Session, r: &Report) -> String {
         @if r.changed.is_empty() {
             p { "Nothing changed: every rule was already stored as given." }
         } @else {
-            table {
+            p class="counts" {
+                (rows.len()) " rules changed; page " (page) " of " (pages)
+                @if pages > 1 { " (" (per) " a page)" }
+                ", updated rules first."
+            }
+            table class="rules" {
                 thead { tr {
                     th scope="col" { "Rule" } th scope="col" { "Change" }
                     th scope="col" { "Matches" } th scope="col" { "Target" }
                 } }
                 tbody {
-                    @for (what, rule) in &r.changed {
+                    @for (what, rule) in shown {
                         @let id = rule.id.unwrap_or_default();
                         tr {
                             td { a href={ "/-/admin/rules/" (id) } { (id) } }
                             td { (what) }
                             td { (rule.kind().map_or("path", |k| k.as_str())) " " code { (rule.matcher()) } }
-                            td { code { (rule.to) } }
+                            td class="target" { code { (breakable(&rule.to)) } }
                         }
+                    }
+                }
+            }
+            @if pages > 1 {
+                nav class="actions pages" aria-label="Pages" {
+                    @if page > 1 {
+                        a href=(url(1)) { "First page" }
+                        a href=(url(page - 1)) rel="prev" { "Previous page" }
+                    }
+                    @if page < pages {
+                        a href=(url(page + 1)) rel="next" { "Next page" }
+                        a href=(url(pages)) { "Last page" }
                     }
                 }
             }

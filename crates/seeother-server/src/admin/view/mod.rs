@@ -37,7 +37,16 @@ pub fn layout(title: &str, session: Option<&Session>, body: Markup) -> String {
         main { "\n" (body) "\n" }
     };
     // The shell takes the body as HTML: maud's output, escaped where it had to be.
-    note::page(title, &inner.into_string())
+    let page = note::page(title, &inner.into_string());
+    // The icon belongs in the head (HTML: `icon` is not body-ok); the path is a constant.
+    page.replacen(
+        "</head>",
+        &format!(
+            "<link rel=\"icon\" type=\"image/svg+xml\" href=\"{}\">\n</head>",
+            style::ICON_PATH
+        ),
+        1,
+    )
 }
 
 /// Where a message page leads back to.
@@ -223,8 +232,36 @@ pub fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
     }
 }
 
-/// `at` (Unix seconds) as `YYYY-MM-DD hh:mm:ss UTC`.
-pub fn time(at: i64) -> String {
+/// A URL or path as text that a narrow column breaks after its separators (`/`, `?`, `&`,
+/// `=`, `#`, `.`, `-`, `_`) rather than anywhere: a `<wbr>` after each. (The stylesheet still
+/// lets a segment longer than the column break inside.)
+pub fn breakable(text: &str) -> Markup {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if matches!(c, '/' | '?' | '&' | '=' | '#' | '.' | '-' | '_') {
+            pieces.push(&text[start..i + 1]);
+            start = i + 1;
+        }
+    }
+    pieces.push(&text[start..]);
+    html! {
+        @for (i, p) in pieces.iter().enumerate() {
+            @if i > 0 { wbr; }
+            (p)
+        }
+    }
+}
+
+/// `at` (Unix seconds) as ISO 8601 in UTC, `YYYY-MM-DDThh:mm:ssZ` (RFC 3339 §5.6), in a
+/// `<time>` element.
+pub fn time(at: i64) -> Markup {
+    let iso = iso8601(at);
+    html! { time datetime=(iso) { (iso) } }
+}
+
+/// `at` (Unix seconds) as `YYYY-MM-DDThh:mm:ssZ` (RFC 3339 §5.6, ISO 8601's extended format).
+pub fn iso8601(at: i64) -> String {
     // Days to civil date: H. Hinnant's algorithm, proleptic Gregorian.
     let days = at.div_euclid(86_400);
     let secs = at.rem_euclid(86_400);
@@ -238,7 +275,7 @@ pub fn time(at: i64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         secs / 3600,
         secs / 60 % 60,
         secs % 60
@@ -251,8 +288,21 @@ mod tests {
 
     #[test]
     fn times() {
-        assert_eq!(time(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(time(1_709_251_199), "2024-02-29 23:59:59 UTC");
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_709_251_199), "2024-02-29T23:59:59Z");
+        assert_eq!(
+            time(1_709_251_199).into_string(),
+            "<time datetime=\"2024-02-29T23:59:59Z\">2024-02-29T23:59:59Z</time>"
+        );
+    }
+
+    #[test]
+    fn targets_break_after_separators() {
+        assert_eq!(
+            breakable("https://a.example/x?y=1").into_string(),
+            "https:/<wbr>/<wbr>a.<wbr>example/<wbr>x?<wbr>y=<wbr>1"
+        );
+        assert_eq!(breakable("<b>").into_string(), "&lt;b&gt;");
     }
 
     #[test]

@@ -3,38 +3,90 @@
 
 use maud::{Markup, html};
 
-use super::{Field, checkbox, csrf_input, error_summary, flash, layout, time};
+use super::{Field, breakable, checkbox, csrf_input, error_summary, flash, layout, time};
 use crate::admin::form::{FieldError, RuleForm};
 use crate::admin::try_it::{Tried, TryError};
 use crate::rule::RuleSpec;
 use crate::session::Session;
-use crate::store::{HistoryEntry, Page};
+use crate::store::{Browsed, HistoryEntry, Order};
 
 /// The list's search, as asked.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Search {
     /// Text in the path, prefix, pattern or target.
     pub q: String,
     /// The host (empty: every host).
     pub host: String,
-    /// Rules after this id.
-    pub after: i64,
+    /// The order.
+    pub order: Order,
+    /// The page (from 1).
+    pub page: u64,
+}
+
+/// The orders of the list: (the `sort` parameter, the label, the order).
+const ORDERS: [(&str, &str, Order); 3] = [
+    ("id", "Id (oldest first)", Order::Id),
+    ("hits", "Most hits", Order::Hits),
+    ("changed", "Last changed", Order::Changed),
+];
+
+/// The order the `sort` parameter names; by id when it names none.
+pub fn order_named(name: &str) -> Order {
+    ORDERS
+        .iter()
+        .find(|(n, _, _)| *n == name.trim())
+        .map_or(Order::Id, |(_, _, o)| *o)
+}
+
+fn order_name(order: Order) -> &'static str {
+    ORDERS
+        .iter()
+        .find(|(_, _, o)| *o == order)
+        .map_or("id", |(n, _, _)| n)
+}
+
+/// Pages of `per` rules that `matching` rules fill (at least one, empty).
+pub fn pages(matching: u64, per: u32) -> u64 {
+    matching.div_ceil(u64::from(per)).max(1)
+}
+
+/// `n` with a comma between each group of three digits: 1,000,000.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl Search {
-    /// The list's URL for this search, from rule `after` on.
-    fn url(&self, after: Option<i64>) -> String {
-        let mut s = form_urlencoded::Serializer::new(String::from("/-/admin/rules?"));
+    /// The list's URL for this search and order, at `page`.
+    fn url(&self, page: u64) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
         if !self.q.is_empty() {
             s.append_pair("q", &self.q);
         }
         if !self.host.is_empty() {
             s.append_pair("host", &self.host);
         }
-        if let Some(a) = after {
-            s.append_pair("after", &a.to_string());
+        if self.order != Order::Id {
+            s.append_pair("sort", order_name(self.order));
         }
-        s.finish()
+        if page > 1 {
+            s.append_pair("page", &page.to_string());
+        }
+        match s.finish() {
+            q if q.is_empty() => "/-/admin/rules".to_owned(),
+            q => format!("/-/admin/rules?{q}"),
+        }
+    }
+
+    fn filtered(&self) -> bool {
+        !self.q.is_empty() || !self.host.is_empty()
     }
 }
 
@@ -56,8 +108,12 @@ fn badge(rule: &RuleSpec) -> Markup {
     }
 }
 
-/// The rule list.
-pub fn list(session: &Session, search: &Search, page: &Page, notice: &str) -> String {
+/// The rule list: the counts, one numbered page of `per` rules, links to the first, previous,
+/// next and last pages.
+pub fn list(session: &Session, search: &Search, found: &Browsed, per: u32, notice: &str) -> String {
+    let last = pages(found.matching, per);
+    let first_shown = (search.page - 1) * u64::from(per) + 1;
+    let last_shown = first_shown + found.rules.len() as u64 - 1;
     let body = html! {
         (flash(notice))
         form class="inline" method="get" action="/-/admin/rules" role="search" {
@@ -69,11 +125,29 @@ pub fn list(session: &Session, search: &Search, page: &Page, notice: &str) -> St
                 label for="host" { "Host" }
                 input type="text" id="host" name="host" value=(search.host) placeholder="any";
             }
-            button type="submit" { "Search" }
+            div class="field" {
+                label for="sort" { "Order" }
+                select id="sort" name="sort" {
+                    @for (name, label, order) in ORDERS {
+                        option value=(name) selected[order == search.order] { (label) }
+                    }
+                }
+            }
+            button type="submit" { "Show" }
             a class="button secondary" href="/-/admin/rules/new" { "New rule" }
         }
-        @if page.rules.is_empty() {
-            @if search.q.is_empty() && search.host.is_empty() && search.after == 0 {
+        p class="counts" role="status" {
+            @if found.total == 1 { "1 rule" } @else { (grouped(found.total)) " rules" }
+            @if search.filtered() {
+                "; " strong { (grouped(found.matching)) } " match"
+            }
+            @if !found.rules.is_empty() {
+                ". Showing " (grouped(first_shown)) "–" (grouped(last_shown))
+                ", page " (grouped(search.page)) " of " (grouped(last)) "."
+            }
+        }
+        @if found.rules.is_empty() {
+            @if !search.filtered() {
                 p {
                     "No rules yet. " a href="/-/admin/rules/new" { "Create one" } " or "
                     a href="/-/admin/import" { "import a rule file" } "."
@@ -82,14 +156,20 @@ pub fn list(session: &Session, search: &Search, page: &Page, notice: &str) -> St
                 p { "No rule matches this search." }
             }
         } @else {
-            table {
-                caption class="muted" { "Rules, by id" }
+            table class="rules" {
+                caption class="muted" {
+                    "Rules, by " (match search.order {
+                        Order::Id => "id",
+                        Order::Hits => "hits, most first",
+                        Order::Changed => "last change, newest first",
+                    })
+                }
                 thead { tr {
                     th scope="col" { "Id" } th scope="col" { "Matches" } th scope="col" { "Host" }
                     th scope="col" { "Target" } th scope="col" { "Status" } th scope="col" { "Hits" }
                 } }
                 tbody {
-                    @for r in &page.rules {
+                    @for r in &found.rules {
                         @let id = r.id.unwrap_or_default();
                         tr {
                             td { a href=(rule_url(id)) { (id) } }
@@ -100,20 +180,24 @@ pub fn list(session: &Session, search: &Search, page: &Page, notice: &str) -> St
                                     None => span class="muted" { "any" },
                                 }
                             }
-                            td { code { (r.to) } }
+                            td class="target" { code { (breakable(&r.to)) } }
                             td { (badge(r)) }
-                            td { (r.hits.unwrap_or(0)) }
+                            td class="number" { (grouped(r.hits.unwrap_or(0))) }
                         }
                     }
                 }
             }
         }
-        nav class="actions" aria-label="Pages" {
-            @if search.after > 0 {
-                a href=(search.url(None)) { "First page" }
-            }
-            @if let Some(next) = page.next {
-                a href=(search.url(Some(next))) rel="next" { "Next page" }
+        @if last > 1 {
+            nav class="actions pages" aria-label="Pages" {
+                @if search.page > 1 {
+                    a href=(search.url(1)) { "First page" }
+                    a href=(search.url(search.page - 1)) rel="prev" { "Previous page" }
+                }
+                @if search.page < last {
+                    a href=(search.url(search.page + 1)) rel="next" { "Next page" }
+                    a href=(search.url(last)) { "Last page" }
+                }
             }
         }
     };

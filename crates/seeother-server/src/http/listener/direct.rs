@@ -9,10 +9,14 @@
 //! malformed message) hands the connection to hyper with the bytes read and not yet
 //! answered; hyper serves the rest of it, with its own limits and timeouts.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
+use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use http::Version;
+use http::header::{HeaderName, REFERER, USER_AGENT};
 use seeother_core::h1::{self, Parsed};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
@@ -47,6 +51,7 @@ pub(super) async fn serve<T>(
     activity: &Activity,
     limits: &Limits,
     first_by: Instant,
+    client: IpAddr,
     stop: &mut watch::Receiver<bool>,
 ) -> End
 where
@@ -79,10 +84,22 @@ where
         let date = http_date();
         let mut at = 0;
         let mut answered = 0;
-        // The fields rule groups read: none for most rule sets, and then no allocation.
+        // The fields rule groups read: none for most rule sets, and then no allocation (the
+        // access log, when there is one, keeps `Referer` and `User-Agent` too).
         let index = app.catalog.index();
+        let keep: Cow<'_, [HeaderName]> = match &app.access {
+            None => Cow::Borrowed(index.reads()),
+            Some(_) => Cow::Owned(
+                index
+                    .reads()
+                    .iter()
+                    .cloned()
+                    .chain([REFERER, USER_AGENT])
+                    .collect(),
+            ),
+        };
         let handoff = loop {
-            match h1::parse_keeping(&buf[at..], index.reads()) {
+            match h1::parse_keeping(&buf[at..], &keep) {
                 // A header block over the limit is hyper's to refuse (431), as it would be.
                 Parsed::Simple(req)
                     if !req.path.starts_with(RESERVED_PREFIX)
@@ -94,6 +111,8 @@ where
                         path: req.path,
                         query: req.query,
                         headers: &req.headers,
+                        client: Some(client),
+                        version: Version::HTTP_11,
                     };
                     redirect(app, &target).write_h1(&req.method, &date, &mut out);
                     at += req.len;
@@ -105,6 +124,7 @@ where
                 _ => break true,
             }
         };
+        drop(keep);
         drop(index);
         if answered > 0 {
             if !served {

@@ -7,7 +7,9 @@ use ::postgres::{GenericClient, IsolationLevel, Row};
 
 use super::{Postgres, Writer};
 use crate::rule::{Kind, QueryMode, RuleSpec, Variant};
-use crate::store::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow, StoreError, now};
+use crate::store::{
+    Browse, Browsed, Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow, StoreError, now,
+};
 
 /// The columns of a rule, read `FROM {FROM}`; its hit counter lives in `rule_hits`.
 const COLUMNS: &str = "r.id, r.host, r.kind, r.matcher, r.target, r.status, r.query, \
@@ -500,6 +502,61 @@ impl Postgres {
             .collect())
         })?;
         Ok(Page::of_one_more(rules, limit))
+    }
+
+    /// A numbered page of rules with the counts (see [`Browse`]), read in one snapshot.
+    pub fn browse(&self, query: &Browse) -> Result<Browsed, StoreError> {
+        let needle = query.needle();
+        // PostgreSQL's text holds no NUL, so a search for one matches nothing.
+        let nothing = needle.as_deref().is_some_and(|n| n.contains('\0'))
+            || query.host.as_deref().is_some_and(|h| h.contains('\0'));
+        let filter = format!(
+            "($1::text IS NULL
+                OR strpos(translate(r.matcher, '{UPPER}', '{LOWER}'), $1) > 0
+                OR strpos(translate(r.target, '{UPPER}', '{LOWER}'), $1) > 0)
+             AND ($2::text IS NULL OR r.host = $2)"
+        );
+        let page = format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE {filter} ORDER BY {} LIMIT $3 OFFSET $4",
+            query.order_by()
+        );
+        let limit = i64::from(query.limit.clamp(1, 1000));
+        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+        self.with(|c| {
+            let mut tx = c
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            let total: i64 = tx.query_one("SELECT count(*) FROM rules", &[])?.get(0);
+            if nothing {
+                return Ok(Browsed {
+                    rules: Vec::new(),
+                    total: total as u64,
+                    matching: 0,
+                });
+            }
+            let matching: i64 = if needle.is_none() && query.host.is_none() {
+                total
+            } else {
+                tx.query_one(
+                    format!("SELECT count(*) FROM rules AS r WHERE {filter}").as_str(),
+                    &[&needle, &query.host],
+                )?
+                .get(0)
+            };
+            let rules = tx
+                .query(page.as_str(), &[&needle, &query.host, &limit, &offset])?
+                .iter()
+                .map(from_row)
+                .collect();
+            tx.commit()?;
+            Ok(Browsed {
+                rules,
+                total: total as u64,
+                matching: matching as u64,
+            })
+        })
     }
 
     /// The rule with `id`.
