@@ -95,7 +95,10 @@ pub(super) struct ChecksParams {
     /// Only these states, comma-separated (`ok`, `permanent_redirect`, `temporary_redirect`,
     /// `client_error`, `server_error`, `unreachable`, `timeout`, `redirect_loop`, `invalid`,
     /// `skipped`), or `broken` for every broken one
-    #[param(example = "broken")]
+    #[param(
+        example = "broken",
+        pattern = r"^(broken|ok|permanent_redirect|temporary_redirect|client_error|server_error|unreachable|timeout|redirect_loop|invalid|skipped)?(,(broken|ok|permanent_redirect|temporary_redirect|client_error|server_error|unreachable|timeout|redirect_loop|invalid|skipped)?)*$"
+    )]
     state: Option<String>,
     /// Only rules with a greater id: the `next` of the page before
     #[param(value_type = Option<i64>, minimum = -9223372036854775808_i64, maximum = 9223372036854775807_i64, default = 0)]
