@@ -68,8 +68,9 @@ pub async fn handle(
         };
     if uri.path().starts_with(RESERVED_PREFIX) {
         let start = Instant::now();
+        // Boxed: held across the router's await, it would make every request's future larger.
         let entry = app.access.as_ref().map(|_| {
-            Entry::of_request(
+            Box::new(Entry::of_request(
                 req.method(),
                 authority,
                 uri.path(),
@@ -77,7 +78,7 @@ pub async fn handle(
                 req.version(),
                 Peer::of(&req).map(|a| a.ip()),
                 req.headers(),
-            )
+            ))
         });
         // Boxed: the router's futures are kilobytes, and held inline they would make every
         // request's future that large, to be moved into hyper on each request.
@@ -91,7 +92,7 @@ pub async fn handle(
                 .unwrap_or(0) as usize;
             e.location = location_of(response.headers());
             e.duration_ms = start.elapsed().as_secs_f64() * 1e3;
-            log.log(e);
+            log.log(*e);
         }
         return Ok(response);
     }
