@@ -286,3 +286,47 @@ fn a_write_behind_another_sessions_lock_is_busy_and_an_unreachable_database_too(
         .unwrap();
     assert_eq!(store.count().unwrap(), 2);
 }
+
+/// A table of more than 4,096 heap pages is read as two page ranges on two connections in one
+/// snapshot: every rule comes once, whole, with the change number it is as of.
+#[test]
+fn a_large_table_read_in_two_halves_gives_every_rule_once() {
+    let pg = Cluster::start();
+    let url = pg.create_db("seeother");
+    let store = connect(&url);
+    // Rows of about 1.8 KB (under the 2 KB at which PostgreSQL would compress or move a
+    // value out of line): four to a page, so 20,000 rules fill about 5,000 pages.
+    let long = "x".repeat(1700);
+    let target = |i: usize| format!("https://example.org/{i}/{long}");
+    let rules: Vec<RuleSpec> = (0..20_000)
+        .map(|i| rule(&format!("/big/{i}"), &target(i)))
+        .collect();
+    store.import(&rules, "t").unwrap();
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let pages: i64 = client
+        .query_one("SELECT pg_relation_size('rules') / 8192", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        pages > 4096,
+        "the table has only {pages} pages: it is not split"
+    );
+    // A change after the import: the rows are as of the number read with them.
+    store
+        .create(&rule("/after", "https://example.org/after"), "t")
+        .unwrap();
+
+    let mut seen = std::collections::HashMap::new();
+    let seq = store
+        .for_each_row(|row| {
+            let before = seen.insert(row.matcher.to_owned(), row.to.to_owned());
+            assert!(before.is_none(), "{} came twice", row.matcher);
+        })
+        .unwrap();
+    assert_eq!(seq, Some(store.data_version().unwrap()));
+    assert_eq!(seen.len(), 20_001);
+    for i in [0, 1, 9_999, 19_999] {
+        assert_eq!(seen[&format!("/big/{i}")], target(i), "{i}");
+    }
+    assert_eq!(seen["/after"], "https://example.org/after");
+}

@@ -16,10 +16,19 @@ use crate::store::{RuleRow, StoreError};
 
 const SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
 
-/// The columns, in the order [`each_row`] reads them.
-pub(super) const COPY_RULES: &str = "COPY (SELECT id, host, kind, matcher, target, status, query,
-        default_type, variants, cache_control, described_by, gone, grp
-    FROM rules ORDER BY id) TO STDOUT (FORMAT binary)";
+/// The rules on the heap pages `pages` (a TID range scan, PostgreSQL 14 and later: each part
+/// of a split read reads only its own pages), in the column order [`each_row`] reads.
+pub(super) fn copy_rules(pages: std::ops::Range<i64>) -> String {
+    let mut range = format!("ctid >= '({},0)'", pages.start);
+    if pages.end < i64::MAX {
+        range += &format!(" AND ctid < '({},0)'", pages.end);
+    }
+    format!(
+        "COPY (SELECT id, host, kind, matcher, target, status, query, default_type, variants,
+            cache_control, described_by, gone, grp FROM rules WHERE {range})
+        TO STDOUT (FORMAT binary)"
+    )
+}
 
 const FIELDS: usize = 13;
 
@@ -108,7 +117,7 @@ fn row<'a>(f: &Fields<'a>) -> Result<RuleRow<'a>, StoreError> {
     })
 }
 
-/// Call `f` with every rule of the binary COPY stream `r` ([`COPY_RULES`]).
+/// Call `f` with every rule of the binary COPY stream `r` ([`copy_rules`]).
 pub(super) fn each_row(
     mut r: impl Read,
     mut f: impl FnMut(&RuleRow<'_>),
