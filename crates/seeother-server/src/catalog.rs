@@ -143,8 +143,10 @@ impl Catalog {
             Store::Sqlite(s) => s
                 .version()
                 .map(|(seq, id)| version.seq == seq && version.store == id),
-            // A change number past the database's: the snapshot of another database.
-            Store::Postgres(p) => p.rules_changes().map(|seq| version.seq <= seq),
+            // Another database's, or one of this database numbered past its last change.
+            Store::Postgres(p) => p
+                .version()
+                .map(|(seq, id)| version.seq <= seq && version.store == id),
         };
         match fits {
             Ok(true) => {}

@@ -112,7 +112,7 @@ pub enum SnapshotError {
 pub struct Version {
     /// The number of the last change included (SQLite: the change count).
     pub seq: i64,
-    /// The store's identity (empty for PostgreSQL, whose change numbers never repeat).
+    /// The store's identity ([`Store::identity`]).
     pub store: String,
 }
 

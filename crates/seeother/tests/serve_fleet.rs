@@ -456,3 +456,49 @@ fn a_node_started_from_its_snapshot_with_postgresql_up_catches_up_before_it_serv
         (303, Some("https://example.org/last".into()))
     );
 }
+
+#[test]
+fn a_snapshot_of_another_database_is_not_served_however_far_its_changes_go() {
+    let pg = Cluster::start();
+    let dir = serve_support::TempDir::new("fleet-other-db");
+    let import = |url: &str, csv: &str| {
+        let rules = dir.file("r.csv", csv);
+        let (code, _, err) = serve_support::cli(&["import", "--db", url, rules.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+    };
+    let first = pg.create_db("first");
+    import(&first, "path,to\n/id/a,https://example.org/first\n");
+    let snapshot = dir.path().join("rules.snapshot");
+    let snap = snapshot.to_str().unwrap();
+    let a = Server::start(
+        Path::new(&first),
+        &["--flush-interval", "0.2", "--snapshot", snap],
+    );
+    assert!(
+        eventually(LIMIT, || snapshot.exists()),
+        "no snapshot written"
+    );
+    drop(a);
+    // Another database, its change numbers past the snapshot's.
+    let second = pg.create_db("second");
+    import(
+        &second,
+        "path,to\n/id/a,https://example.org/second\n/id/b,https://example.org/b\n",
+    );
+    let b = Server::start(
+        Path::new(&second),
+        &["--flush-interval", "60", "--snapshot", snap],
+    );
+    let line = b.stdout.iter().find(|l| l.contains("rules:")).cloned();
+    assert!(
+        line.as_deref()
+            .is_some_and(|l| !l.contains("read from its snapshot")),
+        "{:?}",
+        b.stdout
+    );
+    assert_eq!(
+        answer(&b, "/id/a"),
+        (303, Some("https://example.org/second".into()))
+    );
+    assert_eq!(answer(&b, "/id/b").0, 303);
+}

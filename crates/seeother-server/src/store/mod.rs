@@ -438,13 +438,11 @@ impl Store {
         each!(self, s => s.rules_changes())
     }
 
-    /// The store's identity for snapshots: a SQLite store's random token; empty for
-    /// PostgreSQL, whose change numbers are never given twice.
+    /// The store's identity for snapshots: its random token (drawn anew by a restore, and
+    /// for PostgreSQL with the database's object id), so that a snapshot is never taken for
+    /// another store's with as many changes.
     pub fn identity(&self) -> Result<String, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.identity(),
-            Store::Postgres(_) => Ok(String::new()),
-        }
+        each!(self, s => s.identity())
     }
 
     /// What was recorded when the file at `path` (canonical) was last applied.

@@ -125,6 +125,24 @@ impl Postgres {
         })
     }
 
+    /// The database's identity for snapshots: its random token (schema version 5) and its
+    /// object id, so that a dump restored as a new database is another store too.
+    pub fn identity(&self) -> Result<String, StoreError> {
+        self.with(|c| Ok(c.query_one(IDENTITY, &[])?.get(0)))
+    }
+
+    /// The change sequence and the identity, read together on the change feed's connection
+    /// (never behind a flush of counters).
+    pub fn version(&self) -> Result<(i64, String), StoreError> {
+        self.with_feed(|c| {
+            let row = c.query_one(
+                &format!("SELECT (SELECT seq FROM changes WHERE id = 1), ({IDENTITY})"),
+                &[],
+            )?;
+            Ok((row.get(0), row.get(1)))
+        })
+    }
+
     /// What was recorded when the file at `path` (canonical) was last applied.
     pub fn applied_file(&self, path: &str) -> Result<Option<AppliedFile>, StoreError> {
         self.with(|c| {
@@ -191,3 +209,7 @@ impl Postgres {
         })
     }
 }
+
+/// The query of [`Postgres::identity`].
+const IDENTITY: &str = "SELECT i.token || '/' || d.oid FROM store_identity AS i, pg_database AS d
+    WHERE i.id = 1 AND d.datname = current_database()";

@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0002_rule_groups.sql"),
     include_str!("../../../migrations/postgres/0003_admin_state.sql"),
     include_str!("../../../migrations/postgres/0004_rule_checks.sql"),
+    include_str!("../../../migrations/postgres/0005_store_identity.sql"),
 ];
 
 /// The advisory lock taken while migrations run ("seeother" in ASCII).
