@@ -7,13 +7,21 @@ per URL, so both tools meet the same latencies). Most targets answer 200; every 
 redirects permanently (301) and every tenth-and-three temporarily (302) to a 200 on the same
 host, every twentieth is a 404 and every fiftieth-and-one a 500. Both tools get one run each on
 the same list, with the same per-host concurrency and the same total concurrency, no retries
-and no delay between requests:
+and no delay between requests (both GET every URL, keep connections open, follow up to 10
+redirects and allow 20 s per request):
 
-  seeother check --rules rules.toml --per-host N --max-requests M --json
-  lychee --host-concurrency N --max-concurrency M --max-retries 0 --format json urls.txt
+  seeother check --rules rules.toml --json --per-host N --max-requests M --timeout 20 --retries 0
+  lychee --host-concurrency N --max-concurrency M --host-request-interval 0s --max-retries 0
+         --timeout 20 --max-redirects 10 --format json urls.txt
 
-Prints the wall time of each, its verdicts against the expected ones, and how often the two
-agree (ok / client error / server error / timeout / unreachable, and the status code).
+(lychee's own defaults are 10 per host, 128 in all, 50 ms between requests to a host and 3
+retries; seeother's 2 per host, 64 in all, no delay and 2 retries after a 429.)
+
+Prints the floor (the busiest host's latencies, N at a time: no tool can be faster), then for
+each tool its wall time, CPU time, its verdicts against the expected ones, and what the servers
+saw (requests, connections, the most requests any one host served at once: proof that neither
+went over N); then how often the two agree (ok / client error / server error / timeout /
+unreachable, and the status code), and the load average when it started.
 
 Usage: bench/check/bench.py [--targets 10000] [--per-host 4] [--max-requests 80]
                             [--seeother PATH] [--lychee PATH] [--rounds 1]
@@ -23,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -57,7 +66,27 @@ def latency(path):
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 404: "Not Found", 500: "Internal Server Error"}
 
 
-async def serve_connection(reader, writer):
+class Load:
+    """What the servers saw during one tool's run: connections accepted, requests served, and
+    the most requests any one host was serving at once."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.connections = 0
+        self.requests = 0
+        self.in_flight = [0] * (HOSTS + 1)
+        self.most = 0
+
+
+LOAD = Load()
+# (the tool's CPU seconds, the servers' CPU seconds) of each run, in order.
+CPU = []
+
+
+async def serve_connection(reader, writer, host):
+    LOAD.connections += 1
     try:
         while True:
             line = await reader.readline()
@@ -71,7 +100,13 @@ async def serve_connection(reader, writer):
                 h = await reader.readline()
                 if not h or h in (b"\r\n", b"\n"):
                     break
-            await asyncio.sleep(latency(target))
+            LOAD.requests += 1
+            LOAD.in_flight[host] += 1
+            LOAD.most = max(LOAD.most, LOAD.in_flight[host])
+            try:
+                await asyncio.sleep(latency(target))
+            finally:
+                LOAD.in_flight[host] -= 1
             status, location = 200, None
             if target.startswith("/t/"):
                 k = int(target[3:])
@@ -100,7 +135,8 @@ def start_servers():
     async def main():
         for i in range(1, HOSTS + 1):
             ip = f"127.0.0.{i}"
-            server = await asyncio.start_server(serve_connection, ip, 0, backlog=1024)
+            server = await asyncio.start_server(
+                lambda r, w, host=i: serve_connection(r, w, host), ip, 0, backlog=1024)
             addrs.append((ip, server.sockets[0].getsockname()[1]))
         ready.set()
         await asyncio.Event().wait()
@@ -169,10 +205,17 @@ def lychee_verdicts(doc):
     return out
 
 
+def cpu_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run(cmd, out_path=None):
-    started = time.monotonic()
+    """Run one tool: its wall time, CPU time, the servers' CPU time meanwhile, and output."""
+    started, cpu, served = time.monotonic(), cpu_children(), time.process_time()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     took = time.monotonic() - started
+    CPU.append((cpu_children() - cpu, time.process_time() - served))
     text = proc.stdout
     if out_path:
         with open(out_path, "rb") as f:
@@ -222,31 +265,49 @@ def main():
                   "--max-retries", "0", "--timeout", str(args.timeout), "--max-redirects", "10",
                   "--verbose", urls_path]
 
+    # The servers' latency alone: each host's requests back to back, per_host at a time.
+    busy = [0.0] * HOSTS
+    for k in range(args.targets):
+        paths = [f"/t/{k}"] + ([f"/final/{k}"] if expected(k)[0] in (301, 302) else [])
+        busy[k % HOSTS] += sum(latency(p) for p in paths)
+    floor = max(busy) / args.per_host
+
+    load_avg = " ".join(f"{x:.2f}" for x in os.getloadavg())
     version = subprocess.run([lychee, "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()
     print(f"{args.targets} targets over {HOSTS} loopback hosts, 0–50 ms each, "
-          f"{args.per_host} per host, {args.max_requests} at once; {version}")
+          f"{args.per_host} per host, {args.max_requests} at once; {version}; "
+          f"load average {load_avg}, {os.cpu_count()} CPUs")
+    print(f"floor: {floor:.2f} s (the busiest host's latencies, {args.per_host} at a time)")
     times = {"seeother": [], "lychee": []}
     verdicts = {}
+    load = {}
     for _ in range(args.rounds):
+        LOAD.reset()
         took, proc, text = run(seeother_cmd)
         if proc.returncode not in (0, 1):
             sys.exit(f"bench: seeother check failed: {proc.stderr.decode()[-2000:]}")
         times["seeother"].append(took)
         verdicts["seeother"] = seeother_verdicts(json.loads(text))
+        load["seeother"] = (LOAD.connections, LOAD.requests, LOAD.most, CPU[-1])
 
+        LOAD.reset()
         took, proc, text = run(lychee_cmd, lychee_out)
         if proc.returncode not in (0, 2):
             sys.exit(f"bench: lychee failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
         times["lychee"].append(took)
         verdicts["lychee"] = lychee_verdicts(json.loads(text))
+        load["lychee"] = (LOAD.connections, LOAD.requests, LOAD.most, CPU[-1])
 
     for tool in ("seeother", "lychee"):
         got = verdicts[tool]
         right = sum(1 for u in urls if got.get(u, ("missing",))[0] == want[u])
         missing = sum(1 for u in urls if u not in got)
         best = min(times[tool])
+        connections, requests, most, (cpu, served) = load[tool]
         print(f"{tool:9} {best:7.2f} s  {args.targets / best:7.0f} targets/s  "
               f"right {right}/{args.targets}  missing {missing}")
+        print(f"{'':9} CPU {cpu:.2f} s (the servers {served:.2f} s); the servers saw {requests} "
+              f"requests on {connections} connections, at most {most} at once on a host")
     s, l = verdicts["seeother"], verdicts["lychee"]
     agree = sum(1 for u in urls if u in s and u in l and s[u][0] == l[u][0])
     agree_code = sum(1 for u in urls if u in s and u in l and s[u] == l[u])

@@ -73,13 +73,18 @@ impl Hosts {
         let host = self.host(url);
         // The semaphores are never closed, so acquiring cannot fail.
         let slot = host.slots.clone().acquire_owned().await.ok();
+        let now = Instant::now();
         let turn = {
             let mut next = lock(&host.next);
-            let turn = (*next).max(Instant::now());
+            let turn = (*next).max(now);
             *next = turn + self.delay;
             turn
         };
-        tokio::time::sleep_until(turn).await;
+        // A timer only when there is something to wait for: Tokio's fire on the next
+        // millisecond at the earliest, which would cost every request up to one.
+        if turn > now {
+            tokio::time::sleep_until(turn).await;
+        }
         loop {
             let paused = *lock(&host.paused);
             if paused <= Instant::now() {
@@ -99,5 +104,60 @@ impl Hosts {
         let host = self.host(url);
         let mut paused = lock(&host.paused);
         *paused = (*paused).max(until);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("a valid URL")
+    }
+
+    #[tokio::test]
+    async fn a_free_host_is_entered_at_once() {
+        let hosts = Hosts::new(2, Duration::ZERO, 4);
+        let a = url("http://127.0.0.1:1/a");
+        // No timer when nothing is to be waited for: the place is there on the first poll.
+        let first = hosts.enter(&a).now_or_never();
+        let second = hosts.enter(&a).now_or_never();
+        assert!(first.is_some() && second.is_some());
+        // The host's two slots are taken: a third waits until one is given back.
+        assert!(hosts.enter(&a).now_or_never().is_none());
+        drop(first);
+        assert!(hosts.enter(&a).now_or_never().is_some());
+    }
+
+    #[tokio::test]
+    async fn the_delay_still_spaces_the_starts() {
+        let delay = Duration::from_millis(50);
+        let hosts = Hosts::new(4, delay, 4);
+        let a = url("http://127.0.0.1:1/a");
+        let started = Instant::now();
+        let _first = hosts
+            .enter(&a)
+            .now_or_never()
+            .expect("the first starts at once");
+        assert!(hosts.enter(&a).now_or_never().is_none(), "the second waits");
+        let _third = hosts.enter(&a).await;
+        // The second took the turn at +50 ms even though it was given up; the third's is +100.
+        assert!(started.elapsed() >= 2 * delay, "{:?}", started.elapsed());
+        // Another host is not held back.
+        let b = url("http://127.0.0.2:1/b");
+        assert!(hosts.enter(&b).now_or_never().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_pause_holds_the_host_back() {
+        let hosts = Hosts::new(2, Duration::ZERO, 4);
+        let a = url("http://127.0.0.1:1/a");
+        let started = Instant::now();
+        hosts.pause(&a, started + Duration::from_millis(50));
+        assert!(hosts.enter(&a).now_or_never().is_none());
+        let _entered = hosts.enter(&a).await;
+        assert!(started.elapsed() >= Duration::from_millis(50));
     }
 }

@@ -7,7 +7,6 @@ use seeother_client::redact;
 use seeother_core::check::State;
 use seeother_server::check::report::TargetReport;
 use serde::Serialize;
-use serde_json::json;
 
 use super::Row;
 
@@ -109,7 +108,15 @@ struct Entry<'a> {
     target: TargetReport,
 }
 
-/// `{"targets": [...], "summary": {...}}`.
+/// The JSON document: the counts first, then every target.
+#[derive(Serialize)]
+struct Document<'a> {
+    summary: BTreeMap<&'static str, usize>,
+    targets: Vec<Entry<'a>>,
+}
+
+/// `{"summary": {...}, "targets": [...]}`, written straight from the rows (no tree of values
+/// in between: for 10,000 targets that tree cost more than writing the text).
 pub fn json(rows: &[Row]) -> String {
     let targets: Vec<Entry<'_>> = rows
         .iter()
@@ -120,18 +127,15 @@ pub fn json(rows: &[Row]) -> String {
             target: TargetReport::new(&row.planned, row.outcome.as_ref()),
         })
         .collect();
-    let mut summary = serde_json::Map::new();
     let counts = counts(rows);
-    for state in State::ALL {
-        summary.insert(
-            state.name().to_owned(),
-            json!(counts.get(&state).copied().unwrap_or(0)),
-        );
-    }
+    let mut summary: BTreeMap<&'static str, usize> = State::ALL
+        .iter()
+        .map(|state| (state.name(), counts.get(state).copied().unwrap_or(0)))
+        .collect();
     let broken = rows.iter().filter(|r| r.state().is_broken()).count();
-    summary.insert("broken".to_owned(), json!(broken));
-    summary.insert("total".to_owned(), json!(rows.len()));
-    let doc = json!({ "targets": targets, "summary": summary });
+    summary.insert("broken", broken);
+    summary.insert("total", rows.len());
+    let doc = Document { summary, targets };
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text

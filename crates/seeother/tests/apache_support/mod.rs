@@ -3,14 +3,18 @@
 //! `AllowOverride All`, `ServerName https://w3id.org`, `UseCanonicalName On`, the modules the
 //! importer translates; stopped when dropped.
 
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+#[path = "../daemon_support/mod.rs"]
+mod daemon_support;
+
+pub use daemon_support::free_port;
+use daemon_support::{Daemon, Stop};
 
 pub struct Apache {
-    child: Child,
-    dir: PathBuf,
+    _daemon: Daemon,
     pub port: u16,
 }
 
@@ -93,57 +97,28 @@ TypesConfig /etc/mime.types
 "#
         );
         std::fs::write(dir.join("apache2.conf"), config).unwrap();
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .arg("-f")
             .arg(dir.join("apache2.conf"))
-            .arg("-DFOREGROUND")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let apache = Apache { child, dir, port };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "apache2 did not start: {}",
-                std::fs::read_to_string(apache.dir.join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
+            .arg("-DFOREGROUND");
+        // SIGTERM to the parent stops its children too (apache2 -DFOREGROUND).
+        let daemon = Daemon::start(
+            "apache2",
+            command,
+            dir,
+            port,
+            Duration::from_secs(15),
+            Stop::Term,
+        );
+        Apache {
+            _daemon: daemon,
+            port,
         }
-        apache
     }
 
     /// Its URL.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
-}
-
-impl Drop for Apache {
-    fn drop(&mut self) {
-        // SIGTERM to the parent stops its children too (apache2 -DFOREGROUND).
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

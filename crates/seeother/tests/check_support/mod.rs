@@ -1,11 +1,10 @@
-//! Shared by the `check_*` tests: a rule file written for the test, and a runner for
-//! `seeother check` on it.
+//! Shared by the `check_*` tests (each also has `fetch_support`, whose runner this uses): a
+//! rule file written for the test, and a runner for `seeother check` on it.
 #![allow(dead_code)]
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -20,42 +19,7 @@ pub fn rule_file(name: &str, toml: &str) -> PathBuf {
 
 /// Run `seeother check ARGS` (bounded to 60 s) and return its output.
 pub fn check(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_seeother"))
-        .arg("check")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("seeother check {args:?} ran for more than 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+    crate::fetch_support::run_seeother("check", args, Duration::from_secs(60))
 }
 
 /// Run with `--json` and parse standard output.
@@ -63,14 +27,7 @@ pub fn check_json(args: &[&str]) -> (Value, Output) {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     let out = check(&all);
-    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (doc, out)
+    (crate::fetch_support::stdout_json(&out), out)
 }
 
 /// The report's entry for the rule `matcher` (and `variant`).

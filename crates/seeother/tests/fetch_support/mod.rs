@@ -203,10 +203,16 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Run `seeother ARGS` (bounded to 30 s) and return its output.
+/// Run `seeother fetch ARGS` (bounded to 30 s) and return its output.
 pub fn fetch(args: &[&str]) -> Output {
+    run_seeother("fetch", args, Duration::from_secs(30))
+}
+
+/// Run `seeother SUBCOMMAND ARGS` with nothing on standard input, `NO_COLOR` set, both outputs
+/// read as they come; killed (and the test failed) after `limit`.
+pub fn run_seeother(subcommand: &str, args: &[&str], limit: Duration) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_seeother"))
-        .arg("fetch")
+        .arg(subcommand)
         .args(args)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -231,9 +237,9 @@ pub fn fetch(args: &[&str]) -> Output {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        if started.elapsed() > Duration::from_secs(30) {
+        if started.elapsed() > limit {
             let _ = child.kill();
-            panic!("seeother fetch {args:?} ran for more than 30 s");
+            panic!("seeother {subcommand} {args:?} ran for more than {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(5));
     };
@@ -244,22 +250,25 @@ pub fn fetch(args: &[&str]) -> Output {
     }
 }
 
-/// Run with `--json` and parse standard output.
-pub fn fetch_json(args: &[&str]) -> (serde_json::Value, Output) {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = fetch(&all);
-    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+/// Standard output parsed as JSON; the test fails, showing both outputs, when it is not.
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}): {}\nstderr: {}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         )
-    });
-    (doc, out)
+    })
 }
 
-/// The header value of a `[name, value]` pair list.
+/// Run with `--json` and parse standard output.
+pub fn fetch_json(args: &[&str]) -> (serde_json::Value, Output) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = fetch(&all);
+    (stdout_json(&out), out)
+}
+
 pub fn header<'a>(pairs: &'a serde_json::Value, name: &str) -> Option<&'a str> {
     pairs
         .as_array()?

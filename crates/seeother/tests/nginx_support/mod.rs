@@ -1,24 +1,20 @@
 //! Debian's nginx (installed by `scripts/test-all`) on a free loopback port, with its own
 //! prefix directory and a configuration given by the test; stopped when dropped.
 
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[path = "../daemon_support/mod.rs"]
+mod daemon_support;
+
+pub use daemon_support::free_port;
+use daemon_support::{Daemon, Stop};
 
 pub struct Nginx {
-    child: Child,
+    _daemon: Daemon,
     pub dir: PathBuf,
     pub port: u16,
-}
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Nginx {
@@ -51,35 +47,26 @@ http {{
 "#
         );
         std::fs::write(dir.join("nginx.conf"), config).unwrap();
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .arg("-p")
             .arg(&dir)
             .arg("-c")
             .arg(dir.join("nginx.conf"))
-            .args(["-g", "daemon off;"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let nginx = Nginx { child, dir, port };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nginx did not start: {}",
-                std::fs::read_to_string(nginx.dir.join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
+            .args(["-g", "daemon off;"]);
+        // One process (`master_process off`): killing it leaves no orphaned worker behind.
+        let daemon = Daemon::start(
+            "nginx",
+            command,
+            dir.clone(),
+            port,
+            Duration::from_secs(10),
+            Stop::Kill,
+        );
+        Nginx {
+            _daemon: daemon,
+            dir,
+            port,
         }
-        nginx
-    }
-}
-
-// One process (`master_process off`): killing it leaves no orphaned worker behind.
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
