@@ -40,6 +40,7 @@ fn to(location: &str) -> Decision {
     Decision::Redirect {
         status: RedirectStatus::Found,
         location: location.to_owned(),
+        as_written: false,
     }
 }
 
