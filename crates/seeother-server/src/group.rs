@@ -399,6 +399,12 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
     }
     if let Some(status) = redirect {
         let mut location = if raw { cur } else { escape_url(&cur) };
+        // mod_rewrite: a substitution that starts with `/` is a path, which it prefixes with
+        // the server's name; `//x` sent as it is would name the host x (RFC 3986 §4.2), so
+        // the path is sent as `/.//x`, which resolves to it (§5.2.4).
+        if location.starts_with("//") {
+            location.insert_str(0, "/.");
+        }
         if let Some(q) = query {
             location.push('?');
             if raw {
