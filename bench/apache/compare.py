@@ -199,13 +199,51 @@ def start_seeother(binary, root, tree, port, report_path):
     os.chmod(token, 0o600)
     proc = subprocess.Popen([binary, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
                              "--admin-token-file", token],
-                            stdout=subprocess.DEVNULL,
+                            stdout=open(os.path.join(root, "seeother.out"), "w"),
                             stderr=open(os.path.join(root, "seeother.log"), "w"),
                             start_new_session=True)
     started = time.monotonic()
     if not wait_port(port, proc, time.monotonic() + 30, "seeother serve"):
         die("seeother serve exited at start:\n" + open(os.path.join(root, "seeother.log")).read())
     return proc, import_seconds, time.monotonic() - started
+
+
+def load_seconds(root):
+    """The rules' load time `seeother serve` prints ("rules:  N (store …; loaded in 12ms)")."""
+    text = open(os.path.join(root, "seeother.out")).read()
+    m = re.search(r"rules:\s+([0-9]+) \(.*loaded in ([0-9.]+)(ns|µs|us|ms|s)\)", text)
+    if not m:
+        return None, None
+    scale = {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0}[m.group(3)]
+    return int(m.group(1)), float(m.group(2)) * scale
+
+
+def cpu_seconds(pid):
+    """CPU time the process `pid` has used, all its threads (/proc/PID/task/*/schedstat: ns)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1e9
+
+
+def cpu_per_request(pid, port, candidates, repeat, deadline):
+    """Server CPU per request for each of `candidates`, each sent `repeat` times in turn on one
+    keep-alive connection: (µs, path, headers), the dearest first."""
+    client = Client(port)
+    out = []
+    for path, headers in candidates:
+        if time.monotonic() > deadline:
+            break
+        client.get(path, headers, deadline)
+        before = cpu_seconds(pid)
+        for _ in range(repeat):
+            client.get(path, headers, deadline)
+        out.append(((cpu_seconds(pid) - before) / repeat * 1e6, path, headers))
+    return sorted(out, key=lambda t: -t[0])
 
 
 def stop(proc):
@@ -258,12 +296,34 @@ def run_all(client, requests, workers, deadline):
     def one(req):
         if time.monotonic() > deadline:
             return None, {"error": "time limit reached"}
-        return client.get(req[0], req[1], deadline)
+        t = time.monotonic()
+        status, fields = client.get(req[0], req[1], deadline)
+        fields["_seconds"] = time.monotonic() - t
+        return status, fields
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         answers = list(pool.map(one, requests))
     return answers, time.monotonic() - started
+
+
+def remove_dot_segments(path):
+    """RFC 3986 §5.2.4."""
+    out = []
+    segments = path.split("/")
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == ".":
+            if last:
+                out.append("")
+        elif seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(seg)
+    return "/".join(out)
 
 
 def resolve(path, location):
@@ -272,6 +332,9 @@ def resolve(path, location):
     if location is None:
         return None
     url = urllib.parse.urlsplit(urllib.parse.urljoin(BASE + path, location))
+    # RFC 3986 §5.2.2: a reference with a scheme has its dot segments removed too (urljoin
+    # leaves an absolute one as it is).
+    url = url._replace(path=remove_dot_segments(url.path))
     if url.scheme in ("http", "https") and url.path == "":
         url = url._replace(path="/")
     # RFC 3986 §6.2.2.1: scheme and host are case-insensitive, and so are the hexadecimal
@@ -364,6 +427,11 @@ def main():
     parser.add_argument("--show", type=int, default=200,
                         help="list at most N disagreements (all go to --out)")
     parser.add_argument("--out", help="write every disagreement and the figures as JSON here")
+    parser.add_argument("--cpu", type=int, default=0, metavar="N",
+                        help="also measure seeother's CPU per request: the N slowest requests "
+                        "of the run and N of the directory with the most rules, each sent "
+                        "--repeat times")
+    parser.add_argument("--repeat", type=int, default=2000, help="repeats per --cpu request")
     parser.add_argument("--speed", type=float, default=0, metavar="SECONDS",
                         help="also load both servers with wrk for SECONDS each, on the same "
                         "requests (needs wrk)")
@@ -410,6 +478,16 @@ def main():
         a_answers, a_secs = run_all(Client(a_port), requests, args.workers, deadline)
         s_answers, s_secs = run_all(Client(s_port), requests, args.workers, deadline)
         import_report = open(os.path.join(root, "import-report.txt")).read()
+        rule_count, load_s = load_seconds(root)
+        cpu = None
+        if args.cpu > 0:
+            slowest = sorted(range(len(requests)), key=lambda i: -s_answers[i][1]["_seconds"])
+            biggest = max(plan.rules_by_dir.items(), key=lambda kv: kv[1], default=("/", 0))[0]
+            mine = [r for r in requests if r[0].startswith(biggest)]
+            picked = [requests[i] for i in slowest[: args.cpu]]
+            picked += mine[:: max(1, len(mine) // args.cpu)][: args.cpu]
+            cpu = (biggest, plan.rules_by_dir.get(biggest, 0),
+                   cpu_per_request(seeother.pid, s_port, picked, args.repeat, deadline))
         speed = None
         if args.speed > 0:
             speed = load_both(root, requests, a_port, s_port, args.speed)
@@ -445,12 +523,29 @@ def main():
     if speed:
         print(f"speed under wrk (2 threads, 32 connections): apache {speed[0]:.0f} req/s, "
               f"seeother {speed[1]:.0f} req/s ({speed[1] / speed[0] if speed[0] else 0:.1f}x)")
+    if load_s is not None:
+        print(f"load: {rule_count} rules loaded by seeother serve in {load_s:.3f} s "
+              f"(goal 0.5 s)")
+    if cpu:
+        biggest, n, rows = cpu
+        print(f"server CPU per request ({len(rows)} requests, {args.repeat} times each; "
+              f"largest scope {biggest} with {n} rules; goal 100 µs):")
+        for us, path, headers in rows[:10]:
+            h = " ".join(f"{k}={v!r}" for k, v in headers.items())
+            print(f"  {us:7.1f} µs  {path}  {h}")
+        if rows:
+            print(f"  worst {rows[0][0]:.1f} µs, median {rows[len(rows) // 2][0]:.1f} µs")
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"agreement on answers from rules: {tally['agree']}/{in_scope} = {share:.2f} %")
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"tally": tally, "by_reason": by_reason, "agreement": share,
                        "apache_rps": a_rate, "seeother_rps": s_rate,
-                       "import_seconds": import_s,
+                       "import_seconds": import_s, "load_seconds": load_s,
+                       "cpu_per_request": cpu and [
+                           {"us": us, "path": p, "headers": h} for us, p, h in cpu[2]],
+                       "speed_wrk": speed,
                        "import_report": import_report,
                        "disagreements": [
                            {"path": p, "headers": h, "why": w, "error": e}

@@ -20,6 +20,7 @@ SAFE = "abcdefghijklmnopqrstuvwxyz0123456789-_.~"
 class Plan:
     files: list = field(default_factory=list)
     rules: int = 0
+    rules_by_dir: dict = field(default_factory=dict)
     paths: list = field(default_factory=list)
     header_names: set = field(default_factory=set)
 
@@ -200,6 +201,9 @@ def plan(tree, dirs=None):
             text = open(path, encoding="utf-8", errors="replace").read()
         except OSError:
             continue
+        result.rules_by_dir[base] = sum(
+            1 for _, name, args in directives(text)
+            if name in ("rewriterule", "rewritecond", "redirectmatch", "redirect") and args)
         for _, name, args in directives(text):
             if name == "rewriterule" and args:
                 result.rules += 1

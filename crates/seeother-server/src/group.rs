@@ -6,11 +6,10 @@ use std::borrow::Cow;
 
 use http::{HeaderMap, Method};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
-use regex::Captures;
 use seeother_core::respond::RedirectStatus;
 
 use crate::rule::{
-    Action, CaptureEscape, CompiledGroup, MAX_ROUNDS, Piece, StepQuery, StepTemplate, Var,
+    Action, Caps, CaptureEscape, CompiledGroup, MAX_ROUNDS, Piece, StepQuery, StepTemplate, Var,
 };
 
 /// What mod_rewrite escapes in a substitution without `NE` (its `ap_escape_uri`): all but
@@ -61,6 +60,8 @@ pub enum Decision {
         status: RedirectStatus,
         /// The target.
         location: String,
+        /// Sent as written (mod_rewrite's `NE`), not percent-encoded further.
+        as_written: bool,
     },
     /// Answer this status with the server's page.
     Answer(u16),
@@ -85,18 +86,18 @@ type Env = Vec<(Box<str>, String)>;
 /// (mod_rewrite: RewriteRule flags, [B]: both `$N` and `%N`).
 fn render(
     t: &StepTemplate,
-    caps: Option<&Captures<'_>>,
-    cond: Option<&Captures<'_>>,
+    caps: Option<&Caps<'_>>,
+    cond: Option<&Caps<'_>>,
     f: &Facts<'_>,
     env: &Env,
     escape: Option<&CaptureEscape>,
     out: &mut String,
 ) {
-    let group = |c: Option<&Captures<'_>>, n: u8, out: &mut String| {
+    let group = |c: Option<&Caps<'_>>, n: u8, out: &mut String| {
         if let Some(m) = c.and_then(|c| c.get(n as usize)) {
             match escape {
-                Some(e) => e.push(m.as_str(), out),
-                None => out.push_str(m.as_str()),
+                Some(e) => e.push(m, out),
+                None => out.push_str(m),
             }
         }
     };
@@ -141,9 +142,19 @@ fn decode(path: &str) -> Cow<'_, str> {
     percent_decode_str(path).decode_utf8_lossy()
 }
 
+/// Whether `s` is an absolute URL a step may redirect to.
 fn is_absolute_url(s: &str) -> bool {
+    scheme_len(s).is_some()
+}
+
+/// mod_rewrite's `is_absolute_uri` for the schemes a step may redirect to: the length of the
+/// scheme part (`https://`, `mailto:`) `s` starts with.
+fn scheme_len(s: &str) -> Option<usize> {
     let lower = |p: &str| s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p);
-    lower("http://") || lower("https://")
+    ["http://", "https://", "mailto:"]
+        .into_iter()
+        .find(|p| lower(p))
+        .map(str::len)
 }
 
 /// The path as Apache matches it: percent-decoded, runs of `/` merged into one (core:
@@ -265,7 +276,7 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
             render(&c.test, caps.as_ref(), None, f, &env, None, &mut value);
             tested.push(value);
         }
-        let mut last_cond: Option<Captures<'_>> = None;
+        let mut last_cond: Option<Caps<'_>> = None;
         // mod_rewrite: conditions in order; [OR] joins one to the next; %N refers to the
         // last condition whose regex matched.
         let mut passed = true;
@@ -388,6 +399,12 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
     }
     if let Some(status) = redirect {
         let mut location = if raw { cur } else { escape_url(&cur) };
+        // mod_rewrite: a substitution that starts with `/` is a path, which it prefixes with
+        // the server's name; `//x` sent as it is would name the host x (RFC 3986 §4.2), so
+        // the path is sent as `/.//x`, which resolves to it (§5.2.4).
+        if location.starts_with("//") {
+            location.insert_str(0, "/.");
+        }
         if let Some(q) = query {
             location.push('?');
             if raw {
@@ -396,7 +413,11 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
                 location.push_str(&utf8_percent_encode(&q, ESCAPE).to_string());
             }
         }
-        return Decision::Redirect { status, location };
+        return Decision::Redirect {
+            status,
+            location,
+            as_written: raw,
+        };
     }
     if changed && cur != full {
         let path = utf8_percent_encode(&cur, ESCAPE).to_string();
@@ -407,11 +428,13 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
 
 /// Escape the path of `url` (scheme and authority kept) as mod_rewrite does without `NE`.
 fn escape_url(url: &str) -> String {
-    let start = if is_absolute_url(url) {
-        let after = url.find("://").map_or(0, |i| i + 3);
-        url[after..].find('/').map_or(url.len(), |i| after + i)
-    } else {
-        0
+    // mod_rewrite's escape_absolute_uri: after the scheme, and the host when it has one.
+    let start = match scheme_len(url) {
+        Some(after) if url[..after].ends_with('/') => {
+            url[after..].find('/').map_or(url.len(), |i| after + i)
+        }
+        Some(after) => after,
+        None => 0,
     };
     let mut out = url[..start].to_owned();
     out.push_str(&utf8_percent_encode(&url[start..], ESCAPE).to_string());

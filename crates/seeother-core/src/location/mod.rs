@@ -92,7 +92,37 @@ impl Location {
 
     /// Validate `input`, allowing the schemes in `schemes`.
     pub fn parse_with(input: &str, schemes: &Schemes) -> Result<Self, LocationError> {
-        let wire = Bytes::from(serialize::serialize(input, schemes)?);
+        Self::serialized(input, schemes, serialize::Encoding::Strict)
+    }
+
+    /// Validate `input` as [`Location::parse_with`] does, but send it as written where
+    /// browsers read it alike: `|`, `^`, `{`, `}`, `[`, `]` and a second `#` are not
+    /// percent-encoded (RFC 9110 §10.2.2 asks for a URI-reference, and RFC 3986 §2 has no
+    /// place for them unencoded, but browsers take them as written: the WHATWG URL parser
+    /// leaves them alone). This is
+    /// mod_rewrite's `NE` flag ("special characters … will not be converted to their
+    /// hexcode equivalents"); controls are still refused, and spaces, `"`, `<`, `>`, `` ` ``,
+    /// `\` and non-ASCII still encoded, as browsers encode them.
+    ///
+    /// ```
+    /// use seeother_core::location::{Location, Schemes};
+    ///
+    /// let l = Location::parse_as_written("https://a.example/x|y#p#q", &Schemes::default())?;
+    /// assert_eq!(l.as_str(), "https://a.example/x|y#p#q");
+    /// assert_eq!(Location::parse("https://a.example/x|y#p#q")?.as_str(),
+    ///            "https://a.example/x%7Cy#p%23q");
+    /// # Ok::<(), seeother_core::location::LocationError>(())
+    /// ```
+    pub fn parse_as_written(input: &str, schemes: &Schemes) -> Result<Self, LocationError> {
+        Self::serialized(input, schemes, serialize::Encoding::AsWritten)
+    }
+
+    fn serialized(
+        input: &str,
+        schemes: &Schemes,
+        enc: serialize::Encoding,
+    ) -> Result<Self, LocationError> {
+        let wire = Bytes::from(serialize::serialize(input, schemes, enc)?);
         let value = shared(&wire).map_err(|e| LocationError::Invalid {
             value: input.to_owned(),
             reason: e.to_string(),

@@ -26,8 +26,34 @@ const PATH_QUERY: &AsciiSet = &CONTROLS
 /// Encoded in a fragment: as above, and a second `#` (RFC 3986 §3.5).
 const FRAGMENT: &AsciiSet = &PATH_QUERY.add(b'#');
 
+/// Encoded in a target sent as written (mod_rewrite's `NE`): only what browsers encode
+/// themselves in a path, query or fragment (the WHATWG fragment percent-encode set), and `\`,
+/// which browsers read as `/` in an http(s) path. `|`, `^`, `{`, `}`, `[`, `]` and a second
+/// `#` are sent as they are: RFC 3986 §2 does not allow them there, but browsers take them
+/// as written (WHATWG URL leaves them unencoded), and so does Apache's `NE`.
+const AS_WRITTEN: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'\\');
+
+/// How much of a target is percent-encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Encoding {
+    /// A valid RFC 3986 URI reference.
+    Strict,
+    /// As written, as far as browsers read it alike ([`AS_WRITTEN`]).
+    AsWritten,
+}
+
 /// The wire form of a server-side target, or why it cannot be sent.
-pub(super) fn serialize(input: &str, schemes: &Schemes) -> Result<String, LocationError> {
+pub(super) fn serialize(
+    input: &str,
+    schemes: &Schemes,
+    enc: Encoding,
+) -> Result<String, LocationError> {
     // RFC 9110 §5.5: CR, LF and NUL in a field value split or cut the response; every other
     // control character (C0 and DEL) is refused as well.
     if let Some(index) = input.bytes().position(|b| b.is_ascii_control()) {
@@ -44,7 +70,7 @@ pub(super) fn serialize(input: &str, schemes: &Schemes) -> Result<String, Locati
         reason,
     };
     let Some(scheme) = scheme_of(target) else {
-        return relative(target).map_err(invalid);
+        return relative(target, enc).map_err(invalid);
     };
     let lower = scheme.to_ascii_lowercase();
     if !schemes.allows(&lower) {
@@ -52,10 +78,10 @@ pub(super) fn serialize(input: &str, schemes: &Schemes) -> Result<String, Locati
     }
     let rest = &target[scheme.len() + 1..];
     if lower == "http" || lower == "https" {
-        return absolute_http(&lower, target, rest).map_err(invalid);
+        return absolute_http(&lower, target, rest, enc).map_err(invalid);
     }
     let mut out = format!("{lower}:"); // RFC 3986 §6.2.2.1: schemes in lower case
-    push_reference(&mut out, rest, false).map_err(invalid)?;
+    push_reference(&mut out, rest, false, enc).map_err(invalid)?;
     Ok(out)
 }
 
@@ -72,7 +98,7 @@ fn scheme_of(s: &str) -> Option<&str> {
 
 /// An absolute http(s) URL, in the form browsers give it (WHATWG URL serialisation: lower-case
 /// IDNA host, default port dropped, dot segments removed), then encoded as RFC 3986 asks.
-fn absolute_http(scheme: &str, target: &str, rest: &str) -> Result<String, String> {
+fn absolute_http(scheme: &str, target: &str, rest: &str, enc: Encoding) -> Result<String, String> {
     // RFC 9110 §4.2.1: an http(s) URI has an authority. Without `//` browsers read
     // `https:host` as a path relative to the current URL when the schemes match and as a host
     // otherwise; such an ambiguous target is refused.
@@ -88,14 +114,14 @@ fn absolute_http(scheme: &str, target: &str, rest: &str) -> Result<String, Strin
     // The head (scheme, userinfo, host, port) is encoded by the URL parser; only a stray `%`
     // in the userinfo is left to fix.
     push_encoded(&mut out, &url[..Position::BeforePath], &AsciiSet::EMPTY);
-    push_tail(&mut out, &url[Position::BeforePath..]);
+    push_tail(&mut out, &url[Position::BeforePath..], enc);
     Ok(out)
 }
 
 /// A relative reference (RFC 3986 §4.2), kept relative.
-fn relative(target: &str) -> Result<String, String> {
+fn relative(target: &str, enc: Encoding) -> Result<String, String> {
     let mut out = String::with_capacity(target.len() + 8);
-    push_reference(&mut out, target, true)?;
+    push_reference(&mut out, target, true, enc)?;
     // RFC 3986 §4.2: a relative path whose first segment holds a `:` would read as a scheme;
     // `./` keeps it a path with the same resolution.
     let first_segment = out.split(['/', '?', '#']).next().unwrap_or_default();
@@ -108,15 +134,20 @@ fn relative(target: &str) -> Result<String, String> {
 /// Append `rest` (a hierarchical part or relative part, with query and fragment) encoded.
 /// `special`: the reference will be resolved against an http(s) URL, so its host is parsed as
 /// browsers parse an http host; otherwise as an opaque host.
-fn push_reference(out: &mut String, rest: &str, special: bool) -> Result<(), String> {
+fn push_reference(
+    out: &mut String,
+    rest: &str,
+    special: bool,
+    enc: Encoding,
+) -> Result<(), String> {
     let Some(after) = rest.strip_prefix("//") else {
-        push_tail(out, rest);
+        push_tail(out, rest, enc);
         return Ok(());
     };
     // RFC 3986 §3.2: the authority ends at the next `/`, `?` or `#`.
     let end = after.find(['/', '?', '#']).unwrap_or(after.len());
     push_authority(out, &after[..end], special)?;
-    push_tail(out, &after[end..]);
+    push_tail(out, &after[end..], enc);
     Ok(())
 }
 
@@ -210,7 +241,11 @@ fn check_host(host: &str) -> Result<(), String> {
 }
 
 /// Append path, query and fragment, each encoded with its set.
-fn push_tail(out: &mut String, tail: &str) {
+fn push_tail(out: &mut String, tail: &str, enc: Encoding) {
+    if enc == Encoding::AsWritten {
+        push_encoded(out, tail, AS_WRITTEN);
+        return;
+    }
     match tail.split_once('#') {
         Some((before, fragment)) => {
             push_encoded(out, before, PATH_QUERY);

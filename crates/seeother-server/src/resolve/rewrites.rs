@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use http::{HeaderMap, Response, StatusCode};
-use seeother_core::location::Location;
+use seeother_core::location::{Location, Schemes};
 use seeother_core::respond::{Body, Redirect, RedirectStatus};
 
 use super::{Answer, Outcome, Reply, Request, answer_hit, broken, not_found, page};
@@ -107,8 +107,20 @@ pub(super) fn answer_group<'i, 'p>(
             };
         }
         match decision {
-            Decision::Redirect { status, location } => {
-                return match Location::parse(&location) {
+            Decision::Redirect {
+                status,
+                location,
+                as_written,
+            } => {
+                // mod_rewrite: RewriteRule flags, [NE]: the target is sent without escaping;
+                // a step may redirect to a mailto: URL, which mod_rewrite takes as absolute.
+                let schemes = Schemes::default().allow("mailto");
+                let parsed = if as_written {
+                    Location::parse_as_written(&location, &schemes)
+                } else {
+                    Location::parse_with(&location, &schemes)
+                };
+                return match parsed {
                     Ok(l) => done(
                         Redirect::new(status, l)
                             .to_response(req.method)

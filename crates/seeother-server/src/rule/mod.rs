@@ -5,8 +5,10 @@
 //! checks every field and puts the rule in its canonical form; a rule that fails it is never
 //! stored.
 
+mod expr;
 mod group;
 mod pattern;
+mod pikevm;
 mod steps;
 mod validate;
 mod whole;
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 /// The path prefix reserved for the server's own pages and API; rules never answer under it.
 pub const RESERVED_PREFIX: &str = "/-/";
 
+pub use expr::{Caps, Expr};
 pub use group::{
     ANSWER_STATUSES, Condition, EnvRule, ErrorPage, Escape, GroupBody, HeaderField, MAX_ROUNDS,
     SetVar, Step, StepQuery,

@@ -1,14 +1,13 @@
-//! A rule group's steps compiled: regular expressions (the `regex` crate: linear time, no
-//! look-around or back-references, which are refused with the engine's message) and target
+//! A rule group's steps compiled: regular expressions ([`Expr`]: linear time; look-around
+//! runs on its own engine, back-references are refused with the engine's message) and target
 //! templates.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
 use http::HeaderName;
-use regex::{Regex, RegexBuilder};
 
-use super::{ANSWER_STATUSES, Condition, RuleError, RuleSpec, Step, StepQuery};
+use super::{ANSWER_STATUSES, Condition, Expr, RuleError, RuleSpec, Step, StepQuery};
 use seeother_core::respond::RedirectStatus;
 
 /// Largest compiled size of one regular expression (bounds memory per rule).
@@ -140,7 +139,7 @@ pub struct CompiledCondition {
     /// What is tested.
     pub test: StepTemplate,
     /// The expression.
-    pub regex: Arc<Regex>,
+    pub regex: Arc<Expr>,
     /// Pass when it does not match.
     pub negate: bool,
     /// Or-ed with the next.
@@ -162,7 +161,7 @@ pub enum Action {
 #[derive(Clone, Debug)]
 pub struct CompiledStep {
     /// Matched against the path below the scope.
-    pub regex: Arc<Regex>,
+    pub regex: Arc<Expr>,
     /// Applies when the regex does not match.
     pub negate: bool,
     /// Its conditions.
@@ -258,31 +257,27 @@ static SHARED: LazyLock<Mutex<Shared>> = LazyLock::new(Mutex::default);
 
 #[derive(Default)]
 struct Shared {
-    by_text: HashMap<(Box<str>, bool), Weak<Regex>>,
+    by_text: HashMap<(Box<str>, bool), Weak<Expr>>,
     /// Sweep the dead entries when the map reaches this size.
     sweep_at: usize,
 }
 
-fn regex(field: &str, text: &str, nocase: bool) -> Result<Arc<Regex>, RuleError> {
+fn regex(field: &str, text: &str, nocase: bool) -> Result<Arc<Expr>, RuleError> {
     let key = (Box::<str>::from(text), nocase);
     if let Some(live) = shared().by_text.get(&key).and_then(Weak::upgrade) {
         return Ok(live);
     }
     // Compiled outside the lock: a large expression must not hold up the others.
-    let compiled = Arc::new(
-        RegexBuilder::new(text)
-            .case_insensitive(nocase)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-            .map_err(|e| RuleError::Group {
+    let compiled =
+        Arc::new(
+            Expr::new(text, nocase, REGEX_SIZE_LIMIT).map_err(|e| RuleError::Group {
                 field: field.to_owned(),
                 reason: format!(
-                    "{text:?} cannot run on the linear-time engine: {}; rewrite it without \
-                     look-around or back-references",
-                    e.to_string().lines().last().unwrap_or_default().trim()
+                    "{text:?} cannot run on the linear-time engine: {e}; rewrite it without \
+                 back-references"
                 ),
             })?,
-    );
+        );
     let mut shared = shared();
     if shared.by_text.len() >= shared.sweep_at {
         shared.by_text.retain(|_, r| r.strong_count() > 0);
@@ -464,7 +459,7 @@ pub struct CompiledEnv {
     /// What is tested.
     pub test: StepTemplate,
     /// The expression.
-    pub regex: Arc<Regex>,
+    pub regex: Arc<Expr>,
 }
 
 /// Compile a group's variables.
@@ -576,7 +571,7 @@ mod tests {
         );
         let again = regex("t", "^shared-[a-z]+$", false).unwrap();
         assert!(again.is_match("shared-x"));
-        let e = regex("steps[0].regex", "(?=x)", false).unwrap_err();
-        assert!(e.to_string().contains("look-around"), "{e}");
+        let e = regex("steps[0].regex", r"(a)\1", false).unwrap_err();
+        assert!(e.to_string().contains("back-references"), "{e}");
     }
 }

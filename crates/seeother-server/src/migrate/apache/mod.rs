@@ -475,7 +475,9 @@ fn setenvif(d: &Directive, conf: &mut FileConf, r: &mut Reader<'_>) -> Result<()
         }
         h => format!("{{header:{h}}}"),
     };
-    if rewrite::template(pattern).is_err() || regex::Regex::new(pattern).is_err() {
+    if rewrite::template(pattern).is_err()
+        || crate::rule::Expr::new(pattern, false, 1 << 20).is_err()
+    {
         r.say(
             d.line,
             FindingKind::Untranslated,

@@ -125,14 +125,11 @@ fn pcre_refuses(pattern: &str) -> bool {
 }
 
 fn linear(pattern: &str, nocase: bool) -> Result<(), Untranslated> {
-    regex::RegexBuilder::new(pattern)
-        .case_insensitive(nocase)
-        .build()
+    crate::rule::Expr::new(pattern, nocase, 1 << 20)
         .map(|_| ())
         .map_err(|e| {
             format!(
-                "the regular expression {pattern:?} cannot run on the linear-time engine ({}); rewrite it without look-around or back-references",
-                e.to_string().lines().last().unwrap_or_default().trim()
+                "the regular expression {pattern:?} cannot run on the linear-time engine ({e}); rewrite it without back-references"
             )
         })
 }
@@ -202,10 +199,7 @@ pub fn condition(
 /// mod_rewrite: `%{HTTPS}` is `on` or `off`; the expression is decided for both here and the
 /// condition tests the scheme instead.
 fn https(mut cond: Condition) -> Result<Condition, Untranslated> {
-    let re = regex::RegexBuilder::new(&cond.regex)
-        .case_insensitive(cond.nocase)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let re = crate::rule::Expr::new(&cond.regex, cond.nocase, 1 << 20)?;
     if re.captures_len() > 1 {
         return Err(
             "a condition on %{HTTPS} with groups has no translation (its %N would name \"on\" or \"off\")"
