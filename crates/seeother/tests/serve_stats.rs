@@ -424,7 +424,7 @@ fn the_dashboard_and_the_rule_page_show_the_figures_as_a_chart_and_a_table() {
     // An unknown path with a link that starts a rule for it, its text escaped.
     assert!(html.contains("<code>/a%20path&amp;more</code>"), "{html}");
     assert!(
-        html.contains(r#"href="/-/admin/rules/new?path=%2Fa%2520path%26more""#),
+        html.contains(r#"href="/-/admin/rules/new?path=%2Fa%2520path%26more&amp;host="#),
         "{html}"
     );
     let form = admin

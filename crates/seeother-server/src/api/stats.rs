@@ -70,6 +70,8 @@ struct Range {
 
 impl RangeParams {
     fn range(&self, headers: &HeaderMap) -> Result<Range, ApiError> {
+        // Out of range is refused where a list takes no `limit` too, as the document says.
+        self.limit()?;
         let day = |name: &str, v: &Option<String>| -> Result<Option<Day>, ApiError> {
             v.as_deref()
                 .map(|t| {
