@@ -1,21 +1,25 @@
-//! Hit counters: per rule (atomics in the index) and for unknown paths, flushed to the store
-//! in batches by a background thread ([`Maintenance`]), off the request path. No client data
-//! is kept: only rule ids, hosts and paths with counts.
+//! Hit counters: per rule and per variant served (atomics in the index) and for unknown
+//! paths, flushed to the store in batches by a background thread ([`Maintenance`]), off the
+//! request path: to the totals and to the day's counts (`store::daily`). No client data is
+//! kept: only rule ids, media types, hosts and paths with counts.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::catalog::Catalog;
+use crate::index::Counted;
+use crate::store::daily::{self, DailyRetention, Day};
 use crate::store::{StoreError, UnknownRetention};
 
 mod maintenance;
+mod top;
 
 pub use maintenance::Maintenance;
 
-/// By default, at most this many distinct unknown paths are counted between two flushes; the
-/// others are only counted in total (so a scan of random paths cannot grow memory without
-/// bound).
+/// By default, at most this many distinct unknown paths are counted between two flushes, the
+/// most asked-for kept when there are more (so a scan of random paths cannot grow memory
+/// without bound, nor push out a popular path).
 pub const MAX_UNKNOWN_PER_FLUSH: usize = 10_000;
 
 /// Longer unknown paths are counted cut to this many bytes (at a character boundary).
@@ -32,6 +36,8 @@ pub struct UnknownLimits {
     pub max_paths: usize,
     /// What the store keeps.
     pub store: UnknownRetention,
+    /// How long the store keeps the counts per day (of rules and unknown paths).
+    pub daily: DailyRetention,
 }
 
 impl Default for UnknownLimits {
@@ -39,34 +45,8 @@ impl Default for UnknownLimits {
         UnknownLimits {
             max_paths: MAX_UNKNOWN_PER_FLUSH,
             store: UnknownRetention::default(),
+            daily: DailyRetention::default(),
         }
-    }
-}
-
-/// Counts by host, then path (two levels, so a lookup needs no owned key).
-#[derive(Debug, Default)]
-struct Window {
-    by_host: HashMap<Box<str>, HashMap<Box<str>, u64>>,
-    /// Distinct (host, path) pairs in `by_host`.
-    paths: usize,
-}
-
-impl Window {
-    /// Add `n` to (host, path) if it is counted or there is room; false if neither.
-    fn add(&mut self, host: &str, path: &str, n: u64, max: usize) -> bool {
-        if let Some(c) = self.by_host.get_mut(host).and_then(|p| p.get_mut(path)) {
-            *c += n;
-            return true;
-        }
-        if self.paths >= max {
-            return false;
-        }
-        self.by_host
-            .entry(host.into())
-            .or_default()
-            .insert(path.into(), n);
-        self.paths += 1;
-        true
     }
 }
 
@@ -82,13 +62,20 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// Counts of requests for paths that match no rule.
+/// Counts of requests for paths that match no rule, the most asked-for [`UnknownLimits::
+/// max_paths`] between two flushes (space-saving: a path pushed out by newer ones is counted
+/// in [`Unknown::overflow`]; the counts written are lower bounds, never more than the truth);
+/// and the rules' day counts that a failed flush could not write.
 #[derive(Debug, Default)]
 pub struct Unknown {
-    counts: Mutex<Window>,
+    counts: Mutex<top::TopK>,
     overflow: AtomicU64,
     dropped: AtomicU64,
     limits: UnknownLimits,
+    /// Day counts not yet written (one entry per rule at most), and their day.
+    days: Mutex<(Day, Vec<Counted>)>,
+    /// The days before this one are deleted (by this process, since it started).
+    expired: std::sync::atomic::AtomicI64,
 }
 
 impl Unknown {
@@ -116,12 +103,15 @@ impl Unknown {
             cut(path, MAX_UNKNOWN_PATH_BYTES),
         );
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if !counts.add(host, path, 1, self.limits.max_paths) {
-            self.overflow.fetch_add(1, Ordering::Relaxed);
+        let lost = counts.add(host, path, 1, self.limits.max_paths);
+        drop(counts);
+        if lost > 0 {
+            self.overflow.fetch_add(lost, Ordering::Relaxed);
         }
     }
 
-    /// Requests for unknown paths that were not counted by path (too many distinct ones).
+    /// Requests for unknown paths that were not counted by path (pushed out by too many
+    /// distinct ones).
     pub fn overflow(&self) -> u64 {
         self.overflow.load(Ordering::Relaxed)
     }
@@ -134,23 +124,16 @@ impl Unknown {
 
     /// Distinct paths counted in memory, waiting for a flush (at most `max_paths`).
     pub fn pending(&self) -> usize {
-        self.counts.lock().unwrap_or_else(|e| e.into_inner()).paths
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    /// The counts since the last flush, in key order (so the upserts walk the table's
+    /// B-tree front to back).
     fn drain(&self) -> Vec<(String, String, u64)> {
-        let window = std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut batch = Vec::with_capacity(window.paths);
-        for (host, paths) in window.by_host {
-            let host = host.into_string();
-            batch.extend(
-                paths
-                    .into_iter()
-                    .map(|(p, n)| (host.clone(), p.into_string(), n)),
-            );
-        }
-        // In key order the upserts walk the table's B-tree front to back.
-        batch.sort_unstable();
-        batch
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
     }
 
     /// Give back counts that were not written, within the limit; the others are dropped
@@ -159,9 +142,7 @@ impl Unknown {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let mut dropped = 0;
         for (h, p, n) in batch {
-            if !counts.add(h, p, *n, self.limits.max_paths) {
-                dropped += n;
-            }
+            dropped += counts.add(h, p, *n, self.limits.max_paths);
         }
         if dropped > 0 {
             self.dropped.fetch_add(dropped, Ordering::Relaxed);
@@ -170,29 +151,128 @@ impl Unknown {
 }
 
 /// Write the counts gathered since the last flush to the store, in small transactions (see
-/// [`crate::store::Store::add_hits`]). On failure the counts not written are kept for the
-/// next flush: all of the rules' (one counter per rule at most), the unknown paths' within
-/// [`UnknownLimits::max_paths`].
+/// [`crate::store::Store::add_hits`]): the rules' totals, then their counts for today (see
+/// [`crate::store::daily`]), then the unknown paths'. On failure the counts not written are
+/// kept for the next flush: all of the rules' (one counter per rule at most), the unknown
+/// paths' within [`UnknownLimits::max_paths`]. Counts are filed under the day of the flush,
+/// so those of the last seconds before midnight (UTC) may go to the next day.
 pub fn flush(catalog: &Catalog, unknown: &Unknown) -> Result<(), StoreError> {
+    flush_on(catalog, unknown, daily::today())
+}
+
+/// [`flush`], filing the day counts under `day`.
+pub fn flush_on(catalog: &Catalog, unknown: &Unknown, day: Day) -> Result<(), StoreError> {
     let index = catalog.index();
-    let mut hits = Vec::new();
-    index.take_hits(&mut hits);
+    let mut counted = Vec::new();
+    index.take_hits(&mut counted);
     // In id order the updates walk the counters' B-tree once, front to back, instead of
     // jumping to a random page for every rule.
-    hits.sort_unstable_by_key(|&(id, _)| id);
+    counted.sort_unstable_by_key(|c| c.id);
+    let hits: Vec<(i64, u64)> = counted
+        .iter()
+        .filter(|c| c.hits > 0)
+        .map(|c| (c.id, c.hits))
+        .collect();
     if let Err(e) = catalog.store().add_hits(&hits) {
-        let back: HashMap<i64, u64> = hits.drain(e.written..).collect();
+        // Nothing of `counted` is in the day counts yet: the totals not written go back, and
+        // the day counts of every rule (those written too are kept for the day's table).
+        let back: HashMap<i64, u64> = hits[e.written..].iter().copied().collect();
+        let served: HashMap<i64, &[(Box<str>, u64)]> = counted
+            .iter()
+            .filter(|c| !c.served.is_empty())
+            .map(|c| (c.id, &c.served[..]))
+            .collect();
         for r in index.rules() {
             if let Some(n) = back.get(&r.id()) {
                 r.add_hits(*n);
             }
+            for (t, n) in served.get(&r.id()).copied().unwrap_or_default() {
+                r.add_served(t, *n);
+            }
         }
+        let written: HashMap<i64, u64> = hits[..e.written].iter().copied().collect();
+        counted.retain_mut(|c| match written.get(&c.id) {
+            Some(_) => {
+                c.served.clear();
+                true
+            }
+            None => false,
+        });
+        unknown.keep_days(day, counted);
         return Err(e.error);
     }
+    unknown.keep_days(day, counted);
+    // Each part is tried even when one before failed: the first failure is the answer.
+    let mut result = unknown.write_days(catalog, day);
     let batch = unknown.drain();
     if let Err(e) = catalog.store().add_unknown(&batch, &unknown.limits.store) {
         unknown.restore(&batch[e.written..]);
-        return Err(e.error);
+        return result.and(Err(e.error));
     }
-    Ok(())
+    if let Err(e) = catalog
+        .store()
+        .add_daily_unknown(day, &batch, &unknown.limits.daily)
+    {
+        // Their totals are written: given back, they would be counted twice there.
+        let lost: u64 = batch[e.written..].iter().map(|(_, _, n)| n).sum();
+        unknown.dropped.fetch_add(lost, Ordering::Relaxed);
+        result = result.and(Err(e.error));
+    }
+    result
+}
+
+impl Unknown {
+    /// Add `counted` to the day counts waiting to be written, as of `day` (those of an
+    /// earlier day still waiting are filed under it too).
+    fn keep_days(&self, day: Day, counted: Vec<Counted>) {
+        let mut days = self.days.lock().unwrap_or_else(|e| e.into_inner());
+        days.0 = day;
+        if days.1.is_empty() {
+            days.1 = counted;
+            return;
+        }
+        let mut by_id: HashMap<i64, Counted> = std::mem::take(&mut days.1)
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        for c in counted {
+            match by_id.get_mut(&c.id) {
+                Some(k) => {
+                    k.hits += c.hits;
+                    k.gone = c.gone;
+                    for (t, n) in c.served {
+                        match k.served.iter_mut().find(|(u, _)| *u == t) {
+                            Some((_, m)) => *m += n,
+                            None => k.served.push((t, n)),
+                        }
+                    }
+                }
+                None => {
+                    by_id.insert(c.id, c);
+                }
+            }
+        }
+        days.1 = by_id.into_values().collect();
+        days.1.sort_unstable_by_key(|c| c.id);
+    }
+
+    /// Delete the days past the retention (once a day), then write the day counts waiting;
+    /// those not written wait for the next flush.
+    fn write_days(&self, catalog: &Catalog, today: Day) -> Result<(), StoreError> {
+        let first = self.limits.daily.first_kept(today);
+        if self.expired.load(Ordering::Relaxed) < first {
+            catalog.store().expire_days(first)?;
+            self.expired.store(first, Ordering::Relaxed);
+        }
+        let (day, waiting) =
+            std::mem::take(&mut *self.days.lock().unwrap_or_else(|e| e.into_inner()));
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = catalog.store().add_daily(day, &waiting) {
+            self.keep_days(day, waiting[e.written..].to_vec());
+            return Err(e.error);
+        }
+        Ok(())
+    }
 }

@@ -138,6 +138,13 @@ fn changing_a_packed_rule_hides_it_and_keeps_the_old_index_intact() {
     assert_eq!(again.len(), 2);
 }
 
+/// The hits taken from `index`, as (rule id, hits).
+fn taken(index: &Index) -> Vec<(i64, u64)> {
+    let mut hits = Vec::new();
+    index.take_hits(&mut hits);
+    hits.into_iter().map(|c| (c.id, c.hits)).collect()
+}
+
 #[test]
 fn hits_are_taken_once_and_only_for_rules_asked_for() {
     let rules: Vec<RuleSpec> = (0..200)
@@ -150,17 +157,14 @@ fn hits_are_taken_once_and_only_for_rules_asked_for() {
     }
     index.lookup(None, "/id/150").unwrap().rule.hit();
     index.lookup(None, "/c").unwrap().rule.hit();
-    let mut hits = Vec::new();
-    index.take_hits(&mut hits);
+    let mut hits = taken(&index);
     hits.sort();
     assert_eq!(hits, [(8, 3), (151, 1), (201, 1)]);
-    hits.clear();
-    index.take_hits(&mut hits);
+    let hits = taken(&index);
     assert!(hits.is_empty(), "taken once: {hits:?}");
     // Given back after a failed flush: counted again.
     index.get(None, Kind::Path, "/id/7").unwrap().add_hits(3);
-    index.take_hits(&mut hits);
-    assert_eq!(hits, [(8, 3)]);
+    assert_eq!(taken(&index), [(8, 3)]);
 }
 
 #[test]
@@ -205,10 +209,8 @@ fn past_the_limit_changed_rules_are_packed_again_with_their_counts() {
         let hit = index.lookup(None, &path).expect("still there");
         assert!(matches!(hit.rule, Rule::Packed(_)), "rule {i} packed again");
     }
-    let mut hits = Vec::new();
-    index.take_hits(&mut hits);
     assert_eq!(
-        hits,
+        taken(&index),
         [(2, 1)],
         "counts carried through the change and the repack"
     );

@@ -45,6 +45,7 @@ fn limits(max_paths: usize, max_rows: u64) -> UnknownLimits {
             max_rows,
             max_age: Some(Duration::from_secs(86_400)),
         },
+        ..UnknownLimits::default()
     }
 }
 

@@ -114,6 +114,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 30.0)]
     pub unknown_retention: f64,
 
+    /// Days the counts per day (hits per rule and variant, 410s, unknown paths) are kept,
+    /// today included; older days are deleted.
+    #[arg(long, value_name = "DAYS", default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..))]
+    pub stats_retention: u32,
+
+    /// Unknown paths kept per day in the store; beyond, the day's least asked-for go.
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    pub unknown_per_day: u64,
+
     /// Seconds a write waits for another process's lock on the database (e.g. `seeother
     /// import`) before the API answers 503 with Retry-After.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
@@ -309,6 +318,10 @@ fn options(args: ServeArgs) -> Result<Options, String> {
                         ));
                     }
                 },
+            },
+            daily: seeother_server::store::daily::DailyRetention {
+                days: args.stats_retention,
+                unknown_per_day: args.unknown_per_day.max(1),
             },
         },
         db_busy_timeout: seconds("db-busy-timeout", args.db_busy_timeout)?,

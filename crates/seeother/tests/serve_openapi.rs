@@ -198,7 +198,7 @@ fn the_router_and_the_document_name_the_same_operations() {
     let (_dir, s) = start("openapi-routes");
     let doc = s.get("/-/api/openapi.json").json();
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 8, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 14, "{:?}", paths.keys());
     let mut operations = 0;
     for (template, item) in paths {
         let path = template.replace("{id}", "1");
@@ -255,8 +255,8 @@ fn the_router_and_the_document_name_the_same_operations() {
         }
     }
     assert_eq!(
-        operations, 13,
-        "the document's 12 operations, and HEAD of the document"
+        operations, 19,
+        "the document's 18 operations, and HEAD of the document"
     );
     for path in [
         "/-/api",

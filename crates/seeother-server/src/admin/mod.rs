@@ -36,7 +36,7 @@ use axum::routing::{MethodRouter, any, get, post};
 
 use crate::app::App;
 use extract::{MAX_FORM, MAX_IMPORT};
-use routes::{account, checks, import, not_allowed, rules};
+use routes::{account, checks, import, not_allowed, rules, stats};
 
 /// The routes of `/-/admin`, under their full paths.
 pub fn router() -> Router<Arc<App>> {
@@ -95,6 +95,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/-/admin/imports/{id}", read(import::report, pages))
         .route("/-/admin/checks", read(checks::list, pages))
         .route("/-/admin/rules/{id}/check", read(checks::show, pages))
+        .route("/-/admin/stats", read(stats::dashboard, pages))
         .route("/-/admin/{*rest}", any(gauged(routes::unknown)))
         .layer(middleware::from_fn(page::protect))
 }

@@ -56,6 +56,18 @@ button.danger{background:#b3261e;border-color:#b3261e}
 .badge.gone{background:#fde2e0;color:#8a1c14}
 .muted{color:#5b6673}
 pre.answer{background:#f0f2f4;padding:.6rem .8rem;border-radius:.3rem;overflow-x:auto;font-size:.9rem}
+.chart{display:grid;grid-template-columns:minmax(0,3fr) minmax(12rem,1fr);gap:.4rem 1rem;align-items:start}
+.chart svg{grid-column:1;background:#fff;border:1px solid #e3e6ea;border-radius:.3rem;font-size:11px}
+.chart>.hint{grid-column:1}
+.chart .figures{grid-column:2;grid-row:1/span 2;max-height:16rem;overflow-y:auto;border:1px solid #e3e6ea}
+.chart .figures table{margin:0;font-size:.85rem}
+.chart .figures caption{text-align:left;font-size:.8rem;color:#5b6673;padding:.2rem .4rem}
+.chart .axis{stroke:#8a949e;stroke-width:1}
+.chart text{fill:#4a5562}
+.chart rect.hits{fill:#1d6fb8}
+.chart rect.gone{fill:#c2372c}
+nav.ranges{display:flex;gap:.8rem;margin:.3rem 0}
+@media (max-width:48rem){.chart{grid-template-columns:1fr}.chart .figures{grid-column:1;grid-row:auto}}
 "#;
 
 /// `GET /-/admin/style.css`: the stylesheet, cacheable (RFC 9111 §5.2.2.1 max-age).

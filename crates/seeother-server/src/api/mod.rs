@@ -10,6 +10,8 @@
 //! - `GET /-/api/unknown?limit=`: the most asked-for paths that match no rule.
 //! - `GET /-/api/rules/{id}/check`, `GET /-/api/checks?state=broken`: the latest link checks
 //!   (`serve --check-interval`).
+//! - `GET /-/api/stats/days|rules|gone|unknown`, `GET /-/api/stats/rules/{id}[/variants]`:
+//!   counts per day, as JSON or CSV.
 //!
 //! Each route is registered with its `#[utoipa::path]` description ([`utoipa_axum`]), so the
 //! router and the document list the same operations; a method a path does not list is a 405
@@ -22,6 +24,7 @@ mod openapi;
 mod patch;
 mod reply;
 mod rules;
+mod stats;
 mod unknown;
 
 use std::sync::Arc;
@@ -86,6 +89,12 @@ fn operations() -> OpenApiRouter<Arc<App>> {
         .routes(closed(routes!(unknown::unknown)))
         .routes(closed(routes!(checks::rule_check)))
         .routes(closed(routes!(checks::checks)))
+        .routes(closed(routes!(stats::days)))
+        .routes(closed(routes!(stats::top_rules)))
+        .routes(closed(routes!(stats::gone)))
+        .routes(closed(routes!(stats::rule)))
+        .routes(closed(routes!(stats::rule_variants)))
+        .routes(closed(routes!(stats::unknown)))
 }
 
 /// `route` with every method its document does not list answered 405, its `Allow` naming

@@ -155,6 +155,11 @@ pub(crate) fn redirect(app: &App, target: &Target<'_>) -> Reply {
     let handler = match answer.outcome.rule() {
         Some(rule) => {
             rule.hit();
+            if let Outcome::Redirect { variant, .. } = answer.outcome
+                && rule.has_variants()
+            {
+                rule.served(variant);
+            }
             match rule.kind() {
                 Kind::Path => Handler::Path,
                 Kind::Prefix => Handler::Prefix,

@@ -63,6 +63,8 @@ pub(crate) struct Extra {
     pub(crate) offered: Box<[Box<str>]>,
     /// The variants' targets, in the order of `offered[1..]`.
     pub(crate) variants: Box<[Template]>,
+    /// Answers per offered type since the last flush, in the order of `offered`.
+    pub(crate) served: Box<[AtomicU64]>,
     pub(crate) cache_control: Option<HeaderValue>,
     /// A group's steps.
     pub(crate) group: Option<Arc<CompiledGroup>>,
@@ -114,6 +116,7 @@ impl CompiledRule {
         .then(|| {
             Box::new(Extra {
                 pattern,
+                served: offered.iter().map(|_| AtomicU64::new(0)).collect(),
                 offered: offered.into(),
                 variants: variants.into(),
                 cache_control,
@@ -249,6 +252,38 @@ impl CompiledRule {
     #[inline]
     pub fn hit(&self) {
         self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count one answer with the target offered at `variant` (0 is the default); nothing for
+    /// a rule without variants.
+    #[inline]
+    pub fn served(&self, variant: usize) {
+        if let Some(c) = self.extra.as_ref().and_then(|e| e.served.get(variant)) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Take the answers per offered type counted since the last call, as (media type, count),
+    /// into `out`.
+    pub fn take_served(&self, out: &mut Vec<(Box<str>, u64)>) {
+        let Some(e) = self.extra.as_ref() else {
+            return;
+        };
+        for (t, c) in e.offered.iter().zip(e.served.iter()) {
+            let n = c.swap(0, Ordering::Relaxed);
+            if n > 0 {
+                out.push((t.clone(), n));
+            }
+        }
+    }
+
+    /// Add answers for the offered type `media_type` (given back after a failed flush).
+    pub fn add_served(&self, media_type: &str, n: u64) {
+        if let Some(e) = self.extra.as_ref()
+            && let Some(i) = e.offered.iter().position(|t| &**t == media_type)
+        {
+            e.served[i].fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// The hits counted since the last flush, left in place.

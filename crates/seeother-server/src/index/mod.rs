@@ -122,6 +122,21 @@ impl<'i> Rule<'i> {
         }
     }
 
+    /// Count one answer with the target offered at `variant`, for a rule with variants.
+    #[inline]
+    pub fn served(&self, variant: usize) {
+        if let Rule::Compiled(c) = self {
+            c.served(variant);
+        }
+    }
+
+    /// Add answers for `media_type` (given back after a failed flush).
+    pub fn add_served(&self, media_type: &str, n: u64) {
+        if let Rule::Compiled(c) = self {
+            c.add_served(media_type, n);
+        }
+    }
+
     /// Take the hits counted since the last flush.
     pub fn take_hits(&self) -> u64 {
         match self {
@@ -145,6 +160,19 @@ impl<'i> Rule<'i> {
             Rule::Compiled(c) => c.pending_hits(),
         }
     }
+}
+
+/// What a rule was asked for since the last flush.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counted {
+    /// The rule's id in the store.
+    pub id: i64,
+    /// Requests it answered.
+    pub hits: u64,
+    /// Whether it is a tombstone (its answers were 410 Gone).
+    pub gone: bool,
+    /// For a rule with variants: answers per media type served.
+    pub served: Vec<(Box<str>, u64)>,
 }
 
 /// A rule that matched a request path.
@@ -492,14 +520,21 @@ impl Index {
             .chain(self.compiled().map(Rule::Compiled))
     }
 
-    /// Move the hits counted since the last call into `out` as (rule id, hits), visiting only
-    /// the packed rules that were asked for (and every compiled rule).
-    pub fn take_hits(&self, out: &mut Vec<(i64, u64)>) {
+    /// Move the hits counted since the last call into `out`, visiting only the packed rules
+    /// that were asked for (and every compiled rule).
+    pub fn take_hits(&self, out: &mut Vec<Counted>) {
         self.packed.take_hits(out);
         for c in self.compiled() {
             let n = c.take_hits();
-            if n > 0 {
-                out.push((c.id(), n));
+            let mut served = Vec::new();
+            c.take_served(&mut served);
+            if n > 0 || !served.is_empty() {
+                out.push(Counted {
+                    id: c.id(),
+                    hits: n,
+                    gone: c.is_gone(),
+                    served,
+                });
             }
         }
     }

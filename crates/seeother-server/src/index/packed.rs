@@ -215,7 +215,7 @@ impl Packed {
 
     /// Move the hits counted since the last call into `out`, as (rule id, hits), visiting only
     /// the rules counted meanwhile.
-    pub(crate) fn take_hits(&self, out: &mut Vec<(i64, u64)>) {
+    pub(crate) fn take_hits(&self, out: &mut Vec<super::Counted>) {
         for (w, word) in self.dirty.iter().enumerate() {
             if word.load(Ordering::Relaxed) == 0 {
                 continue;
@@ -224,9 +224,15 @@ impl Packed {
             while bits != 0 {
                 let n = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                let hits = self.slot(n as u32).hits.swap(0, Ordering::Relaxed);
+                let slot = self.slot(n as u32);
+                let hits = slot.hits.swap(0, Ordering::Relaxed);
                 if hits > 0 {
-                    out.push((self.id(n as u32), hits));
+                    out.push(super::Counted {
+                        id: self.id(n as u32),
+                        hits,
+                        gone: slot.flags & GONE != 0,
+                        served: Vec::new(),
+                    });
                 }
             }
         }

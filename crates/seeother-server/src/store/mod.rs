@@ -11,6 +11,7 @@ mod admin;
 mod applied;
 mod backup;
 mod checks;
+pub mod daily;
 mod location;
 mod postgres;
 mod rules;
@@ -420,6 +421,80 @@ impl Store {
         keep: &UnknownRetention,
     ) -> Result<(), PartlyWritten> {
         each!(self, s => s.add_unknown(unknown, keep))
+    }
+
+    /// Add `counts` to day `day` (see [`daily`]).
+    pub fn add_daily(
+        &self,
+        day: daily::Day,
+        counts: &[crate::index::Counted],
+    ) -> Result<(), PartlyWritten> {
+        each!(self, s => s.add_daily(day, counts))
+    }
+
+    /// Delete the counts per day of the days before `first`, in short transactions.
+    pub fn expire_days(&self, first: daily::Day) -> Result<(), StoreError> {
+        each!(self, s => s.expire_days(first))
+    }
+
+    /// Add counts of unknown paths to day `day`, keeping the day within `keep`.
+    pub fn add_daily_unknown(
+        &self,
+        day: daily::Day,
+        unknown: &[(String, String, u64)],
+        keep: &daily::DailyRetention,
+    ) -> Result<(), PartlyWritten> {
+        each!(self, s => s.add_daily_unknown(day, unknown, keep))
+    }
+
+    /// Rule `id`'s counts for each day from `from` to `to` that has any, oldest first.
+    pub fn rule_days(
+        &self,
+        id: i64,
+        from: daily::Day,
+        to: daily::Day,
+    ) -> Result<Vec<daily::DayCount>, StoreError> {
+        each!(self, s => s.rule_days(id, from, to))
+    }
+
+    /// Rule `id`'s answers per variant served for each day from `from` to `to`.
+    pub fn rule_variants(
+        &self,
+        id: i64,
+        from: daily::Day,
+        to: daily::Day,
+    ) -> Result<Vec<daily::VariantCount>, StoreError> {
+        each!(self, s => s.rule_variants(id, from, to))
+    }
+
+    /// Every rule's counts added up, for each day from `from` to `to` that has any.
+    pub fn days(
+        &self,
+        from: daily::Day,
+        to: daily::Day,
+    ) -> Result<Vec<daily::DayCount>, StoreError> {
+        each!(self, s => s.days(from, to))
+    }
+
+    /// The `limit` rules most asked for (or answering 410 most) from `from` to `to`.
+    pub fn top_rules(
+        &self,
+        from: daily::Day,
+        to: daily::Day,
+        by: daily::TopBy,
+        limit: u32,
+    ) -> Result<Vec<daily::RuleCount>, StoreError> {
+        each!(self, s => s.top_rules(from, to, by, limit))
+    }
+
+    /// The `limit` most asked-for unknown paths from `from` to `to`.
+    pub fn top_unknown(
+        &self,
+        from: daily::Day,
+        to: daily::Day,
+        limit: u32,
+    ) -> Result<Vec<daily::UnknownCount>, StoreError> {
+        each!(self, s => s.top_unknown(from, to, limit))
     }
 
     /// How many unknown paths the store keeps.

@@ -33,6 +33,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_admin_state.sql"),
     include_str!("../../migrations/0006_store_identity.sql"),
     include_str!("../../migrations/0007_rule_checks.sql"),
+    include_str!("../../migrations/0008_daily_stats.sql"),
 ];
 
 /// The SQLite store. Every method takes `&self`.

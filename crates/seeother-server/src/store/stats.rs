@@ -13,7 +13,7 @@ use super::{StoreError, now};
 
 /// How long a batch of counters waits for another process's write lock: not the busy timeout,
 /// as the connection is the API's too, and counters can as well wait for the next flush.
-const COUNTERS_BUSY: Duration = Duration::from_millis(100);
+pub(super) const COUNTERS_BUSY: Duration = Duration::from_millis(100);
 
 /// The pause between two transactions of a batch.
 const PAUSE: Duration = Duration::from_millis(1);

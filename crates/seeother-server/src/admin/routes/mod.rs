@@ -4,6 +4,7 @@ pub mod account;
 pub mod checks;
 pub mod import;
 pub mod rules;
+pub mod stats;
 
 use axum::response::{IntoResponse, Response};
 use seeother_axum::RedirectContext;

@@ -80,9 +80,11 @@ async fn browse(app: &Arc<App>, search: &Search) -> Result<Browsed, Refusal> {
 }
 
 /// `GET /-/admin/rules/new`.
-pub async fn new_form(SignedIn(session): SignedIn) -> Page {
+pub async fn new_form(SignedIn(session): SignedIn, Params(start): Params<NewParams>) -> Page {
     let blank = RuleForm {
         kind: "path".into(),
+        matcher: start.path,
+        host: start.host,
         status: "303".into(),
         query: "append".into(),
         ..RuleForm::default()
@@ -107,6 +109,14 @@ fn try_default(rule: &crate::rule::RuleSpec) -> String {
     }
 }
 
+/// What the new-rule form starts with (the dashboard's "Make a rule" for an unknown path).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewParams {
+    path: String,
+    host: String,
+}
+
 /// The "try it" box's query.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -114,6 +124,8 @@ pub struct TryParams {
     #[serde(rename = "try")]
     url: Option<String>,
     accept: String,
+    /// The days of the chart: 30, 90 or 400.
+    days: String,
 }
 
 /// `GET /-/admin/rules/{id}`: the rule's page, with what the "try it" box asked.
@@ -123,12 +135,17 @@ pub async fn show(
     RuleId(id): RuleId,
     Params(query): Params<TryParams>,
 ) -> Answer {
+    let (from, to) = super::stats::RangeParams::days(&query.days).range(90);
     let found = blocking(&app.catalog, move |c| match c.get(id)? {
-        Some(rule) => Ok(Some((rule, c.history(id)?))),
+        Some(rule) => Ok(Some((
+            rule,
+            c.history(id)?,
+            c.store().rule_days(id, from, to)?,
+        ))),
         None => Ok(None),
     })
     .await?;
-    let Some((rule, history)) = found else {
+    let Some((rule, history, days)) = found else {
         return Err(Refusal::NotFound(format!(
             "No rule has id {id}; it may have been deleted. The list shows the rules there are."
         )));
@@ -140,7 +157,8 @@ pub async fn show(
         }
         None => (try_default(&rule), "text/html".to_owned(), None),
     };
-    let html = view::show(&session, &rule, &history, tried, (&url, &accept));
+    let usage = crate::admin::view::rules::Usage { days, from, to };
+    let html = view::show(&session, &rule, &history, &usage, tried, (&url, &accept));
     Ok(Page::ok(html).into_response())
 }
 

@@ -2,10 +2,12 @@
 //! wrapped in `PreEscaped` (none is). Pages are built on the core's page shell
 //! (`seeother_core::note::page`), so they look like the 303 note and the 404 page.
 
+pub mod chart;
 pub mod checks;
 pub mod import;
 pub mod rules;
 pub mod sign_in;
+pub mod stats;
 
 use maud::{Markup, html};
 use seeother_core::note;
@@ -27,6 +29,7 @@ pub fn layout(title: &str, session: Option<&Session>, body: Markup) -> String {
                 a href="/-/admin/rules/new" { "New rule" }
                 a href="/-/admin/import" { "Import" }
                 a href="/-/admin/checks" { "Link checks" }
+                a href="/-/admin/stats" { "Usage" }
                 form method="post" action="/-/admin/sign-out" {
                     (csrf_input(s))
                     button type="submit" { "Sign out" }

@@ -8,6 +8,7 @@ use crate::admin::form::{FieldError, RuleForm};
 use crate::admin::try_it::{Tried, TryError};
 use crate::rule::RuleSpec;
 use crate::session::Session;
+use crate::store::daily::{Day, DayCount, date};
 use crate::store::{Browsed, HistoryEntry, Order};
 
 /// The list's search, as asked.
@@ -51,7 +52,7 @@ pub fn pages(matching: u64, per: u32) -> u64 {
 }
 
 /// `n` with a comma between each group of three digits: 1,000,000.
-fn grouped(n: u64) -> String {
+pub(crate) fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -204,11 +205,21 @@ pub fn list(session: &Session, search: &Search, found: &Browsed, per: u32, notic
     layout("Rules", Some(session), body)
 }
 
+/// A rule's answers per day, for its page's chart.
+pub struct Usage {
+    /// Days with answers.
+    pub days: Vec<DayCount>,
+    /// The first and last day shown.
+    pub from: Day,
+    pub to: Day,
+}
+
 /// A rule's page.
 pub fn show(
     session: &Session,
     rule: &RuleSpec,
     history: &[HistoryEntry],
+    usage: &Usage,
     tried: Option<Result<Tried, TryError>>,
     try_defaults: (&str, &str),
 ) -> String {
@@ -234,6 +245,20 @@ pub fn show(
             a class="button" href={ (rule_url(id)) "/edit" } { "Edit" }
             a class="button secondary" href={ (rule_url(id)) "/delete" } { "Delete…" }
             a href={ "/-/api/rules/" (id) } { "As JSON (API)" }
+        }
+        h2 id="usage" { "Hits over time" }
+        (super::stats::ranges(&rule_url(id), usage.to - usage.from + 1))
+        (super::chart::days("rule", &format!("Requests per day, rule {id}"), &usage.days, usage.from, usage.to))
+        p {
+            a href={ "/-/api/stats/rules/" (id) "?format=csv&from=" (date(usage.from)) "&to=" (date(usage.to)) } {
+                "Download as CSV"
+            }
+            @if !rule.variants.is_empty() {
+                " · "
+                a href={ "/-/api/stats/rules/" (id) "/variants?format=csv&from=" (date(usage.from)) "&to=" (date(usage.to)) } {
+                    "Per variant served, as CSV"
+                }
+            }
         }
         h2 { "Variants" }
         @if rule.variants.is_empty() {

@@ -19,6 +19,7 @@ mod checks;
 mod copy;
 mod copy_out;
 mod counters;
+mod daily;
 mod rules;
 
 pub use copy::{Copied, CopyError};
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0003_admin_state.sql"),
     include_str!("../../../migrations/postgres/0004_rule_checks.sql"),
     include_str!("../../../migrations/postgres/0005_store_identity.sql"),
+    include_str!("../../../migrations/postgres/0006_daily_stats.sql"),
 ];
 
 /// The advisory lock taken while migrations run ("seeother" in ASCII).
