@@ -1,5 +1,6 @@
 //! Debian's nginx (installed by `scripts/test-all`) on a free loopback port, with its own
 //! prefix directory and a configuration given by the test; stopped when dropped.
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
