@@ -95,7 +95,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sql(rusqlite::Error),
     /// A PostgreSQL error during an operation.
-    #[error("PostgreSQL error: {0}")]
+    #[error("PostgreSQL error: {}", postgres::reason(.0))]
     Postgres(::postgres::Error),
     /// A backup could not be made, or a file given to restore is no whole seeother store.
     #[error("backup {0}")]

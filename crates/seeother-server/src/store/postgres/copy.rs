@@ -130,10 +130,13 @@ impl Postgres {
             if (rules, history) != (0, 0) && !replace {
                 return Ok(Err(CopyError::NotEmpty { rules, history }));
             }
-            w.tx.batch_execute("TRUNCATE rule_hits, rules, history, unknown_paths, rules_files")?;
+            w.tx.batch_execute(
+                "TRUNCATE daily_hits, daily_unknown, rule_hits, rules, history, unknown_paths, rules_files",
+            )?;
             copy_rules(&src, &mut w.tx)?;
             copy_history(&src, &mut w.tx)?;
             copy_counters(&src, &mut w.tx)?;
+            copy_days(&src, &mut w.tx)?;
             let target = counts_in(&mut w.tx)?;
             if target != expected {
                 return Ok(Err(CopyError::Mismatch {
@@ -344,6 +347,50 @@ fn copy_counters(
             "INSERT INTO unknown_paths (host, path, hits, last_seen)
              SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])",
             &[&hosts, &paths, &counts, &seen],
+        )?;
+    }
+    Ok(())
+}
+
+/// The counts per rule per day and the unknown paths per day.
+fn copy_days(
+    src: &rusqlite::Transaction<'_>,
+    tx: &mut ::postgres::Transaction<'_>,
+) -> Result<(), StoreError> {
+    type Day = (i64, i64, String, i64, i64);
+    let days: Vec<Day> = src
+        .prepare("SELECT rule_id, day, variant, hits, gone FROM daily_hits")?
+        .query_map(params![], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for chunk in days.chunks(BATCH) {
+        let ids: Vec<i64> = chunk.iter().map(|d| d.0).collect();
+        let day: Vec<i32> = chunk.iter().map(|d| d.1 as i32).collect();
+        let variant: Vec<&str> = chunk.iter().map(|d| d.2.as_str()).collect();
+        let hits: Vec<i64> = chunk.iter().map(|d| d.3).collect();
+        let gone: Vec<i64> = chunk.iter().map(|d| d.4).collect();
+        tx.execute(
+            "INSERT INTO daily_hits (rule_id, day, variant, hits, gone)
+             SELECT * FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::bigint[], $5::bigint[])",
+            &[&ids, &day, &variant, &hits, &gone],
+        )?;
+    }
+    let unknown: Vec<(i64, String, String, i64)> = src
+        .prepare("SELECT day, host, path, hits FROM daily_unknown")?
+        .query_map(params![], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for chunk in unknown.chunks(BATCH) {
+        let day: Vec<i32> = chunk.iter().map(|u| u.0 as i32).collect();
+        let hosts: Vec<&str> = chunk.iter().map(|u| u.1.as_str()).collect();
+        let paths: Vec<&str> = chunk.iter().map(|u| u.2.as_str()).collect();
+        let hits: Vec<i64> = chunk.iter().map(|u| u.3).collect();
+        tx.execute(
+            "INSERT INTO daily_unknown (day, host, path, hits)
+             SELECT * FROM unnest($1::integer[], $2::text[], $3::text[], $4::bigint[])",
+            &[&day, &hosts, &paths, &hits],
         )?;
     }
     Ok(())

@@ -80,7 +80,7 @@ impl From<::postgres::Error> for StoreError {
 }
 
 /// The error and its cause (`postgres::Error` shows only the first).
-fn reason(e: &::postgres::Error) -> String {
+pub(super) fn reason(e: &::postgres::Error) -> String {
     match std::error::Error::source(e) {
         Some(cause) => format!("{e}: {cause}"),
         None => e.to_string(),
