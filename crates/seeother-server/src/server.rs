@@ -145,12 +145,13 @@ pub struct Server {
     tls: Option<Arc<rustls::ServerConfig>>,
     limits: Limits,
     flush_interval: Duration,
-    threads: usize,
     loaded: Vec<(PathBuf, ImportReport)>,
     rules: Vec<PathBuf>,
     snapshot: Option<PathBuf>,
     from_snapshot: Option<i64>,
     check: Option<(Duration, seeother_client::check::Options)>,
+    runtime: tokio::runtime::Runtime,
+    shutdown: Shutdown,
 }
 
 impl Server {
@@ -191,6 +192,13 @@ impl Server {
         app.unknown = Arc::new(Unknown::new(options.unknown));
         app.throttle = crate::throttle::Throttle::new(options.auth_throttle);
         app.access = access;
+        let runtime = runtime(options.threads)?;
+        // Listened for before the caller says it has started: a SIGTERM sent right after the
+        // start-up message stops the server gracefully instead of killing it.
+        let shutdown = {
+            let _entered = runtime.enter();
+            Shutdown::listen()
+        };
         Ok(Server {
             listener,
             addr,
@@ -199,12 +207,13 @@ impl Server {
             tls,
             limits: options.limits,
             flush_interval: options.flush_interval,
-            threads: options.threads,
             loaded,
             rules: options.rules,
             snapshot,
             from_snapshot,
             check: options.check,
+            runtime,
+            shutdown,
         })
     }
 
@@ -255,24 +264,10 @@ impl Server {
 
     /// Serve until SIGTERM or SIGINT, then finish requests in flight, write the counters and
     /// return. SIGHUP reopens the access log and applies the `--rules` files again (see
-    /// `reload`); from [`Server::prepare`] on, it no longer ends the process.
+    /// `reload`). From the end of [`Server::prepare`] on, none of the three ends the process
+    /// abruptly: a SIGTERM sent before `run` is called stops it as soon as it runs.
     pub fn run(self) -> Result<(), ServeError> {
-        let threads = match self.threads {
-            // Honours the CPU affinity mask (e.g. `taskset -c 0` gives 1).
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
-        let runtime = if threads == 1 {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-        } else {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(threads)
-                .enable_all()
-                .build()
-        }
-        .map_err(ServeError::Runtime)?;
+        let runtime = self.runtime;
         let maintenance =
             Maintenance::spawn(self.app.clone(), self.flush_interval, self.snapshot.clone());
         let result = runtime.block_on(async move {
@@ -301,7 +296,8 @@ impl Server {
                 },
             ));
             let app = self.app.clone();
-            listener::serve(listener, self.app, self.limits, self.tls, signal()).await;
+            let stop = self.shutdown.wait();
+            listener::serve(listener, self.app, self.limits, self.tls, stop).await;
             hangups.abort();
             if let Some(log) = &app.access {
                 log.close();
@@ -395,25 +391,71 @@ fn apply_rules_file(catalog: &Catalog, path: &Path) -> Result<ImportReport, Serv
     })
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn signal() {
+/// The runtime that serves: one thread, or `threads` (0: as many as the CPU affinity mask
+/// allows, so `taskset -c 0` gives 1).
+fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, ServeError> {
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+    .map_err(ServeError::Runtime)
+}
+
+/// SIGTERM and SIGINT, listened for from the moment it is made (tokio installs the handlers
+/// when a `Signal` is created, not when it is first polled).
+#[derive(Debug)]
+struct Shutdown {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Shutdown {
+    /// Start listening; inside the runtime's context.
+    fn listen() -> Shutdown {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(term), Ok(int)) => Some((term, int)),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM and SIGINT");
+                    None
+                }
+            };
+            Shutdown { signals }
+        }
+        #[cfg(not(unix))]
+        Shutdown {}
+    }
+
+    /// Completes at the first SIGTERM or SIGINT (Ctrl-C).
+    async fn wait(self) {
+        #[cfg(unix)]
+        match self.signals {
+            Some((mut term, mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+                    _ = int.recv() => {}
                 }
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            None => std::future::pending().await,
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use serve_support::{Server, TOKEN, TempDir, cli, eventually, parse};
+use serve_support::{BIN, Server, TOKEN, TempDir, cli, eventually, parse};
 
 #[test]
 fn acknowledged_creates_survive_sigkill() {
@@ -76,6 +76,42 @@ fn sigterm_finishes_requests_in_flight_then_exits() {
         .wait_exit(Duration::from_secs(10))
         .expect("server exits after SIGTERM");
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn sigterm_right_after_the_start_up_message_stops_the_server_gracefully() {
+    // A supervisor may stop the server the moment it says it listens: the signal must be
+    // handled (exit 0, counters written), not take its default action (killed by SIGTERM).
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let dir = TempDir::new("term-early");
+    for round in 0..5 {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(dir.path().join("s.db"))
+            .env("SEEOTHER_ADMIN_TOKEN", TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(
+            first.starts_with("seeother serve: listening on "),
+            "{first:?}"
+        );
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = child.wait().unwrap();
+        assert!(status.success(), "round {round}: {status:?}");
+    }
 }
 
 #[test]
