@@ -1,5 +1,10 @@
 //! Prometheus metrics: requests by status and by rule kind, a latency histogram, the rule
 //! count and index reloads. Atomics only; rendered on demand.
+//!
+//! The counters every request touches are sharded: each thread counts in a shard of its own
+//! (on its own cache lines), and rendering adds the shards up. One shared set of atomics
+//! would make every core's request pass its cache lines back and forth with every other
+//! core's: the first limit to scaling on many cores (`benches/metrics.rs` measures both).
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,14 +52,49 @@ const AUTH_VIA: [&str; 2] = ["api", "sign-in"];
 /// The `state` label of `seeother_targets`: a rule's worst target, coarsely.
 const TARGET_STATES: [&str; 4] = ["ok", "redirected", "broken", "skipped"];
 
-/// The counters.
+/// The counters each request adds to, one set per shard. Aligned to 128 bytes (two cache
+/// lines, as adjacent-line prefetchers pair them) so that no two shards share a line.
 #[derive(Debug)]
-pub struct Metrics {
+#[repr(align(128))]
+struct Shard {
     by_status: [AtomicU64; STATUSES.len() + 1],
     by_handler: [AtomicU64; HANDLERS.len()],
     buckets: [AtomicU64; BUCKETS_US.len() + 1],
     latency_sum_ns: AtomicU64,
     direct: AtomicU64,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard {
+            by_status: std::array::from_fn(|_| AtomicU64::new(0)),
+            by_handler: std::array::from_fn(|_| AtomicU64::new(0)),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            latency_sum_ns: AtomicU64::new(0),
+            direct: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Shards at most: threads beyond it share (a thread's shard is its number modulo the count).
+const MAX_SHARDS: usize = 64;
+
+/// This thread's shard number, given out in turn at a thread's first count.
+fn shard_number() -> usize {
+    use std::sync::atomic::AtomicUsize;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static NUMBER: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    NUMBER.with(|n| *n)
+}
+
+/// The counters.
+#[derive(Debug)]
+pub struct Metrics {
+    /// As many as the threads that may serve (the CPUs this process may use), at most
+    /// [`MAX_SHARDS`].
+    shards: Box<[Shard]>,
     handoffs: AtomicU64,
     header_timeouts: AtomicU64,
     refused_per_client: AtomicU64,
@@ -68,12 +108,11 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
+        let shards = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_SHARDS);
         Metrics {
-            by_status: std::array::from_fn(|_| AtomicU64::new(0)),
-            by_handler: std::array::from_fn(|_| AtomicU64::new(0)),
-            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
-            latency_sum_ns: AtomicU64::new(0),
-            direct: AtomicU64::new(0),
+            shards: (0..shards).map(|_| Shard::default()).collect(),
             handoffs: AtomicU64::new(0),
             header_timeouts: AtomicU64::new(0),
             refused_per_client: AtomicU64::new(0),
@@ -87,6 +126,20 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// This thread's shard.
+    #[inline]
+    fn shard(&self) -> &Shard {
+        &self.shards[shard_number() % self.shards.len()]
+    }
+
+    /// A per-request counter added up over the shards.
+    fn total(&self, counter: impl Fn(&Shard) -> &AtomicU64) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| counter(s).load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// Count one response.
     #[inline]
     pub fn record(&self, status: u16, handler: Handler, elapsed: Duration) {
@@ -94,15 +147,17 @@ impl Metrics {
             .iter()
             .position(|&c| c == status)
             .unwrap_or(STATUSES.len());
-        self.by_status[s].fetch_add(1, Ordering::Relaxed);
-        self.by_handler[handler as usize].fetch_add(1, Ordering::Relaxed);
+        let shard = self.shard();
+        shard.by_status[s].fetch_add(1, Ordering::Relaxed);
+        shard.by_handler[handler as usize].fetch_add(1, Ordering::Relaxed);
         let us = elapsed.as_micros() as u64;
         let b = BUCKETS_US
             .iter()
             .position(|&le| us <= le)
             .unwrap_or(BUCKETS_US.len());
-        self.buckets[b].fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_ns
+        shard.buckets[b].fetch_add(1, Ordering::Relaxed);
+        shard
+            .latency_sum_ns
             .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
     }
 
@@ -110,7 +165,7 @@ impl Metrics {
     /// [`Metrics::record`] too).
     #[inline]
     pub fn count_direct(&self, n: u64) {
-        self.direct.fetch_add(n, Ordering::Relaxed);
+        self.shard().direct.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Count a connection handed from the direct HTTP/1.1 path to hyper.
@@ -182,13 +237,13 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "seeother_requests_total{{status=\"{code}\"}} {}",
-                get(&self.by_status[i])
+                self.total(|s| &s.by_status[i])
             );
         }
         let _ = writeln!(
             out,
             "seeother_requests_total{{status=\"other\"}} {}",
-            get(&self.by_status[STATUSES.len()])
+            self.total(|s| &s.by_status[STATUSES.len()])
         );
         out.push_str("# HELP seeother_requests_by_kind_total Responses sent, by what answered.\n");
         out.push_str("# TYPE seeother_requests_by_kind_total counter\n");
@@ -196,21 +251,21 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "seeother_requests_by_kind_total{{kind=\"{name}\"}} {}",
-                get(&self.by_handler[i])
+                self.total(|s| &s.by_handler[i])
             );
         }
         out.push_str("# HELP seeother_request_duration_seconds Time from request to response.\n");
         out.push_str("# TYPE seeother_request_duration_seconds histogram\n");
         let mut cumulative = 0;
         for (i, le) in BUCKETS_US.iter().enumerate() {
-            cumulative += get(&self.buckets[i]);
+            cumulative += self.total(|s| &s.buckets[i]);
             let _ = writeln!(
                 out,
                 "seeother_request_duration_seconds_bucket{{le=\"{}\"}} {cumulative}",
                 *le as f64 / 1e6
             );
         }
-        cumulative += get(&self.buckets[BUCKETS_US.len()]);
+        cumulative += self.total(|s| &s.buckets[BUCKETS_US.len()]);
         let _ = writeln!(
             out,
             "seeother_request_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
@@ -218,12 +273,16 @@ impl Metrics {
         let _ = writeln!(
             out,
             "seeother_request_duration_seconds_sum {}",
-            get(&self.latency_sum_ns) as f64 / 1e9
+            self.total(|s| &s.latency_sum_ns) as f64 / 1e9
         );
         let _ = writeln!(out, "seeother_request_duration_seconds_count {cumulative}");
         out.push_str("# HELP seeother_http1_direct_total Requests answered on the direct HTTP/1.1 path (the others by hyper).\n");
         out.push_str("# TYPE seeother_http1_direct_total counter\n");
-        let _ = writeln!(out, "seeother_http1_direct_total {}", get(&self.direct));
+        let _ = writeln!(
+            out,
+            "seeother_http1_direct_total {}",
+            self.total(|s| &s.direct)
+        );
         out.push_str("# HELP seeother_http1_handoffs_total Connections handed from the direct HTTP/1.1 path to hyper at a request it does not answer.\n");
         out.push_str("# TYPE seeother_http1_handoffs_total counter\n");
         let _ = writeln!(out, "seeother_http1_handoffs_total {}", get(&self.handoffs));
@@ -287,5 +346,73 @@ impl Metrics {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str, series: &str) -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    }
+
+    #[test]
+    fn counts_from_many_threads_add_up_whatever_their_shards() {
+        let m = Metrics::default();
+        std::thread::scope(|scope| {
+            for t in 0..(MAX_SHARDS + 3) {
+                let m = &m;
+                scope.spawn(move || {
+                    for _ in 0..100 {
+                        m.record(303, Handler::Path, Duration::from_micros(40));
+                    }
+                    m.record(404, Handler::None, Duration::from_millis(2));
+                    m.count_direct(t as u64);
+                });
+            }
+        });
+        let text = m.render(0, 0, 0);
+        let threads = (MAX_SHARDS + 3) as u64;
+        assert_eq!(
+            value(&text, "seeother_requests_total{status=\"303\"}"),
+            100 * threads
+        );
+        assert_eq!(
+            value(&text, "seeother_requests_total{status=\"404\"}"),
+            threads
+        );
+        assert_eq!(
+            value(&text, "seeother_requests_by_kind_total{kind=\"path\"}"),
+            100 * threads
+        );
+        // 40 µs falls in the 50 µs bucket, 2 ms in the 2.5 ms one; buckets are cumulative.
+        assert_eq!(
+            value(
+                &text,
+                "seeother_request_duration_seconds_bucket{le=\"0.000025\"}"
+            ),
+            0
+        );
+        assert_eq!(
+            value(
+                &text,
+                "seeother_request_duration_seconds_bucket{le=\"0.00005\"}"
+            ),
+            100 * threads
+        );
+        assert_eq!(
+            value(
+                &text,
+                "seeother_request_duration_seconds_bucket{le=\"+Inf\"}"
+            ),
+            101 * threads
+        );
+        assert_eq!(
+            value(&text, "seeother_http1_direct_total"),
+            (0..threads).sum::<u64>()
+        );
     }
 }
