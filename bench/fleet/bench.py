@@ -8,6 +8,10 @@ Prints, in one run on one table (bench/server's generator, 1,000,000 rules by de
   (goals: 2 s and 0.5 s);
 - serving speed: one node on PostgreSQL and one on SQLite holding the same rules, under the
   same wrk load in alternating rounds (goal: ratio of requests/s at least 0.98);
+- instructions per request: each node under valgrind's callgrind, which counts the
+  instructions of a fixed set of requests rather than timing them, so the figure is the same
+  whatever else the machine is doing (requests/s swing by a third from round to round on a
+  shared two-core machine; the ratio of instructions does not);
 - propagation: three nodes, each under wrk load; changes made through node A's API, and for
   each the time from A's acknowledgement to the first answer from B and from C that reflects
   it, p50 and p99 (goals: 10 ms and 100 ms).
@@ -24,6 +28,7 @@ or when --max-minutes run out. Builds the release binary unless --no-build.
 import argparse
 import atexit
 import datetime
+import glob
 import http.client
 import json
 import os
@@ -150,10 +155,96 @@ def serving_speed(a, binary, run, url, sqlite_db, paths, probe):
     med = lambda name, f: statistics.median(f(x) for x in rounds[name])  # noqa: E731
     rps = {n: med(n, lambda x: x["rps"]) for n in rounds}
     cpu = {n: med(n, lambda x: x["cpu"]["us_per_request"]) for n in rounds}
+    # Each round runs the two nodes back to back (the order alternating), so a round's ratio
+    # compares the two under the same conditions; the rounds' geometric mean and its 95 %
+    # interval say how well the run settles the ratio.
     per_round = [p["rps"] / s["rps"] for p, s in zip(rounds["postgres"], rounds["sqlite"])]
+    per_round_cpu = [s["cpu"]["us_per_request"] / p["cpu"]["us_per_request"]
+                     for p, s in zip(rounds["postgres"], rounds["sqlite"])]
     return {"rps": rps, "us_per_request": cpu, "ratio": rps["postgres"] / rps["sqlite"],
-            "ratio_per_round": per_round,
+            "ratio_per_round": per_round, "ratio_mean": geometric(per_round),
+            "cpu_ratio_per_round": per_round_cpu, "cpu_ratio_mean": geometric(per_round_cpu),
             "errors": {n: sum(errors(x) for x in rounds[n]) for n in rounds}}
+
+
+def geometric(ratios):
+    """The geometric mean of `ratios` and its 95 % confidence interval (Student's t on the
+    logarithms; the interval is None for fewer than two)."""
+    import math
+    logs = [math.log(r) for r in ratios]
+    mean = statistics.fmean(logs)
+    if len(logs) < 2:
+        return {"mean": math.exp(mean), "low": None, "high": None}
+    # Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom, then 1.96.
+    t = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14,
+         2.13, 2.12, 2.11, 2.10, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05,
+         2.05, 2.04]
+    df = len(logs) - 1
+    half = (t[df - 1] if df <= len(t) else 1.96) * statistics.stdev(logs) / math.sqrt(len(logs))
+    return {"mean": math.exp(mean), "low": math.exp(mean - half), "high": math.exp(mean + half)}
+
+
+def instructions(a, binary, run, url, sqlite_db, paths, probe):
+    """Instructions per request of a node on PostgreSQL and one on SQLite (callgrind).
+
+    Each node runs under `valgrind --tool=callgrind` with instrumentation off while it loads its
+    rules; then instrumentation is switched on, `--instr-requests` GETs of the benchmark's paths
+    are sent one after another on one keep-alive connection, and it is switched off and the
+    counts dumped. Counters are not written to the store meanwhile (`--flush-interval 3600`):
+    what is counted is serving alone, the same code on both stores (what each store costs
+    for writing counters is in the CPU-per-request figures of the speed rounds)."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("  valgrind not found (apt-get install valgrind): skipped", flush=True)
+        return None
+    with open(paths) as f:
+        sample = [line.strip() for line, _ in zip(f, range(a.instr_requests))]
+    out = {}
+    for name, db in (("postgres", url), ("sqlite", sqlite_db)):
+        port = contestants.free_port()
+        dump = os.path.join(run, f"callgrind.{name}.out")
+        argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                f"--callgrind-out-file={dump}", binary, "serve", "--listen",
+                f"127.0.0.1:{port}", "--db", db, "--flush-interval", "3600"]
+        t0 = time.monotonic()
+        proc, log = contestants.launch(f"callgrind-{name}", argv, a.server_cpu,
+                                       os.path.join(run, f"callgrind-{name}.log"), ENV)
+        server = contestants.Server(f"callgrind-{name}", port, proc, log)
+        try:
+            contestants.START_TIMEOUT = max(contestants.START_TIMEOUT, 1800)
+            contestants.wait_first(server, probe, t0, name)
+            control = lambda *args: subprocess.run(  # noqa: E731
+                ["callgrind_control", *args, str(proc.pid)], check=True,
+                capture_output=True, text=True)
+            control("--zero")
+            control("--instr=on")
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            statuses = {}
+            for path in sample:
+                conn.request("GET", path)
+                r = conn.getresponse()
+                r.read()
+                statuses[r.status] = statuses.get(r.status, 0) + 1
+            conn.close()
+            control("--instr=off")
+            control("--dump")
+        finally:
+            contestants.stop(server, timeout=120)
+        # The dump asked for holds the requests' counts (`totals:`); the file written at exit
+        # holds nothing, instrumentation being off by then.
+        total = 0
+        for f in glob.glob(dump + "*"):
+            with open(f) as fh:
+                for line in fh:
+                    if line.startswith("totals:"):
+                        total = max(total, int(line.split()[1]))
+        if total == 0:
+            raise SystemExit(f"callgrind counted no instructions for {name}; see {dump}*")
+        out[name] = {"requests": len(sample), "statuses": statuses, "instructions": total,
+                     "per_request": total / len(sample)}
+        print(f"  {name}: {total / len(sample):,.0f} instructions per request "
+              f"({len(sample):,} requests, statuses {statuses})", flush=True)
+    out["ratio"] = out["sqlite"]["per_request"] / out["postgres"]["per_request"]
+    return out
 
 
 def errors(r):
@@ -277,9 +368,12 @@ def main():
     ap.add_argument("--changes", type=int, default=1000, help="changes timed (half creations, "
                     "half updates)")
     ap.add_argument("--starts", type=int, default=3, help="starts timed each way")
-    ap.add_argument("--rounds", type=int, default=3, help="serving-speed rounds")
+    ap.add_argument("--rounds", type=int, default=12, help="serving-speed rounds (each runs "
+                    "both nodes once)")
     ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--instr-requests", type=int, default=20000,
+                    help="requests counted under callgrind on each node")
     ap.add_argument("--connections", type=int, default=64, help="wrk connections (speed)")
     ap.add_argument("--fleet-connections", type=int, default=8,
                     help="wrk connections per node during propagation")
@@ -287,7 +381,7 @@ def main():
     ap.add_argument("--load-cpu", default="1")
     ap.add_argument("--max-minutes", type=int, default=30, help="abort (cleanly) after this")
     ap.add_argument("--skip", action="append", default=[],
-                    choices=["start", "speed", "propagation"])
+                    choices=["start", "speed", "instructions", "propagation"])
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--binary", help="the seeother binary to run (then nothing is built)")
     ap.add_argument("--workdir", help="kept; default a temporary directory removed at exit")
@@ -343,6 +437,9 @@ def main():
     if "speed" not in a.skip:
         print("serving speed, PostgreSQL against SQLite", flush=True)
         results["speed"] = serving_speed(a, binary, run, url, sqlite_db, paths, probe)
+    if "instructions" not in a.skip:
+        print("instructions per request, PostgreSQL against SQLite (callgrind)", flush=True)
+        results["instructions"] = instructions(a, binary, run, url, sqlite_db, paths, probe)
     if "propagation" not in a.skip:
         print(f"propagation of {a.changes} changes", flush=True)
         results["propagation"] = propagation(a, binary, run, url, paths, probe)
@@ -365,7 +462,17 @@ def report(r):
     if "speed" in r:
         s = r["speed"]
         print(f"  serving: PostgreSQL {s['rps']['postgres']:,.0f} requests/s, SQLite "
-              f"{s['rps']['sqlite']:,.0f}: ratio {s['ratio']:.3f} (goal 0.98)")
+              f"{s['rps']['sqlite']:,.0f} (medians): ratio {s['ratio']:.3f} (goal 0.98)")
+        for key, what in (("ratio_mean", "requests/s"), ("cpu_ratio_mean", "requests per CPU-s")):
+            g = s.get(key)
+            if g and g["low"] is not None:
+                print(f"    {what}, PostgreSQL / SQLite, geometric mean of "
+                      f"{len(s['ratio_per_round'])} rounds: {g['mean']:.3f} "
+                      f"(95 % interval {g['low']:.3f} to {g['high']:.3f})")
+    if r.get("instructions"):
+        i = r["instructions"]
+        print(f"  instructions per request: PostgreSQL {i['postgres']['per_request']:,.0f}, "
+              f"SQLite {i['sqlite']['per_request']:,.0f}: SQLite / PostgreSQL {i['ratio']:.3f}")
     if "propagation" in r:
         p = r["propagation"]["all"]
         print(f"  propagation: p50 {p['p50_ms']:.1f} ms (goal 10), p99 {p['p99_ms']:.1f} ms "
