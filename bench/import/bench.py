@@ -153,7 +153,7 @@ def main():
                         os.remove(db + suffix)
                 secs, rss, _, cpu = timed([binary, "import", path, "--db", db], env)
                 again, again_rss, said, _ = timed([binary, "import", path, "--db", db], env)
-                results[(n, fmt)] = (secs, rss, again, size)
+                results[(n, fmt)] = (secs, rss, again, size, cpu)
                 print(f"  {fmt:4} {n:>9,} rules  {size / 2**20:7.1f} MiB  import {secs:6.2f} s "
                       f"(CPU {cpu:6.2f} s)  load {os.getloadavg()[0]:4.1f}  "
                       f"peak RSS {rss / 1024:7.1f} MiB ({rss * 1024 / size:4.2f}x file)  "
@@ -174,6 +174,11 @@ def main():
             print("linearity (seconds per 1,000 rules; flat means linear):")
             for fmt in formats:
                 per = [results[(n, fmt)][0] / n * 1000 for n in sizes]
+                print(f"  {fmt:4} " + "  ".join(f"{n:>9,}: {p:.4f}" for n, p in zip(sizes, per))
+                      + f"  ratio largest/smallest {per[-1] / per[0]:.2f}")
+            print("linearity in CPU time (user + system seconds per 1,000 rules):")
+            for fmt in formats:
+                per = [results[(n, fmt)][4] / n * 1000 for n in sizes]
                 print(f"  {fmt:4} " + "  ".join(f"{n:>9,}: {p:.4f}" for n, p in zip(sizes, per))
                       + f"  ratio largest/smallest {per[-1] / per[0]:.2f}")
     finally:
