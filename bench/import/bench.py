@@ -65,7 +65,8 @@ def write(table, fmt, path):
 
 
 def timed(argv, env=None):
-    """Wall seconds and peak RSS (KiB) of running argv, from /usr/bin/time -v."""
+    """Wall seconds, peak RSS (KiB), output and CPU seconds (user + system) of running argv,
+    from /usr/bin/time -v."""
     p = subprocess.run(["/usr/bin/time", "-v", *argv], capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr[-2000:]}")
@@ -73,7 +74,9 @@ def timed(argv, env=None):
     h, m, s = wall.groups()
     secs = int(h or 0) * 3600 + int(m) * 60 + float(s)
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1))
-    return secs, rss, p.stdout.strip()
+    cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", p.stderr).group(1))
+              for k in ("User", "System"))
+    return secs, rss, p.stdout.strip(), cpu
 
 
 def first_303(binary, db, probe, env, extra=()):
@@ -148,10 +151,11 @@ def main():
                 for suffix in ("", "-wal", "-shm"):
                     if os.path.exists(db + suffix):
                         os.remove(db + suffix)
-                secs, rss, _ = timed([binary, "import", path, "--db", db], env)
-                again, again_rss, said = timed([binary, "import", path, "--db", db], env)
-                results[(n, fmt)] = (secs, rss, again, size)
-                print(f"  {fmt:4} {n:>9,} rules  {size / 2**20:7.1f} MiB  import {secs:6.2f} s  "
+                secs, rss, _, cpu = timed([binary, "import", path, "--db", db], env)
+                again, again_rss, said, _ = timed([binary, "import", path, "--db", db], env)
+                results[(n, fmt)] = (secs, rss, again, size, cpu)
+                print(f"  {fmt:4} {n:>9,} rules  {size / 2**20:7.1f} MiB  import {secs:6.2f} s "
+                      f"(CPU {cpu:6.2f} s)  load {os.getloadavg()[0]:4.1f}  "
                       f"peak RSS {rss / 1024:7.1f} MiB ({rss * 1024 / size:4.2f}x file)  "
                       f"re-import {again:5.2f} s ({said.splitlines()[-1] if said else ''})",
                       flush=True)
@@ -170,6 +174,11 @@ def main():
             print("linearity (seconds per 1,000 rules; flat means linear):")
             for fmt in formats:
                 per = [results[(n, fmt)][0] / n * 1000 for n in sizes]
+                print(f"  {fmt:4} " + "  ".join(f"{n:>9,}: {p:.4f}" for n, p in zip(sizes, per))
+                      + f"  ratio largest/smallest {per[-1] / per[0]:.2f}")
+            print("linearity in CPU time (user + system seconds per 1,000 rules):")
+            for fmt in formats:
+                per = [results[(n, fmt)][4] / n * 1000 for n in sizes]
                 print(f"  {fmt:4} " + "  ".join(f"{n:>9,}: {p:.4f}" for n, p in zip(sizes, per))
                       + f"  ratio largest/smallest {per[-1] / per[0]:.2f}")
     finally:

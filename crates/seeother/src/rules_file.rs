@@ -366,12 +366,23 @@ fn import_file(
         Ok(store) => store,
         Err(e) => return Ok(Err(e)),
     };
-    match import::import_file(&store, path, format, |rules| {
-        retrying(|| store.import_counted(&rules, actor))
-    }) {
-        Ok(report) => Ok(Ok(report)),
-        Err(FileImportError::Read(e)) => Err(e.to_string()),
-        Err(FileImportError::Import(e)) => Ok(Err(e)),
+    // The rules are written as they are read; another writer's lock is waited for as
+    // `retrying` does, the file read again for each attempt.
+    let mut made = 1;
+    loop {
+        match import::import_file_streamed(&store, path, format, actor) {
+            Ok(report) => return Ok(Ok(report)),
+            Err(FileImportError::Read(e)) => return Err(e.to_string()),
+            Err(FileImportError::Import(e)) if e.is_busy() && made < ATTEMPTS => {
+                eprintln!(
+                    "seeother import: the database is locked by another writer; trying again \
+                     ({made} of {ATTEMPTS} attempts made)"
+                );
+                made += 1;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(FileImportError::Import(e)) => return Ok(Err(e)),
+        }
     }
 }
 

@@ -79,11 +79,30 @@ fn row_to_rule(headers: &[String], record: &csv::StringRecord) -> Result<RuleSpe
 
 /// Read a CSV rule file.
 pub(super) fn read(text: &str) -> Located {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    rows(text.as_bytes(), |row| {
+        match row {
+            Ok(rule) => out.push(rule),
+            Err(e) => errors.push(e),
+        }
+        true
+    })?;
+    Ok((out, errors))
+}
+
+/// Read the header row of `input`, then give `each` every row as a rule with its line, or
+/// its problem, while it says go on. `Err` when the header row is not one of rules.
+pub(super) fn rows(
+    input: impl std::io::Read,
+    mut each: impl FnMut(Result<(usize, RuleSpec), FileError>) -> bool,
+) -> Result<(), Vec<FileError>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .trim(csv::Trim::Headers)
         .comment(Some(b'#'))
-        .from_reader(text.as_bytes());
+        .buffer_capacity(1 << 16)
+        .from_reader(input);
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| {
@@ -120,27 +139,29 @@ pub(super) fn read(text: &str) -> Located {
             ),
         }]);
     }
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for record in reader.records() {
-        match record {
-            Ok(record) => {
+    // One record, read into again and again.
+    let mut record = csv::StringRecord::new();
+    loop {
+        let row = match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
                 let line = record.position().map_or(0, |p| p.line() as usize);
-                match row_to_rule(&headers, &record) {
-                    Ok(rule) => out.push((line, rule)),
-                    Err(message) => errors.push(FileError {
+                row_to_rule(&headers, &record)
+                    .map(|rule| (line, rule))
+                    .map_err(|message| FileError {
                         line: Some(line),
                         message,
-                    }),
-                }
+                    })
             }
-            Err(e) => errors.push(FileError {
+            Err(e) => Err(FileError {
                 line: e.position().map(|p| p.line() as usize),
                 message: e.to_string(),
             }),
+        };
+        if !each(row) {
+            return Ok(());
         }
     }
-    Ok((out, errors))
 }
 
 /// Write rules as CSV with every column.

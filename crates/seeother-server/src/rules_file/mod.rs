@@ -4,6 +4,7 @@
 //! file is applied completely or not at all.
 
 mod csv_format;
+pub mod stream;
 pub mod tests;
 pub mod unknown_field;
 

@@ -393,6 +393,23 @@ impl Store {
         each!(self, s => s.import(rules, actor, false))
     }
 
+    /// Import as [`Store::import_counted`] does, the rules given in chunks (about `expected`
+    /// of them), so that a file is written while it is read; after the last chunk, `complete`
+    /// says whether they were all there: when not (the reader met a bad rule), nothing is
+    /// applied and the answer is `None`.
+    pub fn import_chunks<C: AsRef<[RuleSpec]>>(
+        &self,
+        chunks: impl IntoIterator<Item = C>,
+        expected: usize,
+        actor: &str,
+        complete: impl FnOnce() -> bool,
+    ) -> Result<Option<ImportReport>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.import_chunks(chunks, expected, actor, false, complete),
+            Store::Postgres(p) => p.import_chunks(chunks, actor, false, complete),
+        }
+    }
+
     /// The recorded changes of rule `id`, oldest first.
     pub fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
         each!(self, s => s.history(id))

@@ -316,13 +316,27 @@ fn find_key(tx: &Transaction<'_>, rule: &RuleSpec) -> rusqlite::Result<Option<Ru
 /// SQLite's page cache by default, in KiB.
 const DEFAULT_CACHE_KIB: usize = 2000;
 
-/// The page cache of the largest imports, in KiB (half a KiB per rule up to this).
-const IMPORT_CACHE_KIB_MAX: usize = 512 * 1024;
+/// The page cache of the largest imports, in KiB.
+const IMPORT_CACHE_KIB_MAX: usize = 64 * 1024;
+
+/// Rules from which an import counts its insertions itself instead of by [`COUNT_TRIGGER`]
+/// (setting the trigger aside and back is a change of the schema, which every connection
+/// then reads again).
+const BULK_IMPORT: usize = 1000;
+
+/// The trigger that counts each insertion into `rules` in `rules_changes`.
+const COUNT_TRIGGER: &str = "rules_changes_insert";
 
 /// Inserts a rule: its [`Columns`], then the time of creation (and of the last update).
 const INSERT: &str = "INSERT INTO rules (host, kind, matcher, target, status, query, default_type,
                         variants, cache_control, described_by, gone, grp, created_at, updated_at)
                       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)";
+
+/// Inserts a rule as [`INSERT`] does, unless its key is taken (then nothing is changed).
+const INSERT_NEW: &str = "INSERT INTO rules (host, kind, matcher, target, status, query, default_type,
+                            variants, cache_control, described_by, gone, grp, created_at, updated_at)
+                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+                          ON CONFLICT (host, kind, matcher) DO NOTHING";
 
 /// Records one change of a rule.
 const HISTORY: &str = "INSERT INTO history (rule_id, at, actor, action, old_target, new_target,
@@ -624,25 +638,51 @@ impl Sqlite {
 
     /// Create or update every rule of `rules` (validated), matched by host, kind and matcher,
     /// in one transaction: all are applied or none; with `changes`, the report lists them (for
-    /// an index to follow). The three statements are prepared once
-    /// for the whole import, each rule is looked up once, and a rule already as given is
-    /// neither copied nor written.
+    /// an index to follow).
     pub fn import(
         &self,
         rules: &[RuleSpec],
         actor: &str,
         changes: bool,
     ) -> Result<ImportReport, StoreError> {
+        let report = self.import_chunks([rules], rules.len(), actor, changes, || true)?;
+        Ok(report.unwrap_or_default())
+    }
+
+    /// As [`Sqlite::import`], with the rules given in chunks (about `expected` of them in
+    /// all), so that a file is written while it is read. After the last chunk `complete`
+    /// says whether they were all there: when not (the reader met a bad rule), nothing is
+    /// applied and the answer is `None`.
+    ///
+    /// Each rule is inserted unless its key is taken (one look-up of the key for a new
+    /// rule); a rule whose key is taken is read and compared, and written only when it
+    /// differs. A large import counts its new rules in `rules_changes` with one statement
+    /// instead of the trigger's one per row.
+    pub fn import_chunks<C: AsRef<[RuleSpec]>>(
+        &self,
+        chunks: impl IntoIterator<Item = C>,
+        expected: usize,
+        actor: &str,
+        changes: bool,
+        complete: impl FnOnce() -> bool,
+    ) -> Result<Option<ImportReport>, StoreError> {
         let conn = self.conn();
-        // A large import touches every page of the rules, their key index and the history:
-        // with SQLite's default 2 MiB page cache, pages are written out and read back again
-        // and again during the one transaction (two thirds of the time of a million rules).
-        // The cache is sized for the import, and set back after it.
-        let cache_kib = (rules.len() / 2).clamp(DEFAULT_CACHE_KIB, IMPORT_CACHE_KIB_MAX);
+        // A large import inserts into the rules' key index all over: with SQLite's default
+        // 2 MiB page cache, its pages are written out and read back again and again during
+        // the one transaction. The cache is sized to hold that index (about 40 bytes a
+        // rule), within a bound so that memory stays near the file's size, and set back
+        // after.
+        let cache_kib = (expected / 16).clamp(DEFAULT_CACHE_KIB, IMPORT_CACHE_KIB_MAX);
         if cache_kib > DEFAULT_CACHE_KIB {
             conn.pragma_update(None, "cache_size", -(cache_kib as i64))?;
         }
-        let imported = self.import_in(&conn, rules, actor, changes);
+        // The CHECK constraints `kind IN (…)` and `action IN (…)` build a temporary table of
+        // their four values for each row written (a tenth of a large import's time); an
+        // import writes only the names of `Kind`, `QueryMode` and its own actions, so they
+        // are not checked during it.
+        conn.pragma_update(None, "ignore_check_constraints", true)?;
+        let imported = self.import_in(&conn, chunks, expected, actor, changes, complete);
+        conn.pragma_update(None, "ignore_check_constraints", false)?;
         if cache_kib > DEFAULT_CACHE_KIB {
             conn.pragma_update(None, "cache_size", -(DEFAULT_CACHE_KIB as i64))?;
             conn.release_memory()?;
@@ -650,77 +690,131 @@ impl Sqlite {
         imported
     }
 
-    fn import_in(
+    fn import_in<C: AsRef<[RuleSpec]>>(
         &self,
         conn: &rusqlite::Connection,
-        rules: &[RuleSpec],
+        chunks: impl IntoIterator<Item = C>,
+        expected: usize,
         actor: &str,
         changes: bool,
-    ) -> Result<ImportReport, StoreError> {
+        complete: impl FnOnce() -> bool,
+    ) -> Result<Option<ImportReport>, StoreError> {
         let tx = self.write(conn)?;
         let mut report = ImportReport::default();
         let t = now();
+        // The trigger counting each insert is set aside for a large import (in its
+        // transaction: no other connection sees the store without it) and its count made
+        // once at the end.
+        let trigger: Option<String> = if expected >= BULK_IMPORT {
+            tx.query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?1",
+                [COUNT_TRIGGER],
+                |r| r.get(0),
+            )
+            .optional()?
+        } else {
+            None
+        };
+        if trigger.is_some() {
+            tx.execute_batch(&format!("DROP TRIGGER {COUNT_TRIGGER}"))?;
+        }
         {
             let mut find = tx.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM {FROM} WHERE r.host = ?1 AND r.kind = ?2 AND r.matcher = ?3"
             ))?;
-            let mut add = tx.prepare_cached(INSERT)?;
+            let mut add = tx.prepare_cached(INSERT_NEW)?;
             let mut history = tx.prepare_cached(HISTORY)?;
-            for rule in rules {
-                let kind = rule.kind().unwrap_or(Kind::Path);
-                let host = rule.host.as_deref().unwrap_or("");
-                let old = find
-                    .query_row(params![host, kind.as_str(), rule.matcher()], from_row)
-                    .optional()?;
-                match old {
-                    Some(mut old) => {
-                        if same(&mut old, rule) {
-                            report.unchanged += 1;
-                            continue;
-                        }
-                        // Rare in a bulk import: the general path, with its conflict check.
-                        let new = replace(&tx, &old, rule, actor, "update")?;
-                        report.updated += 1;
-                        if changes {
-                            report.changes.push(Change {
-                                old: Some(old),
-                                new: Some(new),
-                            });
-                        }
-                    }
-                    None => {
-                        // Looked up just now: no other rule has its key.
-                        let columns = Columns::of(rule);
-                        add.execute(params_from_iter(
-                            columns.bind().into_iter().chain([&t as &dyn ToSql]),
-                        ))?;
-                        let mut stored = rule.clone().without_server_fields();
+            let mut json = Vec::new();
+            for chunk in chunks {
+                for rule in chunk.as_ref() {
+                    // As `Columns`, without copying the key.
+                    let kind = rule.kind().unwrap_or(Kind::Path).as_str();
+                    let (host, matcher) = (rule.host.as_deref().unwrap_or(""), rule.matcher());
+                    let inserted = add.execute(params![
+                        host,
+                        kind,
+                        matcher,
+                        rule.to,
+                        rule.status,
+                        rule.query.as_str(),
+                        rule.default_type,
+                        variants_json(rule),
+                        rule.cache_control,
+                        rule.described_by,
+                        rule.gone,
+                        rule.group_json(),
+                        t,
+                    ])?;
+                    if inserted == 1 {
                         let id = tx.last_insert_rowid();
+                        // The rule as stored, without copying it when it has no server fields.
+                        json.clear();
+                        let _ = if rule.id.is_none() && rule.hits.is_none() {
+                            serde_json::to_writer(&mut json, rule)
+                        } else {
+                            serde_json::to_writer(&mut json, &rule.clone().without_server_fields())
+                        };
+                        let json = std::str::from_utf8(&json).unwrap_or_default();
                         history.execute(params![
                             id,
                             t,
                             actor,
                             "create",
                             None::<&str>,
-                            Some(&stored.to),
+                            Some(&rule.to),
                             None::<&str>,
-                            Some(serde_json::to_string(&stored).unwrap_or_default()),
+                            Some(json),
                         ])?;
-                        stored.id = Some(id);
-                        stored.hits = Some(0);
                         report.created += 1;
                         if changes {
+                            let mut stored = rule.clone().without_server_fields();
+                            stored.id = Some(id);
+                            stored.hits = Some(0);
                             report.changes.push(Change {
                                 old: None,
                                 new: Some(stored),
                             });
                         }
+                        continue;
+                    }
+                    // The key is taken (by a stored rule, or one earlier in the import).
+                    let Some(mut old) = find
+                        .query_row(params![host, kind, matcher], from_row)
+                        .optional()?
+                    else {
+                        return Err(StoreError::Malformed(format!(
+                            "the key of the rule for {matcher:?} is taken, yet no rule has it"
+                        )));
+                    };
+                    if same(&mut old, rule) {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    // Rare in a bulk import: the general path, with its conflict check.
+                    let new = replace(&tx, &old, rule, actor, "update")?;
+                    report.updated += 1;
+                    if changes {
+                        report.changes.push(Change {
+                            old: Some(old),
+                            new: Some(new),
+                        });
                     }
                 }
             }
         }
+        if let Some(sql) = trigger {
+            tx.execute(
+                "UPDATE rules_changes SET changes = changes + ?1 WHERE id = 1",
+                [report.created as i64],
+            )?;
+            tx.execute_batch(&sql)?;
+        }
+        if !complete() {
+            // Dropped: rolled back.
+            return Ok(None);
+        }
         tx.commit()?;
-        Ok(report)
+        Ok(Some(report))
     }
 
     /// The recorded changes of rule `id`, oldest first.

@@ -677,14 +677,34 @@ impl Postgres {
         actor: &str,
         changes: bool,
     ) -> Result<ImportReport, StoreError> {
+        let report = self.import_chunks([rules], actor, changes, || true)?;
+        Ok(report.unwrap_or_default())
+    }
+
+    /// As [`Postgres::import`], with the rules given in chunks; after the last chunk
+    /// `complete` says whether they were all there: when not, nothing is applied and the
+    /// answer is `None`.
+    pub fn import_chunks<C: AsRef<[RuleSpec]>>(
+        &self,
+        chunks: impl IntoIterator<Item = C>,
+        actor: &str,
+        changes: bool,
+        complete: impl FnOnce() -> bool,
+    ) -> Result<Option<ImportReport>, StoreError> {
         self.with(|c| {
             let mut w = Writer::begin(c, self.busy_timeout)?;
             let mut report = ImportReport::default();
-            for batch in rules.chunks(IMPORT_BATCH) {
-                import_batch(&mut w, batch, actor, changes, &mut report)?;
+            for chunk in chunks {
+                for batch in chunk.as_ref().chunks(IMPORT_BATCH) {
+                    import_batch(&mut w, batch, actor, changes, &mut report)?;
+                }
+            }
+            if !complete() {
+                // Dropped: rolled back.
+                return Ok(None);
             }
             w.commit()?;
-            Ok(report)
+            Ok(Some(report))
         })
     }
 
