@@ -19,7 +19,7 @@ use std::time::Instant;
 use arc_swap::{ArcSwap, Guard};
 
 use crate::health::{Health, Reachability};
-use crate::index::{CompiledRule, Index, RuleKey};
+use crate::index::{CompiledRule, Counted, Index, Rule, RuleKey};
 use crate::rule::{RuleError, RuleSpec};
 use crate::snapshot::SnapshotError;
 use crate::store::{
@@ -55,6 +55,10 @@ pub struct Catalog {
     /// Whether the shared store's database answered at the last try.
     reachable: Reachability,
     started: Started,
+    /// What rules replaced, deleted or reloaded since the last flush were asked for, kept
+    /// under their ids until the next flush writes them: a replaced rule's counts stay its
+    /// own, with the variants it served and its 410s, whatever the rule is now.
+    retired: Mutex<Vec<Counted>>,
 }
 
 /// How the rules were first loaded.
@@ -107,6 +111,7 @@ impl Catalog {
                 snapshot: None,
                 took: started.elapsed(),
             },
+            retired: Mutex::default(),
         })
     }
 
@@ -177,6 +182,7 @@ impl Catalog {
                 snapshot: Some(path.to_owned()),
                 took: Default::default(),
             },
+            retired: Mutex::default(),
         };
         if let Err(e) = catalog.catch_up() {
             not_served(&e);
@@ -205,6 +211,7 @@ impl Catalog {
             seen: AtomicI64::new(seq),
             reachable: Reachability::default(),
             started: Started::default(),
+            retired: Mutex::default(),
         };
         catalog.reachable.down(why);
         catalog
@@ -279,8 +286,8 @@ impl Catalog {
         let current = self.index.load_full();
         let mut removed = Vec::new();
         let mut added = Vec::new();
+        let mut retired = Vec::new();
         for change in changes {
-            let mut carried = 0;
             if let Some(old) = &change.old {
                 let key = key_of(old);
                 // The index removes before it adds: a rule added earlier in the same batch
@@ -288,20 +295,24 @@ impl Catalog {
                 let earlier = added.iter().position(|c: &Arc<CompiledRule>| {
                     (c.host(), c.kind(), c.matcher()) == (key.0.as_deref(), key.1, &*key.2)
                 });
-                if let Some(i) = earlier {
-                    carried = added.remove(i).take_hits();
-                } else if let Some(c) = current.get(key.0.as_deref(), key.1, &key.2) {
-                    carried = c.take_hits();
-                }
+                // Its counts so far are the old rule's, not the new one's: with a variant the
+                // new one no longer offers, or 303s before it became a tombstone.
+                let counts = match earlier {
+                    Some(i) => Rule::Compiled(&added.remove(i)).take_counts(),
+                    None => current
+                        .get(key.0.as_deref(), key.1, &key.2)
+                        .and_then(|r| r.take_counts()),
+                };
+                retired.extend(counts);
                 removed.push(key);
             }
             if let Some(new) = &change.new
                 && let Some(c) = compile(new)
             {
-                c.add_hits(carried);
                 added.push(c);
             }
         }
+        self.retire(retired);
         self.index
             .store(Arc::new(current.with_changes(&removed, added)));
         self.reloads.fetch_add(1, Ordering::Relaxed);
@@ -316,7 +327,11 @@ impl Catalog {
     fn reload_locked(&self) -> Result<usize, StoreError> {
         let (index, seq) = crate::load::load(&self.store)?;
         let len = index.len();
-        self.index.store(Arc::new(index));
+        let old = self.index.swap(Arc::new(index));
+        // What the old index counted since the last flush is written by the next one.
+        let mut counted = Vec::new();
+        old.take_hits(&mut counted);
+        self.retire(counted);
         if let Some(seq) = seq {
             self.seen.store(seq, Ordering::Release);
         }
@@ -393,9 +408,38 @@ impl Catalog {
     /// Hits counted in memory and not yet flushed, for the rule `rule`.
     fn pending_hits(&self, index: &Index, rule: &RuleSpec) -> u64 {
         let (host, kind, matcher) = key_of(rule);
-        index
-            .get(host.as_deref(), kind, &matcher)
-            .map_or(0, |c| c.pending_hits())
+        let retired: u64 = rule.id.map_or(0, |id| {
+            self.retired
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .filter(|c| c.id == id)
+                .map(|c| c.hits)
+                .sum()
+        });
+        retired
+            + index
+                .get(host.as_deref(), kind, &matcher)
+                .map_or(0, |c| c.pending_hits())
+    }
+
+    /// Keep `counts` (of rules no longer in the index as they were) for the next flush.
+    pub(crate) fn retire(&self, counts: Vec<Counted>) {
+        if counts.is_empty() {
+            return;
+        }
+        let mut retired = self.retired.lock().unwrap_or_else(|e| e.into_inner());
+        retired.extend(counts);
+        // Bounded by the rules: one entry per rule at most.
+        if retired.len() > 4096 {
+            let all = std::mem::take(&mut *retired);
+            *retired = Counted::merged(all);
+        }
+    }
+
+    /// Move the counts kept by [`Catalog::retire`] into `out`.
+    pub(crate) fn take_retired(&self, out: &mut Vec<Counted>) {
+        out.append(&mut self.retired.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
     fn with_pending(&self, mut rule: RuleSpec) -> RuleSpec {
@@ -467,7 +511,7 @@ impl Catalog {
         actor: &str,
     ) -> Result<Option<RuleSpec>, CatalogError> {
         let _w = self.lock_for_change();
-        // A tombstone keeps the rule's counters (carried over by `apply`).
+        // A tombstone keeps the rule's counters (its counts so far kept by `apply`, as 303s).
         let change = self.store.delete(id, tombstone, actor)?;
         self.applied(std::slice::from_ref(&change));
         Ok(change.new)

@@ -3,7 +3,7 @@
 //! request path: to the totals and to the day's counts (`store::daily`). No client data is
 //! kept: only rule ids, media types, hosts and paths with counts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -165,40 +165,26 @@ pub fn flush_on(catalog: &Catalog, unknown: &Unknown, day: Day) -> Result<(), St
     let index = catalog.index();
     let mut counted = Vec::new();
     index.take_hits(&mut counted);
-    // In id order the updates walk the counters' B-tree once, front to back, instead of
-    // jumping to a random page for every rule.
-    counted.sort_unstable_by_key(|c| c.id);
+    drop(index);
+    // And the counts of rules replaced (or reloaded) since the last flush, their own.
+    catalog.take_retired(&mut counted);
+    // One entry per rule, in id order: the updates walk the counters' B-tree once, front to
+    // back, instead of jumping to a random page for every rule.
+    let counted = Counted::merged(counted);
     let hits: Vec<(i64, u64)> = counted
         .iter()
         .filter(|c| c.hits > 0)
         .map(|c| (c.id, c.hits))
         .collect();
     if let Err(e) = catalog.store().add_hits(&hits) {
-        // Nothing of `counted` is in the day counts yet: the totals not written go back, and
-        // the day counts of every rule (those written too are kept for the day's table).
-        let back: HashMap<i64, u64> = hits[e.written..].iter().copied().collect();
-        let served: HashMap<i64, &[(Box<str>, u64)]> = counted
-            .iter()
-            .filter(|c| !c.served.is_empty())
-            .map(|c| (c.id, &c.served[..]))
-            .collect();
-        for r in index.rules() {
-            if let Some(n) = back.get(&r.id()) {
-                r.add_hits(*n);
-            }
-            for (t, n) in served.get(&r.id()).copied().unwrap_or_default() {
-                r.add_served(t, *n);
-            }
-        }
-        let written: HashMap<i64, u64> = hits[..e.written].iter().copied().collect();
-        counted.retain_mut(|c| match written.get(&c.id) {
-            Some(_) => {
-                c.served.clear();
-                true
-            }
-            None => false,
-        });
-        unknown.keep_days(day, counted);
+        // Nothing of `counted` is in the day counts yet: a rule whose total was written waits
+        // for the day's table; the others wait whole (total and day counts) for the next flush.
+        let written: HashSet<i64> = hits[..e.written].iter().map(|(id, _)| *id).collect();
+        let (done, waiting): (Vec<Counted>, Vec<Counted>) = counted
+            .into_iter()
+            .partition(|c| c.hits == 0 || written.contains(&c.id));
+        catalog.retire(waiting);
+        unknown.keep_days(day, done);
         return Err(e.error);
     }
     unknown.keep_days(day, counted);
@@ -237,16 +223,7 @@ impl Unknown {
             .collect();
         for c in counted {
             match by_id.get_mut(&c.id) {
-                Some(k) => {
-                    k.hits += c.hits;
-                    k.gone = c.gone;
-                    for (t, n) in c.served {
-                        match k.served.iter_mut().find(|(u, _)| *u == t) {
-                            Some((_, m)) => *m += n,
-                            None => k.served.push((t, n)),
-                        }
-                    }
-                }
+                Some(k) => k.add(c),
                 None => {
                     by_id.insert(c.id, c);
                 }

@@ -188,7 +188,8 @@ fn past_the_limit_changed_rules_are_packed_again_with_their_counts() {
             vec![]
         };
         let rule = compiled(i as i64 + 1, RuleSpec::path(&path, &format!("/new/{i}")));
-        // As the catalog does: the counts of the rule replaced go to its successor.
+        // The counts of the rule replaced given to its successor, to follow them through
+        // the repack.
         if let Some(old) = index.get(None, Kind::Path, &path) {
             rule.add_hits(old.take_hits());
         }

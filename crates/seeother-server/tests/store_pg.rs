@@ -32,7 +32,7 @@ fn rules_history_counters_and_files_as_on_sqlite() {
     let pg = Cluster::start();
     let url = pg.create_db("seeother");
     let store = connect(&url);
-    assert_eq!(store.schema_version().unwrap(), 6);
+    assert_eq!(store.schema_version().unwrap(), 7);
     assert!(store.is_shared());
     assert!(!store.describe().is_empty());
 
@@ -202,7 +202,7 @@ fn nodes_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
         })
         .collect();
     for s in starts {
-        assert_eq!(s.join().unwrap(), 6);
+        assert_eq!(s.join().unwrap(), 7);
     }
     let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     client
@@ -214,7 +214,7 @@ fn nodes_starting_at_once_migrate_once_and_a_newer_schema_is_refused() {
             err,
             StoreError::TooNew {
                 found: 99,
-                known: 6
+                known: 7
             }
         ),
         "{err}"
@@ -240,7 +240,7 @@ fn a_version_1_database_gains_rule_groups_and_keeps_its_rules() {
         )
         .unwrap();
     let store = connect(&url);
-    assert_eq!(store.schema_version().unwrap(), 6);
+    assert_eq!(store.schema_version().unwrap(), 7);
     let c = Catalog::open(Arc::new(store)).unwrap();
     assert!(answers(&c, "/old").is_some());
     let group: RuleSpec = serde_json::from_str(

@@ -16,6 +16,11 @@ const RULES: &str = r#"
 host = "id.example.org"
 path = "/a"
 to = "https://example.org/a"
+
+[[rules]]
+host = "other.example.org"
+path = "/a"
+to = "https://other.example.org/a"
 "#;
 
 fn seeother(dir: &TempDir, trust: &str) -> Server {
@@ -27,7 +32,8 @@ fn seeother(dir: &TempDir, trust: &str) -> Server {
     Server::start(&dir.path().join("s.db"), &args)
 }
 
-/// nginx passing `/xfh/` with X-Forwarded-*, `/fwd/` with Forwarded, `/plain/` as is.
+/// nginx passing `/xfh/` with X-Forwarded-*, `/fwd/` with Forwarded, `/plain/` as is, and
+/// `/guide/` as docs/deploy.md does (X-Forwarded-*, a client's own `Forwarded` removed).
 fn nginx(upstream: SocketAddr) -> Nginx {
     let port = free_port();
     Nginx::start(
@@ -47,6 +53,14 @@ fn nginx(upstream: SocketAddr) -> Nginx {
             proxy_pass http://{upstream}/;
         }}
         location /plain/ {{ proxy_pass http://{upstream}/; }}
+        location /guide/ {{
+            proxy_set_header Host              $host;
+            proxy_set_header X-Forwarded-Host  $host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-For   $proxy_add_x_forwarded_for;
+            proxy_set_header Forwarded         "";
+            proxy_pass http://{upstream}/;
+        }}
     }}
 "#
         ),
@@ -55,7 +69,13 @@ fn nginx(upstream: SocketAddr) -> Nginx {
 
 /// GET `path` from nginx as a client asking for id.example.org.
 fn get(nginx: &Nginx, path: &str) -> serve_support::Resp {
-    let raw = format!("GET {path} HTTP/1.1\r\nHost: id.example.org\r\nConnection: close\r\n\r\n");
+    get_with(nginx, path, "")
+}
+
+/// [`get`] with `fields` (lines ending in CRLF) the client writes itself.
+fn get_with(nginx: &Nginx, path: &str, fields: &str) -> serve_support::Resp {
+    let raw =
+        format!("GET {path} HTTP/1.1\r\nHost: id.example.org\r\n{fields}Connection: close\r\n\r\n");
     let addr: SocketAddr = ([127, 0, 0, 1], nginx.port).into();
     exchange(addr, raw.as_bytes())
 }
@@ -87,6 +107,23 @@ fn a_trusted_proxy_gives_the_host_the_client_asked_for() {
     // The client spoke HTTPS to the proxy (proto=https): the admin's cookies are Secure.
     assert!(secure_cookie(&n, "/fwd/"));
     assert!(!secure_cookie(&n, "/xfh/"), "X-Forwarded-Proto said http");
+    // A client's own Forwarded field: passed on by nginx unless removed, and then believed
+    // (it is read first); the guide's configuration removes it.
+    let forged = "Forwarded: host=other.example.org\r\n";
+    let location = |path| {
+        get_with(&n, path, forged)
+            .header("location")
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        location("/guide/a").as_deref(),
+        Some("https://example.org/a")
+    );
+    assert_eq!(
+        location("/xfh/a").as_deref(),
+        Some("https://other.example.org/a"),
+        "without `proxy_set_header Forwarded \"\"` the client names the host"
+    );
 }
 
 #[test]

@@ -187,6 +187,136 @@ fn hits_are_counted_per_rule_per_day_and_per_variant_and_410s_apart() {
     assert_eq!(s.api("GET", "/-/api/stats/rules/999", None).status, 404);
 }
 
+/// (media type, hits) of each variant row of rule `id`, added up over the days.
+fn variants_of(s: &Server, id: i64) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = Vec::new();
+    for r in rows(s, &format!("/-/api/stats/rules/{id}/variants")) {
+        let t = r["media_type"].as_str().unwrap().to_owned();
+        let n = r["hits"].as_u64().unwrap();
+        match out.iter_mut().find(|(u, _)| *u == t) {
+            Some((_, m)) => *m += n,
+            None => out.push((t, n)),
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_replaced_rule_keeps_its_counts_with_the_variants_it_served_and_its_303s_apart_from_410s() {
+    let dir = TempDir::new("stats-replaced");
+    let db = dir.path().join("s.db");
+    // No flush until the exit: every count is still in memory when the rule is replaced.
+    let mut s = Server::start(&db, &["--flush-interval", "3600"]);
+    let doc = create(
+        &s,
+        r#"{"path": "/doc", "to": "https://example.org/doc.html",
+            "variants": [{"type": "text/turtle", "to": "https://example.org/doc.ttl"}]}"#,
+    );
+    let ask = |accept: &str, n: usize, to: &str| {
+        for _ in 0..n {
+            let r = s.request("GET", "/doc", &[("Accept", accept)], b"");
+            assert_eq!(r.header("location"), Some(to), "{accept}");
+        }
+    };
+    ask("text/html", 3, "https://example.org/doc.html");
+    ask("text/turtle", 2, "https://example.org/doc.ttl");
+    // PUT: Turtle is no longer offered, JSON-LD is.
+    let r = s.api(
+        "PUT",
+        &format!("/-/api/rules/{doc}"),
+        Some(
+            r#"{"path": "/doc", "to": "https://example.org/doc.html",
+                "variants": [{"type": "application/ld+json", "to": "https://example.org/doc.jsonld"}]}"#,
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    ask("application/ld+json", 2, "https://example.org/doc.jsonld");
+    ask("text/html", 1, "https://example.org/doc.html");
+    // PATCH (RFC 7396) of the target.
+    let auth = format!("Bearer {TOKEN}");
+    let r = s.request(
+        "PATCH",
+        &format!("/-/api/rules/{doc}"),
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/merge-patch+json"),
+        ],
+        br#"{"to": "https://example.org/doc2.html"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    ask("text/html", 1, "https://example.org/doc2.html");
+    // An import of a file: Turtle again, JSON-LD gone.
+    let file = "[[rules]]\npath = \"/doc\"\nto = \"https://example.org/doc3.html\"\n\n\
+                [[rules.variants]]\ntype = \"text/turtle\"\nto = \"https://example.org/doc3.ttl\"\n";
+    let r = s.request(
+        "POST",
+        "/-/api/import",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/toml"),
+        ],
+        file.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["updated"], 1, "{}", r.text());
+    ask("text/turtle", 1, "https://example.org/doc3.ttl");
+
+    // A rule asked for, then made a tombstone: 303s before, 410s after.
+    let plain = create(&s, r#"{"path": "/plain", "to": "https://example.org/p"}"#);
+    for _ in 0..5 {
+        assert_eq!(s.get("/plain").status, 303);
+    }
+    let r = s.api(
+        "DELETE",
+        &format!("/-/api/rules/{plain}?tombstone=true"),
+        None,
+    );
+    assert!(r.status < 300, "{}", r.text());
+    for _ in 0..4 {
+        assert_eq!(s.get("/plain").status, 410);
+    }
+    // Before any flush, the rule's count already has every answer since its creation.
+    let r = s.api("GET", &format!("/-/api/rules/{doc}"), None);
+    assert_eq!(r.json()["hits"], 10, "{}", r.text());
+    assert_eq!(
+        s.api("GET", &format!("/-/api/rules/{plain}"), None).json()["hits"],
+        9
+    );
+
+    // The exit flushes; the next start reads what was written.
+    s.signal("TERM");
+    assert!(
+        s.wait_exit(Duration::from_secs(20)).is_some(),
+        "exit on SIGTERM"
+    );
+    let s = Server::start(&db, &[]);
+    let d = rows(&s, &format!("/-/api/stats/rules/{doc}"));
+    let sum = |key: &str| d.iter().map(|r| r[key].as_u64().unwrap()).sum::<u64>();
+    assert_eq!((sum("hits"), sum("gone")), (10, 0), "{d:?}");
+    assert_eq!(
+        variants_of(&s, doc),
+        [
+            ("application/ld+json".to_owned(), 2),
+            ("text/html".to_owned(), 5),
+            ("text/turtle".to_owned(), 3),
+        ],
+        "each variant served keeps its count, also one the rule no longer offers"
+    );
+    assert_eq!(
+        s.api("GET", &format!("/-/api/rules/{doc}"), None).json()["hits"],
+        10
+    );
+    let p = rows(&s, &format!("/-/api/stats/rules/{plain}"));
+    let hits: u64 = p.iter().map(|r| r["hits"].as_u64().unwrap()).sum();
+    let gone: u64 = p.iter().map(|r| r["gone"].as_u64().unwrap()).sum();
+    assert_eq!(
+        (hits, gone),
+        (9, 4),
+        "the 303s before the tombstone are not 410s: {p:?}"
+    );
+}
+
 /// `day` as `YYYY-MM-DD` (H. Hinnant's days-to-civil).
 fn day_of(day: i64) -> String {
     let z = day + 719_468;

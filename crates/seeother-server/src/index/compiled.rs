@@ -277,15 +277,6 @@ impl CompiledRule {
         }
     }
 
-    /// Add answers for the offered type `media_type` (given back after a failed flush).
-    pub fn add_served(&self, media_type: &str, n: u64) {
-        if let Some(e) = self.extra.as_ref()
-            && let Some(i) = e.offered.iter().position(|t| &**t == media_type)
-        {
-            e.served[i].fetch_add(n, Ordering::Relaxed);
-        }
-    }
-
     /// The hits counted since the last flush, left in place.
     pub fn pending_hits(&self) -> u64 {
         self.hits.load(Ordering::Relaxed)

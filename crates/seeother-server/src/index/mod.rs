@@ -130,11 +130,21 @@ impl<'i> Rule<'i> {
         }
     }
 
-    /// Add answers for `media_type` (given back after a failed flush).
-    pub fn add_served(&self, media_type: &str, n: u64) {
+    /// Take what the rule was asked for since the last flush (`None`: nothing), as its own
+    /// counts: a rule replaced keeps them under its id, with the variants it served and its
+    /// 410s as they were, whatever the new rule offers or is.
+    pub fn take_counts(&self) -> Option<Counted> {
+        let hits = self.take_hits();
+        let mut served = Vec::new();
         if let Rule::Compiled(c) = self {
-            c.add_served(media_type, n);
+            c.take_served(&mut served);
         }
+        (hits > 0 || !served.is_empty()).then(|| Counted {
+            id: self.id(),
+            hits,
+            gone: if self.is_gone() { hits } else { 0 },
+            served,
+        })
     }
 
     /// Take the hits counted since the last flush.
@@ -169,10 +179,37 @@ pub struct Counted {
     pub id: i64,
     /// Requests it answered.
     pub hits: u64,
-    /// Whether it is a tombstone (its answers were 410 Gone).
-    pub gone: bool,
+    /// Of those, answered 410 Gone (while it was a tombstone).
+    pub gone: u64,
     /// For a rule with variants: answers per media type served.
     pub served: Vec<(Box<str>, u64)>,
+}
+
+impl Counted {
+    /// Add `other`'s counts (of the same rule) to these.
+    pub fn add(&mut self, other: Counted) {
+        self.hits += other.hits;
+        self.gone += other.gone;
+        for (t, n) in other.served {
+            match self.served.iter_mut().find(|(u, _)| *u == t) {
+                Some((_, m)) => *m += n,
+                None => self.served.push((t, n)),
+            }
+        }
+    }
+
+    /// `counts` with one entry per rule, in id order (each rule's counts added up).
+    pub fn merged(mut counts: Vec<Counted>) -> Vec<Counted> {
+        counts.sort_by_key(|c| c.id);
+        let mut out: Vec<Counted> = Vec::with_capacity(counts.len());
+        for c in counts {
+            match out.last_mut() {
+                Some(last) if last.id == c.id => last.add(c),
+                _ => out.push(c),
+            }
+        }
+        out
+    }
 }
 
 /// A rule that matched a request path.
@@ -532,7 +569,7 @@ impl Index {
                 out.push(Counted {
                     id: c.id(),
                     hits: n,
-                    gone: c.is_gone(),
+                    gone: if c.is_gone() { n } else { 0 },
                     served,
                 });
             }

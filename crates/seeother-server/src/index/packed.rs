@@ -230,7 +230,7 @@ impl Packed {
                     out.push(super::Counted {
                         id: self.id(n as u32),
                         hits,
-                        gone: slot.flags & GONE != 0,
+                        gone: if slot.flags & GONE != 0 { hits } else { 0 },
                         served: Vec::new(),
                     });
                 }

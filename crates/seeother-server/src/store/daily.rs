@@ -144,7 +144,7 @@ impl Sqlite {
                 .begin(&conn, COUNTERS_BUSY.min(self.busy_timeout()))
                 .map_err(fail)?;
             for c in chunk {
-                let gone = if c.gone { c.hits } else { 0 };
+                let gone = c.gone;
                 // The SELECT yields no row for a rule deleted meanwhile: nothing written.
                 let n = tx
                     .prepare_cached(

@@ -557,21 +557,66 @@ impl Sqlite {
                 |r| r.get(0),
             )?
         };
-        let rules = tx
-            .prepare(&format!(
-                "SELECT {COLUMNS} FROM {FROM} WHERE {WHERE} ORDER BY {} LIMIT ?3 OFFSET ?4",
-                query.order_by()
-            ))?
-            .query_map(
-                params![
-                    needle,
-                    query.host,
-                    query.limit.clamp(1, 1000),
-                    i64::try_from(query.offset).unwrap_or(i64::MAX)
-                ],
-                from_row,
+        let limit = i64::from(query.limit.clamp(1, 1000));
+        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+        let page = |sql: &str, limit: i64, offset: i64| {
+            tx.prepare(sql)?
+                .query_map(params![needle, query.host, limit, offset], from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        };
+        let rules = if query.order == Order::Hits {
+            // Most hits first, each part read in its order from an index (the counters' by
+            // hits, `rule_hits_most`; the rules' by id) rather than every rule sorted: the
+            // rules counted, then those never counted.
+            let counted: i64 = if needle.is_none() && query.host.is_none() {
+                tx.query_row("SELECT count(*) FROM rule_hits WHERE hits > 0", [], |r| {
+                    r.get(0)
+                })?
+            } else {
+                tx.query_row(
+                    &format!(
+                        "SELECT count(*) FROM rule_hits AS h JOIN rules AS r ON r.id = h.rule_id
+                         WHERE h.hits > 0 AND {WHERE}"
+                    ),
+                    params![needle, query.host],
+                    |r| r.get(0),
+                )?
+            };
+            let mut rules = Vec::new();
+            if offset < counted {
+                // CROSS JOIN: SQLite walks the counters first, in the index's order.
+                rules = page(
+                    &format!(
+                        "SELECT {COLUMNS} FROM rule_hits AS h CROSS JOIN rules AS r
+                         ON r.id = h.rule_id WHERE h.hits > 0 AND {WHERE}
+                         ORDER BY h.hits DESC, h.rule_id LIMIT ?3 OFFSET ?4"
+                    ),
+                    limit,
+                    offset,
+                )?;
+            }
+            let more = limit - rules.len() as i64;
+            if more > 0 {
+                rules.extend(page(
+                    &format!(
+                        "SELECT {COLUMNS} FROM {FROM} WHERE coalesce(h.hits, 0) = 0 AND {WHERE}
+                         ORDER BY r.id LIMIT ?3 OFFSET ?4"
+                    ),
+                    more,
+                    (offset - counted).max(0),
+                )?);
+            }
+            rules
+        } else {
+            page(
+                &format!(
+                    "SELECT {COLUMNS} FROM {FROM} WHERE {WHERE} ORDER BY {} LIMIT ?3 OFFSET ?4",
+                    query.order_by()
+                ),
+                limit,
+                offset,
             )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        };
         tx.commit()?;
         Ok(Browsed {
             rules,

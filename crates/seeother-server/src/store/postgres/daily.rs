@@ -30,7 +30,7 @@ impl Postgres {
                 ids.push(c.id);
                 variants.push("");
                 hits.push(c.hits as i64);
-                gone.push(if c.gone { c.hits as i64 } else { 0 });
+                gone.push(c.gone as i64);
                 for (t, n) in &c.served {
                     ids.push(c.id);
                     variants.push(&**t);

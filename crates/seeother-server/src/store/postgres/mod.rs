@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0004_rule_checks.sql"),
     include_str!("../../../migrations/postgres/0005_store_identity.sql"),
     include_str!("../../../migrations/postgres/0006_daily_stats.sql"),
+    include_str!("../../../migrations/postgres/0007_list_orders.sql"),
 ];
 
 /// The advisory lock taken while migrations run ("seeother" in ASCII).

@@ -8,7 +8,8 @@ use ::postgres::{GenericClient, IsolationLevel, Row};
 use super::{Postgres, Writer};
 use crate::rule::{Kind, QueryMode, RuleSpec, Variant};
 use crate::store::{
-    Browse, Browsed, Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow, StoreError, now,
+    Browse, Browsed, Change, HistoryEntry, ImportReport, ListQuery, Order, Page, RuleRow,
+    StoreError, now,
 };
 
 /// The columns of a rule, read `FROM {FROM}`; its hit counter lives in `rule_hits`.
@@ -600,11 +601,57 @@ impl Postgres {
                 )?
                 .get(0)
             };
-            let rules = tx
-                .query(page.as_str(), &[&needle, &query.host, &limit, &offset])?
-                .iter()
-                .map(from_row)
-                .collect();
+            let rules = if query.order == Order::Hits {
+                // Most hits first, each part read in its order from an index (the counters'
+                // by hits, `rule_hits_most`; the rules' by id) rather than every rule sorted:
+                // the rules counted, then those never counted.
+                let counted: i64 = if needle.is_none() && query.host.is_none() {
+                    tx.query_one("SELECT count(*) FROM rule_hits WHERE hits > 0", &[])?
+                        .get(0)
+                } else {
+                    tx.query_one(
+                        format!(
+                            "SELECT count(*) FROM rule_hits AS h JOIN rules AS r ON r.id = h.rule_id
+                             WHERE h.hits > 0 AND {filter}"
+                        )
+                        .as_str(),
+                        &[&needle, &query.host],
+                    )?
+                    .get(0)
+                };
+                let mut rules: Vec<RuleSpec> = Vec::new();
+                if offset < counted {
+                    let sql = format!(
+                        "SELECT {COLUMNS} FROM rule_hits AS h JOIN rules AS r ON r.id = h.rule_id
+                         WHERE h.hits > 0 AND {filter}
+                         ORDER BY h.hits DESC, h.rule_id LIMIT $3 OFFSET $4"
+                    );
+                    rules = tx
+                        .query(sql.as_str(), &[&needle, &query.host, &limit, &offset])?
+                        .iter()
+                        .map(from_row)
+                        .collect();
+                }
+                let more = limit - rules.len() as i64;
+                if more > 0 {
+                    let sql = format!(
+                        "SELECT {COLUMNS} FROM {FROM} WHERE coalesce(h.hits, 0) = 0 AND {filter}
+                         ORDER BY r.id LIMIT $3 OFFSET $4"
+                    );
+                    let skip = (offset - counted).max(0);
+                    rules.extend(
+                        tx.query(sql.as_str(), &[&needle, &query.host, &more, &skip])?
+                            .iter()
+                            .map(from_row),
+                    );
+                }
+                rules
+            } else {
+                tx.query(page.as_str(), &[&needle, &query.host, &limit, &offset])?
+                    .iter()
+                    .map(from_row)
+                    .collect()
+            };
             tx.commit()?;
             Ok(Browsed {
                 rules,
