@@ -386,20 +386,7 @@ def main():
     ap.add_argument("--binary", help="the seeother binary to run (then nothing is built)")
     ap.add_argument("--workdir", help="kept; default a temporary directory removed at exit")
     a = ap.parse_args()
-    for tool in ("wrk", "taskset"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is needed (apt-get install wrk util-linux)")
-
-    workdir = a.workdir or tempfile.mkdtemp(prefix="seeother-fleet-bench-")
-    if not a.workdir:
-        atexit.register(shutil.rmtree, workdir, True)
-    atexit.register(contestants.stop_everything)
-
-    def out_of_time(*_):
-        raise SystemExit(f"stopped after --max-minutes {a.max_minutes}")
-    signal.signal(signal.SIGALRM, out_of_time)
-    signal.signal(signal.SIGTERM, out_of_time)
-    signal.alarm(a.max_minutes * 60)
+    workdir = contestants.prepare_run(a, "seeother-fleet-bench-")
 
     binary = build(a)
     table = os.path.join(workdir, "table")

@@ -285,3 +285,27 @@ def start_all(a, bins, table, run_dir):
         raise
     sys.stdout.flush()
     return servers
+
+
+def prepare_run(a, prefix, tools=("wrk", "taskset")):
+    """What a harness does before anything else: check that `tools` are there, make the work
+    directory (`a.workdir`, kept; else a temporary one removed at exit), stop every program
+    it starts at exit, and end the run (cleanly) after `a.max_minutes`. Returns the work
+    directory."""
+    import atexit
+    import shutil
+    import tempfile
+    for tool in tools:
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is needed (apt-get install wrk util-linux)")
+    workdir = a.workdir or tempfile.mkdtemp(prefix=prefix)
+    if not a.workdir:
+        atexit.register(shutil.rmtree, workdir, True)
+    atexit.register(stop_everything)
+
+    def out_of_time(*_):
+        raise SystemExit(f"stopped after --max-minutes {a.max_minutes}")
+    signal.signal(signal.SIGALRM, out_of_time)
+    signal.signal(signal.SIGTERM, out_of_time)
+    signal.alarm(a.max_minutes * 60)
+    return workdir

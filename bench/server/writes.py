@@ -23,18 +23,14 @@ Everything started is stopped on exit; the work directory is removed unless --wo
 """
 
 import argparse
-import atexit
 import datetime
 import http.client
 import json
 import os
 import secrets
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -151,19 +147,7 @@ def main():
     ap.add_argument("--workdir", help="kept; default a temporary directory removed at exit")
     ap.add_argument("--max-minutes", type=int, default=30)
     a = ap.parse_args()
-    for tool in ("wrk", "taskset"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is needed (apt-get install wrk util-linux)")
-    workdir = a.workdir or tempfile.mkdtemp(prefix="seeother-writes-bench-")
-    if not a.workdir:
-        atexit.register(shutil.rmtree, workdir, True)
-    atexit.register(contestants.stop_everything)
-
-    def out_of_time(*_):
-        raise SystemExit(f"stopped after --max-minutes {a.max_minutes}")
-    signal.signal(signal.SIGALRM, out_of_time)
-    signal.signal(signal.SIGTERM, out_of_time)
-    signal.alarm(a.max_minutes * 60)
+    workdir = contestants.prepare_run(a, "seeother-writes-bench-")
     # The writer shares the load generator's core, in both kinds of round.
     os.sched_setaffinity(0, measure.cpu_list(a.load_cpu))
 

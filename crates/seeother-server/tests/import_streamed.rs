@@ -3,33 +3,15 @@
 //! store as the import of the parsed file gives; and a file with any problem, applied not at
 //! all, with the problems the whole file's reading reports.
 
+mod temp_dir;
+
 use std::path::{Path, PathBuf};
+use temp_dir::TempDir;
 
 use seeother_server::import::{FileImportError, import_file_streamed};
 use seeother_server::rule::RuleSpec;
 use seeother_server::rules_file::{Format, stream};
 use seeother_server::store::Store;
-
-/// A fresh directory under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "seeother-import-streamed-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Enough rules for several chunks and the bulk path.
 const N: usize = 3000;

@@ -2,32 +2,13 @@
 //! to the rules bumps (from any connection) and counters do not, and a record per file that
 //! says whether importing it again would change nothing.
 
-use std::path::PathBuf;
+mod temp_dir;
+
+use temp_dir::TempDir;
 
 use rusqlite::Connection;
 use seeother_server::rule::RuleSpec;
 use seeother_server::store::{AppliedFile, Store};
-
-/// A fresh directory under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "seeother-store-applied-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn rule(path: &str, to: &str) -> RuleSpec {
     RuleSpec::path(path, to).validate().unwrap()

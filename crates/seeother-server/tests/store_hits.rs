@@ -1,38 +1,18 @@
 //! Hit counters in their own table: they add up over flushes, survive reopening, move over
 //! from a version-1 database, go with a deleted rule and stay with a tombstone.
 
-use std::path::{Path, PathBuf};
+mod temp_dir;
+
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
+use temp_dir::TempDir;
 
 use rusqlite::Connection;
 use seeother_server::catalog::Catalog;
 use seeother_server::rule::RuleSpec;
 use seeother_server::stats::{Unknown, flush};
 use seeother_server::store::Store;
-
-/// A fresh directory under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("seeother-store-hits-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn rule(path: &str) -> RuleSpec {
     RuleSpec::path(path, "https://example.org/x")

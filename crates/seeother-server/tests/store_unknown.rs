@@ -2,41 +2,18 @@
 //! a failed flush), in the store (rows, path length, retention), and a large flush lets an API
 //! write in between its small transactions.
 
-use std::path::PathBuf;
+mod temp_dir;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use temp_dir::TempDir;
 
 use rusqlite::Connection;
 use seeother_server::catalog::Catalog;
 use seeother_server::rule::RuleSpec;
 use seeother_server::stats::{MAX_UNKNOWN_PATH_BYTES, Unknown, UnknownLimits, flush};
 use seeother_server::store::{Store, UnknownRetention};
-
-/// A fresh directory under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "seeother-store-unknown-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn db(&self) -> PathBuf {
-        self.0.join("s.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn limits(max_paths: usize, max_rows: u64) -> UnknownLimits {
     UnknownLimits {
