@@ -93,6 +93,50 @@ fn render(
     escape: Option<&CaptureEscape>,
     out: &mut String,
 ) {
+    for piece in t.0.iter() {
+        render_piece(piece, caps, cond, f, env, escape, out);
+    }
+}
+
+/// Expand a step's target. mod_rewrite (2.4.60 and later, AH10508): a `?` that a capture or
+/// variable brings in before the target's own `?` would let the request choose the query,
+/// and the rule answers 403 (`None`); one brought in after it is part of the query.
+fn render_target(
+    t: &StepTemplate,
+    caps: Option<&Caps<'_>>,
+    cond: Option<&Caps<'_>>,
+    f: &Facts<'_>,
+    env: &Env,
+    escape: Option<&CaptureEscape>,
+) -> Option<String> {
+    let mut out = String::new();
+    let mut in_query = false;
+    let mut part = String::new();
+    for piece in t.0.iter() {
+        if let Piece::Text(s) = piece {
+            in_query |= s.contains('?');
+            out.push_str(s);
+            continue;
+        }
+        part.clear();
+        render_piece(piece, caps, cond, f, env, escape, &mut part);
+        if !in_query && part.contains('?') {
+            return None;
+        }
+        out.push_str(&part);
+    }
+    Some(out)
+}
+
+fn render_piece(
+    piece: &Piece,
+    caps: Option<&Caps<'_>>,
+    cond: Option<&Caps<'_>>,
+    f: &Facts<'_>,
+    env: &Env,
+    escape: Option<&CaptureEscape>,
+    out: &mut String,
+) {
     let group = |c: Option<&Caps<'_>>, n: u8, out: &mut String| {
         if let Some(m) = c.and_then(|c| c.get(n as usize)) {
             match escape {
@@ -101,40 +145,38 @@ fn render(
             }
         }
     };
-    for piece in t.0.iter() {
-        match piece {
-            Piece::Text(s) => out.push_str(s),
-            Piece::Capture(n) => group(caps, *n, out),
-            Piece::CondCapture(n) => group(cond, *n, out),
-            Piece::Var(v) => match v {
-                Var::Header(h) => {
-                    // mod_rewrite: %{HTTP:header} joins repeated fields with ", ".
-                    let mut first = true;
-                    for value in f.headers.get_all(h) {
-                        if !first {
-                            out.push_str(", ");
-                        }
-                        first = false;
-                        out.push_str(&String::from_utf8_lossy(value.as_bytes()));
+    match piece {
+        Piece::Text(s) => out.push_str(s),
+        Piece::Capture(n) => group(caps, *n, out),
+        Piece::CondCapture(n) => group(cond, *n, out),
+        Piece::Var(v) => match v {
+            Var::Header(h) => {
+                // mod_rewrite: %{HTTP:header} joins repeated fields with ", ".
+                let mut first = true;
+                for value in f.headers.get_all(h) {
+                    if !first {
+                        out.push_str(", ");
                     }
-                    // RFC 9110 §7.2: the host the request is for, whether it came in a Host
-                    // field or in the target (HTTP/2's :authority); the listener keeps it apart.
-                    if first && *h == http::header::HOST {
-                        out.push_str(f.host.unwrap_or(""));
-                    }
+                    first = false;
+                    out.push_str(&String::from_utf8_lossy(value.as_bytes()));
                 }
-                Var::Query => out.push_str(f.query.unwrap_or("")),
-                Var::Method => out.push_str(f.method.as_str()),
-                Var::Scheme => out.push_str(f.scheme),
-                Var::Host => out.push_str(f.host.unwrap_or("")),
-                Var::Path => out.push_str(&decode(f.path)),
-                Var::Env(name) => {
-                    if let Some((_, v)) = env.iter().find(|(n, _)| n == name) {
-                        out.push_str(v);
-                    }
+                // RFC 9110 §7.2: the host the request is for, whether it came in a Host
+                // field or in the target (HTTP/2's :authority); the listener keeps it apart.
+                if first && *h == http::header::HOST {
+                    out.push_str(f.host.unwrap_or(""));
                 }
-            },
-        }
+            }
+            Var::Query => out.push_str(f.query.unwrap_or("")),
+            Var::Method => out.push_str(f.method.as_str()),
+            Var::Scheme => out.push_str(f.scheme),
+            Var::Host => out.push_str(f.host.unwrap_or("")),
+            Var::Path => out.push_str(&decode(f.path)),
+            Var::Env(name) => {
+                if let Some((_, v)) = env.iter().find(|(n, _)| n == name) {
+                    out.push_str(v);
+                }
+            }
+        },
     }
 }
 
@@ -248,8 +290,19 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
     let mut raw = false;
     let mut changed = false;
     let mut rounds = 1;
+    // The steps that can match `cur`, in order (a large group's); none: every step.
+    let filter = group.filter.as_ref();
+    let mut candidates = filter.and_then(|f| f.candidates(&cur));
     let mut i = 0;
     while i < group.steps.len() {
+        if let Some(c) = &candidates {
+            // The others cannot match and are neither negated nor chained: skipping them is
+            // what trying them would do.
+            match c.get(c.partition_point(|&s| (s as usize) < i)) {
+                Some(&next) => i = next as usize,
+                None => break,
+            }
+        }
         let step = &group.steps[i];
         i += 1;
         if bare && !step.bare {
@@ -326,22 +379,11 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
             env.push((name.clone(), v));
         }
         if let Some(to) = &step.to {
-            let mut next = String::new();
             let escape = step.escape.as_ref();
-            render(
-                to,
-                caps.as_ref(),
-                last_cond.as_ref(),
-                f,
-                &env,
-                escape,
-                &mut next,
-            );
-            // mod_rewrite (2.4.60): a `?` in the result while the matched path held one (a
-            // decoded %3F) could smuggle a query in; Apache refuses it with 403.
-            if next.contains('?') && cur.contains('?') {
+            let Some(next) = render_target(to, caps.as_ref(), last_cond.as_ref(), f, &env, escape)
+            else {
                 return Decision::Answer(403);
-            }
+            };
             let (path, own_query) = match next.split_once('?') {
                 Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
                 None => (next, None),
@@ -365,6 +407,7 @@ pub fn run(group: &CompiledGroup, scope: &str, f: &Facts<'_>, bare: bool) -> Dec
             cur.push_str(info);
             info_len = info.len();
             changed = true;
+            candidates = filter.and_then(|f| f.candidates(&cur));
             raw |= step.raw;
         }
         match step.action {

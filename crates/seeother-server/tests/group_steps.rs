@@ -329,3 +329,138 @@ fn a_path_that_starts_with_two_slashes_stays_a_path() {
     let steps = [redirect("^(.*)$", "/{1}/base.rdf")];
     assert_eq!(run(&steps, "/d/", None), to("/.//base.rdf"));
 }
+
+/// `steps` run on `path` with the filter of a large group and without it: the same answer.
+fn run_both(steps: &[Step], path: &str) -> Decision {
+    let group = CompiledGroup::new("/d/", steps, &[], false, None, &[], &[]).expect("compiles");
+    assert!(group.filter.is_some(), "a group of {} steps", steps.len());
+    let mut plain = group.clone();
+    plain.filter = None;
+    let headers = HeaderMap::new();
+    let facts = Facts {
+        method: &Method::GET,
+        headers: &headers,
+        query: None,
+        host: Some("example.org"),
+        path,
+        scheme: "https",
+    };
+    let filtered = group::run(&group, "/d/", &facts, false);
+    assert_eq!(filtered, group::run(&plain, "/d/", &facts, false), "{path}");
+    filtered
+}
+
+fn fillers(n: usize) -> Vec<Step> {
+    (0..n)
+        .map(|i| redirect(&format!("^other{i}/?$"), &format!("https://x.example/o{i}")))
+        .collect()
+}
+
+#[test]
+fn a_large_group_tries_only_the_steps_that_can_match_in_their_order() {
+    let mut steps = vec![Step {
+        nocase: true,
+        ..redirect(r"^item/(\d+)$", "https://x.example/first/{1}")
+    }];
+    steps.extend(fillers(10));
+    // A step nothing is known of (no literal start) still runs in its place.
+    steps.push(redirect("^(.*)/$", "https://x.example/dir/{1}"));
+    steps.push(redirect("^item/", "https://x.example/late"));
+    steps.push(Step {
+        nocase: true,
+        ..redirect("^k$", "https://x.example/k")
+    });
+    steps.push(Step {
+        negate: true,
+        ..redirect("^keep", "https://x.example/negated")
+    });
+    // Case-insensitive, with captures: the first step wins over the later one.
+    assert_eq!(
+        run_both(&steps, "/d/ITEM/7"),
+        to("https://x.example/first/7")
+    );
+    assert_eq!(run_both(&steps, "/d/item/x"), to("https://x.example/late"));
+    // First match wins: the catch-all before the later step that also matches.
+    assert_eq!(
+        run_both(&steps, "/d/item/x/"),
+        to("https://x.example/dir/item/x")
+    );
+    assert_eq!(run_both(&steps, "/d/other3/"), to("https://x.example/o3"));
+    assert_eq!(run_both(&steps, "/d/zzz"), to("https://x.example/negated"));
+    assert_eq!(run_both(&steps, "/d/keep"), Decision::NoMatch);
+    // A path that is not ASCII runs every step (Unicode case folding: k is U+212A too).
+    assert_eq!(run_both(&steps, "/d/K"), to("https://x.example/k"));
+    assert_eq!(run_both(&steps, "/d/%E2%84%AA"), to("https://x.example/k"));
+}
+
+#[test]
+fn a_large_group_looks_again_after_a_step_rewrites_the_path() {
+    // A rewrite without `last` passes its result to the following steps, which are found by
+    // the new path's literal.
+    let mut steps = vec![step("^old-(.*)$", "new-{1}")];
+    steps.extend(fillers(8));
+    steps.push(redirect("^new-(.*)$", "https://x.example/n/{1}"));
+    steps.push(redirect("^old-", "https://x.example/never"));
+    assert_eq!(run_both(&steps, "/d/old-q"), to("https://x.example/n/q"));
+    // Skips count every step, tried or not.
+    let mut skipping = vec![Step {
+        skip: 9,
+        ..step("^s$", "-")
+    }];
+    skipping.extend(fillers(8));
+    skipping.push(redirect("^s$", "https://x.example/skipped"));
+    skipping.push(redirect("^s$", "https://x.example/after"));
+    assert_eq!(run_both(&skipping, "/d/s"), to("https://x.example/after"));
+    // A chained step that does not apply takes the next along, though that one is never tried.
+    let mut chained = vec![Step {
+        chain: true,
+        ..step("^c$", "-")
+    }];
+    chained.push(redirect("^nope$", "https://x.example/never"));
+    chained.extend(fillers(8));
+    chained.push(redirect("^d", "https://x.example/d"));
+    assert_eq!(run_both(&chained, "/d/d"), to("https://x.example/d"));
+}
+
+#[test]
+fn a_question_mark_a_capture_brings_before_the_targets_own_is_refused() {
+    // mod_rewrite (2.4.60, AH10508): "Unsafe URL with %3f URL rewritten without
+    // UnsafeAllow3F": a `?` from a back-reference or variable before the substitution's own
+    // answers 403; after it, it is part of the query.
+    let path = "/d/g%3Fab";
+    assert_eq!(
+        run(&[redirect("^g(.*)$", "https://h.example/y{1}")], path, None),
+        Decision::Answer(403)
+    );
+    let raw = Step {
+        raw: true,
+        ..redirect("^g(.*)$", "https://h.example/y?q={1}")
+    };
+    assert_eq!(
+        run(&[raw], path, None),
+        as_written("https://h.example/y?q=?ab")
+    );
+    // The substitution's own `?` alone: a redirect, whatever the path held.
+    assert_eq!(
+        run(&[redirect("^g", "https://h.example/y?q=1")], path, None),
+        to("https://h.example/y?q=1")
+    );
+    // A variable holding a `?` (w3id.org/eke: `%{ENV:LSD_URL}` with `…/extract?url=`).
+    let set = Step {
+        set: vec![SetVar {
+            name: "LSD".to_owned(),
+            value: "http://h.example/extract?url=".to_owned(),
+        }],
+        ..step("^", "-")
+    };
+    let uses = redirect("^k$", "{env:LSD}https://r.example/k");
+    assert_eq!(
+        run(&[set.clone(), uses], "/d/k", None),
+        Decision::Answer(403)
+    );
+    let after = redirect("^k$", "https://h.example/?u={env:LSD}");
+    assert!(matches!(
+        run(&[set, after], "/d/k", None),
+        Decision::Redirect { .. }
+    ));
+}

@@ -1,19 +1,28 @@
-//! A rule's regular expression: the `regex` crate's when it can run it, else (look-around:
-//! `(?=…)`, `(?!…)`, `(?<=…)`, `(?<!…)`) the look-around engine of [`super::pikevm`]. Both
-//! run in time linear in the input; what neither can run (back-references) is refused with
-//! the reason.
+//! A rule's regular expression: the `regex` crate's engines when they can run it, else
+//! (look-around: `(?=…)`, `(?!…)`, `(?<=…)`, `(?<!…)`) the look-around engine of
+//! [`super::pikevm`]. Both run in time linear in the input; what neither can run
+//! (back-references) is refused with the reason.
 
-use regex::{Regex, RegexBuilder};
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::captures::Captures;
+use regex_automata::{Input, PatternID};
 
 use super::pikevm::{self, MAX_AROUND, PLACEHOLDER, Program};
 
 /// A compiled expression.
 #[derive(Clone, Debug)]
 pub enum Expr {
-    /// No look-around: the `regex` crate.
-    Plain(Regex),
+    /// No look-around: the `regex` crate's engines (regex-automata's meta regex).
+    Plain(Box<Plain>),
     /// With look-around.
     Around(Box<Around>),
+}
+
+/// An expression without look-around.
+#[derive(Clone, Debug)]
+pub struct Plain {
+    text: Box<str>,
+    re: Regex,
 }
 
 /// An expression with look-around: its look-arounds, innermost first, and the outer program.
@@ -27,17 +36,37 @@ pub struct Around {
 
 /// The groups of one match.
 pub enum Caps<'h> {
-    /// From the `regex` crate.
-    Plain(regex::Captures<'h>),
+    /// From the `regex` crate's engines.
+    Plain(&'h str, Captures),
     /// From the look-around engine: two slots per group.
     Slots(&'h str, Vec<Option<usize>>),
+}
+
+/// The last line of an engine's error: what is wrong, without the pattern drawn above it.
+fn reason(e: &dyn std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// `text` parsed as the `regex` crate parses it (its defaults), case-insensitive with
+/// `nocase`.
+fn parse(text: &str, nocase: bool) -> Result<regex_syntax::hir::Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .case_insensitive(nocase)
+        .build()
+        .parse(text)
+        .map_err(|e| reason(&e))
 }
 
 impl<'h> Caps<'h> {
     /// The text group `i` matched, if it took part.
     pub fn get(&self, i: usize) -> Option<&'h str> {
         match self {
-            Caps::Plain(c) => c.get(i).map(|m| m.as_str()),
+            Caps::Plain(hay, c) => c.get_group(i).and_then(|m| hay.get(m.range())),
             Caps::Slots(hay, s) => match (s.get(2 * i)?, s.get(2 * i + 1)?) {
                 (Some(a), Some(b)) => hay.get(*a..*b),
                 _ => None,
@@ -50,19 +79,27 @@ impl Expr {
     /// Compile `text` (case-insensitive with `nocase`); compiled size at most `size_limit`
     /// bytes on the `regex` crate. The error says what cannot run.
     pub fn new(text: &str, nocase: bool, size_limit: usize) -> Result<Expr, String> {
-        let plain = RegexBuilder::new(text)
-            .case_insensitive(nocase)
-            .size_limit(size_limit)
-            .build();
-        let err = match plain {
-            Ok(re) => return Ok(Expr::Plain(re)),
-            Err(e) => e
-                .to_string()
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim()
-                .to_owned(),
+        let err = match parse(text, nocase) {
+            Ok(hir) => {
+                // No full DFA: building one is most of the time a small expression takes to
+                // compile (w3id.org's 5,033 took 0.4 s of CPU), and the lazy DFA searches as
+                // fast once warm.
+                let config = meta::Config::new()
+                    .dfa(false)
+                    .nfa_size_limit(Some(size_limit))
+                    .onepass_size_limit(Some(size_limit));
+                return meta::Builder::new()
+                    .configure(config)
+                    .build_from_hir(&hir)
+                    .map(|re| {
+                        Expr::Plain(Box::new(Plain {
+                            text: text.into(),
+                            re,
+                        }))
+                    })
+                    .map_err(|e| reason(&e));
+            }
+            Err(e) => e,
         };
         let mut split = Split::default();
         let outer = match split.text(text, 0) {
@@ -76,20 +113,7 @@ impl Expr {
         {
             return Err("characters U+F0000 and above are not taken with look-around".to_owned());
         }
-        let parse = |t: &str| {
-            regex_syntax::ParserBuilder::new()
-                .case_insensitive(nocase)
-                .build()
-                .parse(t)
-                .map_err(|e| {
-                    e.to_string()
-                        .lines()
-                        .last()
-                        .unwrap_or_default()
-                        .trim()
-                        .to_owned()
-                })
-        };
+        let parse = |t: &str| parse(t, nocase);
         let mut parts = Vec::with_capacity(split.parts.len());
         for (body, kind) in &split.parts {
             let hir = parse(body)?;
@@ -107,7 +131,7 @@ impl Expr {
     /// Whether it matches somewhere in `hay`.
     pub fn is_match(&self, hay: &str) -> bool {
         match self {
-            Expr::Plain(re) => re.is_match(hay),
+            Expr::Plain(p) => p.re.is_match(hay),
             Expr::Around(a) => pikevm::search(&a.outer, hay, &a.positions(hay), true).is_some(),
         }
     }
@@ -115,7 +139,11 @@ impl Expr {
     /// The groups of its leftmost-first match in `hay`.
     pub fn captures<'h>(&self, hay: &'h str) -> Option<Caps<'h>> {
         match self {
-            Expr::Plain(re) => re.captures(hay).map(Caps::Plain),
+            Expr::Plain(p) => {
+                let mut caps = p.re.create_captures();
+                p.re.captures(Input::new(hay), &mut caps);
+                caps.is_match().then_some(Caps::Plain(hay, caps))
+            }
             Expr::Around(a) => {
                 pikevm::search(&a.outer, hay, &a.positions(hay), false).map(|s| Caps::Slots(hay, s))
             }
@@ -125,7 +153,7 @@ impl Expr {
     /// The number of groups, group 0 included.
     pub fn captures_len(&self) -> usize {
         match self {
-            Expr::Plain(re) => re.captures_len(),
+            Expr::Plain(p) => p.re.group_info().group_len(PatternID::ZERO),
             Expr::Around(a) => a.outer.groups(),
         }
     }
@@ -133,7 +161,7 @@ impl Expr {
     /// The expression as written.
     pub fn as_str(&self) -> &str {
         match self {
-            Expr::Plain(re) => re.as_str(),
+            Expr::Plain(p) => &p.text,
             Expr::Around(a) => &a.text,
         }
     }

@@ -9,6 +9,7 @@ mod expr;
 mod group;
 mod pattern;
 mod pikevm;
+mod prefilter;
 mod steps;
 mod validate;
 mod whole;
@@ -24,6 +25,7 @@ pub use group::{
     SetVar, Step, StepQuery,
 };
 pub use pattern::{Captures, Pattern, PatternError, Template};
+pub use prefilter::StepFilter;
 pub use steps::{
     Action, CaptureEscape, CompiledCondition, CompiledGroup, CompiledStep, Piece, StepTemplate,
     Var, compile_steps,

@@ -497,6 +497,8 @@ pub struct CompiledGroup {
     pub env: Box<[CompiledEnv]>,
     /// (status, URL): error answers redirected.
     pub errors: Box<[(u16, Box<str>)]>,
+    /// The steps filed by the literal their matches start with (a group of many steps).
+    pub filter: Option<super::StepFilter>,
 }
 
 impl CompiledGroup {
@@ -547,6 +549,7 @@ impl CompiledGroup {
                 .collect(),
             slash,
             base: base.unwrap_or(scope).into(),
+            filter: super::StepFilter::new(steps),
         })
     }
 }
