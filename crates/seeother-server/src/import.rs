@@ -39,16 +39,10 @@ pub fn import_file<E>(
         })
     };
     let bytes = std::fs::read(path).map_err(io)?;
-    let mut file = AppliedFile {
-        sha256: Sha256::digest(&bytes).to_vec(),
-        format: format.media_type().to_owned(),
-        rules: 0,
-        changes: 0,
+    let applied = match Applied::of(store, path, format, Sha256::digest(&bytes).to_vec()) {
+        Ok(applied) => applied,
+        Err(skipped) => return Ok(skipped),
     };
-    let key = applied_key(path);
-    if let Some(skipped) = unchanged(store, path, key.as_deref(), &file) {
-        return Ok(skipped);
-    }
     let text = String::from_utf8(bytes)
         .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
     let name = path.display().to_string();
@@ -58,12 +52,10 @@ pub fn import_file<E>(
     rules_file::tests::check(&text, format, &name, &rules)
         .map_err(|e| FileImportError::Read(ReadError::from(e)))?;
     drop(text);
-    file.rules = rules.len() as u64;
+    let count = rules.len() as u64;
     let before = store.rules_changes().ok();
     let report = import(rules).map_err(FileImportError::Import)?;
-    if let (Some(key), Some(before)) = (&key, before) {
-        record(store, path, key, &mut file, before, &report);
-    }
+    applied.record(store, path, count, before, &report);
     Ok(report)
 }
 
@@ -110,16 +102,10 @@ pub fn import_file_streamed(
         // Said as `import_file` says it.
         return whole();
     }
-    let mut file = AppliedFile {
-        sha256: digest.finalize().to_vec(),
-        format: format.media_type().to_owned(),
-        rules: 0,
-        changes: 0,
+    let applied = match Applied::of(store, path, format, digest.finalize().to_vec()) {
+        Ok(applied) => applied,
+        Err(skipped) => return Ok(skipped),
     };
-    let key = applied_key(path);
-    if let Some(skipped) = unchanged(store, path, key.as_deref(), &file) {
-        return Ok(skipped);
-    }
     // A rule takes some 60 to 120 bytes in these notations: enough for the store to size
     // its cache.
     let expected = size / 64;
@@ -136,10 +122,8 @@ pub fn import_file_streamed(
         Ok(None) => return whole(),
         Err(e) => return Err(FileImportError::Import(e)),
     };
-    file.rules = (report.created + report.updated + report.unchanged) as u64;
-    if let (Some(key), Some(before)) = (&key, before) {
-        record(store, path, key, &mut file, before, &report);
-    }
+    let count = (report.created + report.updated + report.unchanged) as u64;
+    applied.record(store, path, count, before, &report);
     Ok(report)
 }
 
@@ -174,6 +158,52 @@ impl Utf8 {
 
     fn whole(&self) -> bool {
         !self.bad && self.cut.is_empty()
+    }
+}
+
+/// What is recorded of a rule file applied to a store: its digest and notation, under its
+/// canonical path (no record without one).
+struct Applied {
+    file: AppliedFile,
+    key: Option<String>,
+}
+
+impl Applied {
+    /// The record of `path` read as `format` with digest `sha256`; `Err` with the report of a
+    /// skipped import when it is unchanged since it was last applied and no rule changed since.
+    fn of(
+        store: &Store,
+        path: &Path,
+        format: Format,
+        sha256: Vec<u8>,
+    ) -> Result<Applied, ImportReport> {
+        let file = AppliedFile {
+            sha256,
+            format: format.media_type().to_owned(),
+            rules: 0,
+            changes: 0,
+        };
+        let key = applied_key(path);
+        match unchanged(store, path, key.as_deref(), &file) {
+            Some(skipped) => Err(skipped),
+            None => Ok(Applied { file, key }),
+        }
+    }
+
+    /// Record that the file's `rules` were applied with `report`, the store having counted
+    /// `before` changes (nothing is recorded when that count or the key is unknown).
+    fn record(
+        mut self,
+        store: &Store,
+        path: &Path,
+        rules: u64,
+        before: Option<i64>,
+        report: &ImportReport,
+    ) {
+        self.file.rules = rules;
+        if let (Some(key), Some(before)) = (&self.key, before) {
+            record(store, path, key, &mut self.file, before, report);
+        }
     }
 }
 
