@@ -54,6 +54,10 @@ impl Maintenance {
                     tracing::warn!(error = %e, "could not write hit counters; will retry");
                 }
                 flusher.metrics.set_unknown_dropped(unknown.dropped());
+                // After the counters' commits, and not in an API write's commit.
+                if let Err(e) = catalog.store().checkpoint() {
+                    tracing::debug!(error = %e, "could not checkpoint the WAL; will retry");
+                }
                 if last {
                     break;
                 }
