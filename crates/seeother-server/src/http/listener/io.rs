@@ -47,6 +47,12 @@ impl Activity {
         self.moves.store(n.wrapping_add(1), Ordering::Relaxed);
     }
 
+    /// Reads, writes and finished requests so far: a count that changes while the
+    /// connection is active.
+    pub(super) fn moves(&self) -> u64 {
+        self.moves.load(Ordering::Relaxed)
+    }
+
     /// Count a request in flight until the returned guard is dropped.
     pub(super) fn start(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
