@@ -8,7 +8,8 @@ binary) run at once from identical stores, pinned to the same core; each round m
 wrk GET, h2load -m1 and h2load -m10 against one, then the other (A/B, A/B, ...). CPU per
 request is the server process's user + system time (/proc/PID/stat) over the requests
 answered; printed per round, then the medians with each HTTP/2 figure's ratio to the same
-server's HTTP/1.1 GET.
+server's HTTP/1.1 GET (the median of the per-round ratios: runs seconds apart, steadier
+on a busy machine). `--also NAME=BINARY` adds another build (e.g. an older commit).
 
     python3 bench/server/h2.py --rules 1000000 --rounds 3
 """
@@ -31,14 +32,13 @@ import bench  # noqa: E402
 import contestants  # noqa: E402
 import measure  # noqa: E402
 
-VARIANTS = [("direct", []), ("hyper", ["--no-fast-path-h2"])]
 RUNS = [("h1 GET", None), ("h2c ×1", 1), ("h2c ×10", 10)]
 
 
-def start(a, name, extra, db, table, run_dir):
+def start(a, name, binary, extra, db, table, run_dir):
     probe = contestants.first_redirect(table)
     port = contestants.free_port()
-    argv = [a.binary, "serve", "--listen", f"127.0.0.1:{port}", "--db", db, *extra]
+    argv = [binary, "serve", "--listen", f"127.0.0.1:{port}", "--db", db, *extra]
     env = dict(os.environ, RUST_LOG="warn")
     proc, log = contestants.launch(name, argv, a.server_cpu,
                                    os.path.join(run_dir, f"{name}.log"), env)
@@ -49,12 +49,17 @@ def start(a, name, extra, db, table, run_dir):
 
 
 def run_one(a, server, table, streams):
+    """One timed run: requests/s and server CPU µs per request."""
     paths = os.path.join(table, "paths.txt")
     if streams is None:
         r = measure.wrk(a, server, paths, duration=a.duration)
-        return {"rps": r["rps"], "us": r["cpu"]["us_per_request"], "bad": r["status"]}
-    h = measure.h2load(a, server, table, streams=streams)
-    return {"rps": h["rps"], "us": h["cpu"]["us_per_request"], "bad": h["errored"]}
+        out = {"rps": r["rps"], "us": r["cpu"]["us_per_request"], "bad": r["status"],
+               "n": r["requests"]}
+    else:
+        h = measure.h2load(a, server, table, streams=streams)
+        out = {"rps": h["rps"], "us": h["cpu"]["us_per_request"], "bad": h["errored"],
+               "n": h["done"]}
+    return out
 
 
 def main():
@@ -67,6 +72,8 @@ def main():
     ap.add_argument("--server-cpu", default="0")
     ap.add_argument("--load-cpu", default="1")
     ap.add_argument("--binary", default=os.path.join(bench.target_dir(), "release", "seeother"))
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=BINARY",
+                    help="one more server, another build (e.g. an older commit); repeatable")
     ap.add_argument("--workdir", help="where the table and stores go (kept; default temporary)")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
@@ -79,13 +86,16 @@ def main():
     run_dir = tempfile.mkdtemp(prefix="run-", dir=workdir)
     db = os.path.join(run_dir, "seeother.db")
     print(f"importing {a.rules:,} rules", flush=True)
-    s = start(a, "import", ["--rules", os.path.join(table, "rules.csv")], db, table, run_dir)
+    s = start(a, "import", a.binary, ["--rules", os.path.join(table, "rules.csv")], db, table,
+              run_dir)
     contestants.stop(s)
+    variants = [("direct", a.binary, []), ("hyper", a.binary, ["--no-fast-path-h2"])]
+    variants += [(*spec.split("=", 1), []) for spec in a.also]
     servers = []
-    for name, extra in VARIANTS:
+    for name, binary, extra in variants:
         copy = os.path.join(run_dir, f"{name}.db")
         shutil.copyfile(db, copy)
-        servers.append(start(a, name, extra, copy, table, run_dir))
+        servers.append(start(a, name, binary, extra, copy, table, run_dir))
     os.remove(db)
     for s in servers:
         for _, streams in RUNS:
@@ -97,11 +107,11 @@ def main():
                 m = run_one(a, s, table, streams)
                 results[s.label][run].append(m)
                 print(f"  round {i + 1} {s.label:6} {run:8} {m['rps']:>9,.0f} req/s "
-                      f"{m['us']:6.2f} µs server CPU/request  ({m['bad']} non-3xx/errors)",
+                      f"{m['us']:6.2f} µs server CPU/request  ({m['bad']} 404s/errors)",
                       flush=True)
     for s in servers:
         direct = contestants.counter(s.port, "seeother_http2_direct_total")
-        print(f"  {s.label}: seeother_http2_direct_total {direct:,}")
+        print(f"  {s.label}: seeother_http2_direct_total {direct}")
     contestants.stop_all(servers)
     print(f"\nmedians over {a.rounds} rounds, {a.connections} connections, "
           f"load average {os.getloadavg()[0]:.2f}:")
@@ -112,9 +122,15 @@ def main():
         for run, _ in RUNS:
             us = statistics.median(m["us"] for m in runs[run])
             rps = statistics.median(m["rps"] for m in runs[run])
-            summary[label][run] = {"us": us, "rps": rps, "ratio": us / h1}
+            # The ratio in each round (runs seconds apart), then its median: steadier than
+            # the ratio of the medians on a busy machine.
+            ratios = [m["us"] / h["us"] for m, h in zip(runs[run], runs["h1 GET"])]
+            ratio = statistics.median(ratios)
+            summary[label][run] = {"us": us, "rps": rps, "ratio": ratio,
+                                   "ratio_of_medians": us / h1}
             print(f"  {label:6} {run:8} {rps:>9,.0f} req/s {us:6.2f} µs/request  "
-                  f"{us / h1:.2f}× its HTTP/1.1 GET")
+                  f"{ratio:.2f}× its HTTP/1.1 GET (per round: "
+                  f"{', '.join(f'{x:.2f}' for x in ratios)})")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"args": vars(a), "rounds": results, "medians": summary}, f, indent=1)

@@ -356,9 +356,13 @@ impl Conn<'_> {
                     },
                 }
             }
+            if !h2 {
+                app.metrics.count_handoff();
+            }
             io.unread(read);
         }
         if h2 {
+            io.unvectored();
             let conn = direct_h2::serve(
                 io,
                 &builders.h2,

@@ -101,6 +101,8 @@ pub(super) struct Tracked<T> {
     inner: T,
     activity: Arc<Activity>,
     unread: bytes::Bytes,
+    /// Whether to offer vectored writes when the stream has them.
+    vectored: bool,
 }
 
 impl<T> Tracked<T> {
@@ -109,7 +111,15 @@ impl<T> Tracked<T> {
             inner,
             activity,
             unread: bytes::Bytes::new(),
+            vectored: true,
         }
+    }
+
+    /// Say that writes are not vectored, whatever the stream can do: `h2` then copies DATA
+    /// frames under 1 KiB into its write buffer rather than chaining them, and a batch of
+    /// small responses leaves in one write (each chained frame is written on its own).
+    pub(super) fn unvectored(&mut self) {
+        self.vectored = false;
     }
 
     /// Give `bytes` back: the next reads return them before reading the stream again.
@@ -167,7 +177,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        self.vectored && self.inner.is_write_vectored()
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
