@@ -6,9 +6,10 @@
 //! answered on the spot by the same hot path as every other request ([`redirect`]), and the
 //! answers to one read leave together when the connection is next polled. Any other stream
 //! (the control plane, a request with a body, a bad `Host`) is answered by
-//! [`handle`] in a task of its own, its body read under the body deadline. There is no task
-//! per redirect and no service future: that is what HTTP/2 through hyper costs more per
-//! request than the direct HTTP/1.1 path.
+//! [`handle`] in a task of its own, its body read under the body deadline. A redirect gets no
+//! task, service future or request extensions, which made hyper's HTTP/2 cost more per
+//! request than the direct HTTP/1.1 path; and the io says it has no vectored writes, so h2
+//! copies small DATA frames into its buffer and a batch of answers leaves in one write.
 
 use std::cell::RefCell;
 use std::future::{Future, poll_fn};
