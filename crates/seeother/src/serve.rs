@@ -146,11 +146,18 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub auth_clients: usize,
 
-    /// Serve every HTTP/1.1 request with hyper, the general HTTP engine. By default plain
-    /// GET, HEAD and POST requests for identifiers over plain-text HTTP/1.1 are answered
-    /// directly (the same answers, with less work per request).
+    /// Serve every request with hyper, the general HTTP engine. By default plain GET, HEAD
+    /// and POST requests for identifiers over HTTP/1.1 and HTTP/2 are answered directly (the
+    /// same answers, with less work per request).
     #[arg(long)]
     pub no_fast_path: bool,
+
+    /// Serve every HTTP/2 request with hyper. By default an HTTP/2 connection's plain
+    /// redirects are answered in its own task (the same answers, with less work per
+    /// request), and its other requests by the service in a task each. --no-fast-path turns
+    /// this off too.
+    #[arg(long)]
+    pub no_fast_path_h2: bool,
 
     /// Reverse proxies to believe: from these addresses or networks (CIDR, e.g. 127.0.0.1,
     /// 10.0.0.0/8, ::1) only, the Forwarded field (RFC 7239) or X-Forwarded-Host,
@@ -301,6 +308,7 @@ fn options(args: ServeArgs) -> Result<Options, String> {
             max_header_bytes: args.max_header_bytes,
             shutdown_grace: seconds("shutdown-grace", args.shutdown_grace)?,
             fast_path: !args.no_fast_path,
+            fast_path_h2: !args.no_fast_path_h2,
             trusted_proxies: args.trust_proxy.into(),
         },
         flush_interval: seconds("flush-interval", args.flush_interval)?,

@@ -1,11 +1,12 @@
 //! The listener: accepts connections (at most `max_connections` at once), optionally over
-//! TLS, and serves HTTP/1.1 (keep-alive) and HTTP/2 (h2c by prior knowledge, or h2 by ALPN)
-//! with hyper, under a header-read timeout (from accept), a body deadline, an idle timeout, a
+//! TLS, and serves HTTP/1.1 (keep-alive) and HTTP/2 (h2c by prior knowledge, or h2 by ALPN),
+//! on the direct paths or with hyper, under a header-read timeout (from accept), a body deadline, an idle timeout, a
 //! header-size cap and a cap on connections per client. On shutdown it stops accepting, lets
 //! requests in flight finish, then closes.
 
 mod clients;
 mod direct;
+mod direct_h2;
 mod io;
 
 use std::future::Future;
@@ -54,6 +55,10 @@ pub struct Limits {
     /// hand a connection to hyper at its first other request (the default); if false, hyper
     /// serves every connection from its first byte.
     pub fast_path: bool,
+    /// Serve HTTP/2 connections on the direct HTTP/2 path (the default; only with
+    /// `fast_path`): plain redirects answered in the connection's task, everything else by
+    /// the service in a task per stream. If false, hyper serves HTTP/2.
+    pub fast_path_h2: bool,
     /// Reverse proxies whose forwarding fields are believed (`--trust-proxy`): from these
     /// peers only, `Forwarded` / `X-Forwarded-*` give the host, scheme and client address.
     /// Their connections skip the direct path and the per-client connection limit (every
@@ -72,6 +77,7 @@ impl Default for Limits {
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(30),
             fast_path: true,
+            fast_path_h2: true,
             trusted_proxies: Arc::default(),
         }
     }
@@ -137,6 +143,8 @@ struct Builders {
     /// RFC 9113 §3.4: the HTTP/2 preface opens a connection; one that has spoken HTTP/1.1
     /// stays HTTP/1.1, and a preface later on it is a malformed HTTP/1.1 request.
     http1: auto::Builder<TokioExecutor>,
+    /// The direct HTTP/2 path's settings.
+    h2: h2::server::Builder,
 }
 
 fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
@@ -170,6 +178,7 @@ pub async fn serve(
     let builders = Arc::new(Builders {
         auto: builder(&limits),
         http1: builder(&limits).http1_only(),
+        h2: direct_h2::builder(&limits),
     });
     let clients = Clients::new(limits.max_connections_per_client);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -319,7 +328,9 @@ impl Conn<'_> {
         let proxy = limits
             .trusts(peer.ip())
             .then(|| limits.trusted_proxies.clone());
-        if protocol != Protocol::Http2 && limits.fast_path && proxy.is_none() {
+        let direct = limits.fast_path && proxy.is_none();
+        let mut h2 = direct && limits.fast_path_h2 && protocol == Protocol::Http2;
+        if protocol != Protocol::Http2 && direct {
             let end = direct::serve(
                 &mut io,
                 &app,
@@ -334,7 +345,43 @@ impl Conn<'_> {
                 return;
             };
             http1 |= answered;
+            // RFC 9113 §3.3: HTTP/2 by prior knowledge opens with the preface.
+            let mut read = read;
+            if !http1 && limits.fast_path_h2 {
+                match direct_h2::is_preface(&read) {
+                    Some(yes) => h2 = yes,
+                    None => match direct_h2::read_preface(&mut io, read, first_by).await {
+                        Some((bytes, yes)) => (read, h2) = (bytes, yes),
+                        None => return,
+                    },
+                }
+            }
+            if !h2 {
+                app.metrics.count_handoff();
+            }
             io.unread(read);
+        }
+        if h2 {
+            io.unvectored();
+            let conn = direct_h2::serve(
+                io,
+                &builders.h2,
+                &service,
+                &activity,
+                limits,
+                peer,
+                &mut stop,
+            );
+            let first = activity.first_request_by(first_by);
+            tokio::select! {
+                () = conn => {}
+                () = first => {
+                    app.metrics.count_header_timeout();
+                    tracing::debug!(%peer, "no request within the header timeout of accept");
+                }
+                _ = activity.idle(limits.idle_timeout) => tracing::debug!("idle connection closed"),
+            }
+            return;
         }
         let busy = activity.clone();
         let body = limits.body;

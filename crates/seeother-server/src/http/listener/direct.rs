@@ -35,7 +35,8 @@ const READ_SIZE: usize = 8 * 1024;
 pub(super) enum End {
     /// Closed: by the client, on an error, idle or at shutdown.
     Closed,
-    /// For hyper to serve from here on, starting with `read`, the bytes already read;
+    /// For hyper (or the direct HTTP/2 path, when `read` is HTTP/2's preface) to serve from
+    /// here on, starting with `read`, the bytes already read;
     /// `answered` if the direct path answered a request first (the connection has spoken
     /// HTTP/1.1).
     Handoff { read: Bytes, answered: bool },
@@ -148,7 +149,6 @@ where
             out.clear();
         }
         if handoff {
-            app.metrics.count_handoff();
             return End::Handoff {
                 read: Bytes::copy_from_slice(&buf[at..]),
                 answered: served,
