@@ -439,6 +439,13 @@ fn same(stored: &mut RuleSpec, rule: &RuleSpec) -> bool {
     same
 }
 
+/// How an import goes: whether it reports its changes, whether it may take the bulk path.
+#[derive(Clone, Copy)]
+struct Way {
+    changes: bool,
+    bulk: bool,
+}
+
 /// Whether `table` (`rules` or `history`) has no rows.
 fn empty(tx: &Transaction<'_>, table: &str) -> rusqlite::Result<bool> {
     tx.query_row(
@@ -770,7 +777,8 @@ impl Sqlite {
         // import writes only the names of `Kind`, `QueryMode` and its own actions, so they
         // are not checked during it.
         conn.pragma_update(None, "ignore_check_constraints", true)?;
-        let imported = self.import_in(&conn, chunks, expected, actor, changes, bulk, complete);
+        let way = Way { changes, bulk };
+        let imported = self.import_in(&conn, chunks, expected, actor, way, complete);
         conn.pragma_update(None, "ignore_check_constraints", false)?;
         if import_cache_kib(expected) > DEFAULT_CACHE_KIB {
             conn.pragma_update(None, "cache_size", -(DEFAULT_CACHE_KIB as i64))?;
@@ -785,8 +793,7 @@ impl Sqlite {
         chunks: impl IntoIterator<Item = C>,
         expected: usize,
         actor: &str,
-        changes: bool,
-        bulk: bool,
+        Way { changes, bulk }: Way,
         complete: impl FnOnce() -> bool,
     ) -> Result<Option<ImportReport>, StoreError> {
         let tx = self.write(conn)?;
