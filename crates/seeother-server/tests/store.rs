@@ -29,7 +29,7 @@ fn rules_survive_reopening_and_the_schema_is_versioned() {
     let identity;
     {
         let store = Store::open(&db).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 9);
+        assert_eq!(store.schema_version().unwrap(), 10);
         let rule = RuleSpec::path("/a", "https://example.org/a")
             .validate()
             .unwrap();
@@ -38,7 +38,7 @@ fn rules_survive_reopening_and_the_schema_is_versioned() {
         identity = store.identity().unwrap();
     }
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 9);
+    assert_eq!(store.schema_version().unwrap(), 10);
     // The store keeps its random identity (what its snapshot is checked against).
     assert_eq!(identity.len(), 32);
     assert_eq!(store.identity().unwrap(), identity);

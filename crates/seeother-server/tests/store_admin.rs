@@ -107,7 +107,7 @@ fn all(store: &Store) {
 #[test]
 fn on_sqlite() {
     let store = Store::in_memory().unwrap();
-    assert_eq!(store.schema_version().unwrap(), 9);
+    assert_eq!(store.schema_version().unwrap(), 10);
     all(&store);
 }
 

@@ -148,7 +148,7 @@ fn migrating_a_version_1_database_moves_its_counters() {
         }
     }
     let store = Store::open(&db).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 9);
+    assert_eq!(store.schema_version().unwrap(), 10);
     assert_eq!(
         (hits(&store, 1), hits(&store, 2), hits(&store, 3)),
         (Some(5), Some(0), Some(7))

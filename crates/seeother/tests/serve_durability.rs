@@ -219,3 +219,88 @@ fn cli_import_beside_a_running_server_is_picked_up() {
         "the server reloads after a change by another process"
     );
 }
+
+/// The names and SQL of the store's indexes and triggers, and its `PRAGMA integrity_check`.
+fn schema_and_integrity(db: &std::path::Path) -> (Vec<(String, Option<String>)>, String) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let schema = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_schema WHERE type IN ('index', 'trigger') ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let integrity = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    (schema, integrity)
+}
+
+#[test]
+fn an_import_killed_midway_leaves_the_store_as_it_was() {
+    let dir = TempDir::new("import-kill9");
+    let db = dir.path().join("s.db");
+    let empty = dir.file("empty.csv", "path,to\n");
+    let (code, out, err) = cli(&[
+        "import",
+        empty.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (before, ok) = schema_and_integrity(&db);
+    assert_eq!(ok, "ok");
+    assert!(before.iter().any(|(n, _)| n == "rules_key"), "{before:?}");
+
+    // A large file into the empty store: its rules written before the indexes, which the
+    // transaction set aside. Killed once it has written pages (to the WAL), before it commits.
+    let mut text = String::from("path,to\n");
+    for i in 0..300_000 {
+        text.push_str(&format!("/id/{i},https://example.org/{i}\n"));
+    }
+    let file = dir.file("large.csv", &text);
+    let mut import = std::process::Command::new(BIN)
+        .args([
+            "import",
+            file.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let wal = dir.path().join("s.db-wal");
+    let written = eventually(Duration::from_secs(60), || {
+        std::fs::metadata(&wal).is_ok_and(|m| m.len() > 4 << 20)
+    });
+    assert!(written, "the import wrote to the WAL");
+    assert!(
+        import.try_wait().unwrap().is_none(),
+        "killed before it ended"
+    );
+    import.kill().unwrap();
+    import.wait().unwrap();
+
+    // Nothing of it, and every index and trigger as before.
+    let (after, ok) = schema_and_integrity(&db);
+    assert_eq!(ok, "ok");
+    assert_eq!(after, before);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rules: i64 = conn
+        .query_row("SELECT count(*) FROM rules", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rules, 0);
+    drop(conn);
+    let one = dir.file("one.csv", "path,to\n/id/1,https://example.org/1\n");
+    let (code, out, err) = cli(&[
+        "import",
+        one.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 created"), "{out}");
+}

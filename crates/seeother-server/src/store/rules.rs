@@ -319,6 +319,11 @@ const DEFAULT_CACHE_KIB: usize = 2000;
 /// The page cache of the largest imports, in KiB.
 const IMPORT_CACHE_KIB_MAX: usize = 64 * 1024;
 
+/// The page cache of the general path of an import of about `expected` rules, in KiB.
+fn import_cache_kib(expected: usize) -> usize {
+    (expected / 16).clamp(DEFAULT_CACHE_KIB, IMPORT_CACHE_KIB_MAX)
+}
+
 /// Rules from which an import counts its insertions itself instead of by [`COUNT_TRIGGER`]
 /// (setting the trigger aside and back is a change of the schema, which every connection
 /// then reads again).
@@ -432,6 +437,41 @@ fn same(stored: &mut RuleSpec, rule: &RuleSpec) -> bool {
     };
     (stored.id, stored.hits) = (id, hits);
     same
+}
+
+/// How an import goes: whether it reports its changes, whether it may take the bulk path.
+#[derive(Clone, Copy)]
+struct Way {
+    changes: bool,
+    bulk: bool,
+}
+
+/// Whether `table` (`rules` or `history`) has no rows.
+fn empty(tx: &Transaction<'_>, table: &str) -> rusqlite::Result<bool> {
+    tx.query_row(
+        &format!("SELECT NOT EXISTS (SELECT 1 FROM {table})"),
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Drop the indexes of `table` made by `CREATE INDEX` (for `rules`, all of them since
+/// schema version 10, the key index `rules_key` among them); the statements that make them
+/// again.
+fn set_indexes_aside(tx: &Transaction<'_>, table: &str) -> rusqlite::Result<Vec<String>> {
+    let indexes = tx
+        .prepare(
+            "SELECT name, sql FROM sqlite_schema
+             WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
+        )?
+        .query_map([table], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (name, _) in &indexes {
+        tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+    }
+    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }
 
 impl Sqlite {
@@ -690,7 +730,13 @@ impl Sqlite {
         actor: &str,
         changes: bool,
     ) -> Result<ImportReport, StoreError> {
-        let report = self.import_chunks([rules], rules.len(), actor, changes, || true)?;
+        // The bulk path refuses two rules with one key (the key index, made after the rules,
+        // finds them): such rules go the general way, the later updating the earlier.
+        let (n, all) = (rules.len(), || true);
+        if let Some(report) = self.import_with([rules], n, actor, changes, true, all)? {
+            return Ok(report);
+        }
+        let report = self.import_with([rules], n, actor, changes, false, all)?;
         Ok(report.unwrap_or_default())
     }
 
@@ -702,7 +748,9 @@ impl Sqlite {
     /// Each rule is inserted unless its key is taken (one look-up of the key for a new
     /// rule); a rule whose key is taken is read and compared, and written only when it
     /// differs. A large import counts its new rules in `rules_changes` with one statement
-    /// instead of the trigger's one per row.
+    /// instead of the trigger's one per row; into an empty table, it writes the rules first
+    /// and makes the table's indexes after them (two rules with one key then give `None`,
+    /// as an incomplete file does).
     pub fn import_chunks<C: AsRef<[RuleSpec]>>(
         &self,
         chunks: impl IntoIterator<Item = C>,
@@ -711,24 +759,28 @@ impl Sqlite {
         changes: bool,
         complete: impl FnOnce() -> bool,
     ) -> Result<Option<ImportReport>, StoreError> {
+        self.import_with(chunks, expected, actor, changes, true, complete)
+    }
+
+    fn import_with<C: AsRef<[RuleSpec]>>(
+        &self,
+        chunks: impl IntoIterator<Item = C>,
+        expected: usize,
+        actor: &str,
+        changes: bool,
+        bulk: bool,
+        complete: impl FnOnce() -> bool,
+    ) -> Result<Option<ImportReport>, StoreError> {
         let conn = self.conn();
-        // A large import inserts into the rules' key index all over: with SQLite's default
-        // 2 MiB page cache, its pages are written out and read back again and again during
-        // the one transaction. The cache is sized to hold that index (about 40 bytes a
-        // rule), within a bound so that memory stays near the file's size, and set back
-        // after.
-        let cache_kib = (expected / 16).clamp(DEFAULT_CACHE_KIB, IMPORT_CACHE_KIB_MAX);
-        if cache_kib > DEFAULT_CACHE_KIB {
-            conn.pragma_update(None, "cache_size", -(cache_kib as i64))?;
-        }
         // The CHECK constraints `kind IN (…)` and `action IN (…)` build a temporary table of
         // their four values for each row written (a tenth of a large import's time); an
         // import writes only the names of `Kind`, `QueryMode` and its own actions, so they
         // are not checked during it.
         conn.pragma_update(None, "ignore_check_constraints", true)?;
-        let imported = self.import_in(&conn, chunks, expected, actor, changes, complete);
+        let way = Way { changes, bulk };
+        let imported = self.import_in(&conn, chunks, expected, actor, way, complete);
         conn.pragma_update(None, "ignore_check_constraints", false)?;
-        if cache_kib > DEFAULT_CACHE_KIB {
+        if import_cache_kib(expected) > DEFAULT_CACHE_KIB {
             conn.pragma_update(None, "cache_size", -(DEFAULT_CACHE_KIB as i64))?;
             conn.release_memory()?;
         }
@@ -741,7 +793,7 @@ impl Sqlite {
         chunks: impl IntoIterator<Item = C>,
         expected: usize,
         actor: &str,
-        changes: bool,
+        Way { changes, bulk }: Way,
         complete: impl FnOnce() -> bool,
     ) -> Result<Option<ImportReport>, StoreError> {
         let tx = self.write(conn)?;
@@ -763,11 +815,37 @@ impl Sqlite {
         if trigger.is_some() {
             tx.execute_batch(&format!("DROP TRIGGER {COUNT_TRIGGER}"))?;
         }
+        // Into an empty table, a large import sets the table's indexes aside (in its
+        // transaction, as the trigger) and makes them after its rules: SQLite builds an index
+        // by sorting its entries, far cheaper than inserting a million keys at random places
+        // of the key index's B-tree.
+        let mut indexes = Vec::new();
+        if bulk && expected >= BULK_IMPORT && empty(&tx, "rules")? {
+            indexes = set_indexes_aside(&tx, "rules")?;
+            // So are the history's in a new store (their rows are appended in order, but
+            // made at the end they cost half as much).
+            if empty(&tx, "history")? {
+                indexes.extend(set_indexes_aside(&tx, "history")?);
+            }
+        }
+        let bulk = !indexes.is_empty();
+        // The general path inserts into the rules' key index all over: with SQLite's default
+        // 2 MiB page cache, its pages are written out and read back again and again during
+        // the one transaction. The cache is sized to hold that index (about 40 bytes a
+        // rule), within a bound so that memory stays near the file's size, and set back
+        // after. The bulk path only appends, and SQLite sorts the entries of an index it
+        // makes in pieces of the cache's size: the default cache serves it (a larger one
+        // costs memory and no time).
+        let cache_kib = import_cache_kib(expected);
+        if !bulk && cache_kib > DEFAULT_CACHE_KIB {
+            tx.pragma_update(None, "cache_size", -(cache_kib as i64))?;
+        }
         {
             let mut find = tx.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM {FROM} WHERE r.host = ?1 AND r.kind = ?2 AND r.matcher = ?3"
             ))?;
-            let mut add = tx.prepare_cached(INSERT_NEW)?;
+            // Without the key index there is no conflict to look for.
+            let mut add = tx.prepare_cached(if bulk { INSERT } else { INSERT_NEW })?;
             let mut history = tx.prepare_cached(HISTORY)?;
             let mut json = Vec::new();
             for chunk in chunks {
@@ -857,6 +935,17 @@ impl Sqlite {
         if !complete() {
             // Dropped: rolled back.
             return Ok(None);
+        }
+        for sql in &indexes {
+            match tx.execute_batch(sql) {
+                // Two of the rules have one key: rolled back, as for an incomplete file.
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+                {
+                    return Ok(None);
+                }
+                made => made?,
+            }
         }
         tx.commit()?;
         Ok(Some(report))

@@ -42,6 +42,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0007_rule_checks.sql"),
     include_str!("../../migrations/0008_daily_stats.sql"),
     include_str!("../../migrations/0009_list_orders.sql"),
+    include_str!("../../migrations/0010_rules_key.sql"),
 ];
 
 /// The SQLite store. Every method takes `&self`.
