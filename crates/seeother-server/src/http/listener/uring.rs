@@ -53,13 +53,18 @@ struct Job {
 
 /// What a worker is sent: connections, and whether to stop.
 struct Inbox {
-    jobs: Mutex<Vec<Job>>,
+    /// `None` once the worker has ended: a connection handed then is closed at once.
+    jobs: Mutex<Option<Vec<Job>>>,
     stop: AtomicBool,
     /// An eventfd the worker always has a read of in flight.
     wake: OwnedFd,
 }
 
 impl Inbox {
+    fn jobs(&self) -> std::sync::MutexGuard<'_, Option<Vec<Job>>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn wake(&self) {
         let one = 1u64.to_ne_bytes();
         // SAFETY: writes 8 bytes from a live buffer to an eventfd this inbox owns.
@@ -87,7 +92,7 @@ impl Pool {
             // SAFETY: `fd` was just opened and nothing else owns it.
             let wake = unsafe { OwnedFd::from_raw_fd(fd) };
             let inbox = Arc::new(Inbox {
-                jobs: Mutex::new(Vec::new()),
+                jobs: Mutex::new(Some(Vec::new())),
                 stop: AtomicBool::new(false),
                 wake,
             });
@@ -141,11 +146,13 @@ impl Pool {
             first_by,
             reply,
         };
-        inbox
-            .jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(job);
+        match &mut *inbox.jobs() {
+            Some(jobs) => jobs.push(job),
+            None => {
+                let _ = job.reply.send(Outcome::Closed);
+                return outcome;
+            }
+        }
         inbox.wake();
         outcome
     }
@@ -359,8 +366,8 @@ impl Worker {
                 }
             }
         }
-        let jobs = std::mem::take(&mut *self.inbox.jobs.lock().unwrap_or_else(|e| e.into_inner()));
-        for job in jobs {
+        let jobs = self.inbox.jobs().as_mut().map(std::mem::take);
+        for job in jobs.into_iter().flatten() {
             if self.stopping {
                 let _ = job.reply.send(Outcome::Closed);
                 continue;
@@ -508,6 +515,9 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        for job in self.inbox.jobs().take().into_iter().flatten() {
+            let _ = job.reply.send(Outcome::Closed);
+        }
         // Only on a panic can operations still be in flight: then their buffers are leaked
         // rather than freed under the kernel, and their tokio tasks told the end.
         for mut conn in std::mem::take(&mut self.conns).into_iter().flatten() {
