@@ -243,6 +243,8 @@ struct Worker {
     /// How often deadlines are looked at.
     step: Duration,
     pending: Vec<squeue::Entry>,
+    /// Whether receives may wait for readability first (off when the kernel refuses it).
+    poll_first: bool,
 }
 
 impl Worker {
@@ -262,6 +264,7 @@ impl Worker {
             quiet,
             step: (quiet / 8).clamp(Duration::from_millis(10), Duration::from_millis(250)),
             pending: Vec::new(),
+            poll_first: true,
         }
     }
 
@@ -400,7 +403,8 @@ impl Worker {
                 }
             };
             self.live += 1;
-            self.pending.push(recv(self.conns[key].insert(conn), key));
+            self.pending
+                .push(recv(self.conns[key].insert(conn), key, self.poll_first));
         }
     }
 
@@ -409,9 +413,14 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(key).and_then(Option::as_mut) else {
             return;
         };
-        if res == -libc::EINTR || res == -libc::EAGAIN {
+        // A kernel before 5.19 refuses the flag: receive without it from then on.
+        let refused = res == -libc::EINVAL && conn.op == Op::Recv && self.poll_first;
+        if refused {
+            self.poll_first = false;
+        }
+        if refused || res == -libc::EINTR || res == -libc::EAGAIN {
             let again = match conn.op {
-                Op::Recv => recv(conn, key),
+                Op::Recv => recv(conn, key, self.poll_first),
                 Op::Send => send(conn, key),
             };
             self.pending.push(again);
@@ -454,7 +463,7 @@ impl Worker {
                 } else {
                     conn.out.clear();
                     conn.buf.clear();
-                    self.pending.push(recv(conn, key));
+                    self.pending.push(recv(conn, key, self.poll_first));
                 }
             }
         }
@@ -532,15 +541,27 @@ impl Drop for Worker {
     }
 }
 
-/// A receive into `conn.buf`'s spare capacity.
-fn recv(conn: &mut Conn, key: usize) -> squeue::Entry {
+/// `IORING_RECVSEND_POLL_FIRST` (kernel 5.19): wait for the socket to be readable before
+/// trying to receive.
+const POLL_FIRST: u16 = 1;
+
+/// A receive into `conn.buf`'s spare capacity. Once the connection has been answered, the
+/// next request is not there yet as a rule: `poll_first` then skips the attempt that would
+/// find nothing.
+fn recv(conn: &mut Conn, key: usize, poll_first: bool) -> squeue::Entry {
     conn.op = Op::Recv;
     let spare = conn.buf.spare_capacity_mut();
+    let prio = if poll_first && conn.served {
+        POLL_FIRST
+    } else {
+        0
+    };
     opcode::Recv::new(
         types::Fd(conn.fd.as_raw_fd()),
         spare.as_mut_ptr().cast(),
         spare.len() as u32,
     )
+    .ioprio(prio)
     .build()
     .user_data(key as u64)
 }
