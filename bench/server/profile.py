@@ -2,7 +2,8 @@
 """Where `seeother serve` spends its time and memory under the benchmark's load.
 
 Starts seeother from an existing store (e.g. the one a benchmark run left in its workdir),
-pinned like the benchmark, drives it with wrk over the same request paths, samples it with
+pinned like the benchmark, drives it with wrk (or h2load over h2c: --h2-streams) over the
+same request paths, samples it with
 `perf record -e cpu-clock` (a software clock: works where hardware counters are not
 exposed, as in most VMs) and prints the hottest functions, plus RSS at start, after a
 warm-up and after the profiled run.
@@ -50,6 +51,8 @@ def main():
     ap.add_argument("--load-cpu", default="1")
     ap.add_argument("--call-graph", choices=["none", "fp", "dwarf"], default="none")
     ap.add_argument("--mix", default="GET:100", help="wrk method mix")
+    ap.add_argument("--h2-streams", type=int, default=0, metavar="N",
+                    help="drive it with h2load over h2c, N streams per connection, not wrk")
     ap.add_argument("--seeother-arg", dest="seeother_args", action="append", default=[],
                     metavar="ARG", help="extra argument to `seeother serve`; repeatable")
     ap.add_argument("--out", help="perf data file (default: a temporary directory)")
@@ -73,8 +76,13 @@ def main():
     took = contestants.wait_first(server, probe, t0, "start from store")
     print(f"first 303 after {took:.3f} s; {rss(server)}", flush=True)
 
-    r = measure.wrk(a, server, paths, duration=a.warmup, mix=a.mix)
-    print(f"warm-up:  {report.wrk_line(r)}; {rss(server)}", flush=True)
+    def drive(seconds):
+        if a.h2_streams:
+            r = measure.h2load(a, server, a.table, streams=a.h2_streams, duration=seconds)
+            return report.h2_line(r)
+        return report.wrk_line(measure.wrk(a, server, paths, duration=seconds, mix=a.mix))
+
+    print(f"warm-up:  {drive(a.warmup)}; {rss(server)}", flush=True)
 
     perf = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "1999", "-p", str(proc.pid),
             "-o", data]
@@ -82,13 +90,11 @@ def main():
         perf += ["--call-graph", a.call_graph]
     perf += ["--", "sleep", str(a.seconds)]
     result = {}
-    load = threading.Thread(
-        target=lambda: result.update(r=measure.wrk(a, server, paths, duration=a.seconds,
-                                                   mix=a.mix)))
+    load = threading.Thread(target=lambda: result.update(r=drive(a.seconds)))
     load.start()
     subprocess.run(perf, check=True, timeout=a.seconds + 60)
     load.join()
-    print(f"profiled: {report.wrk_line(result['r'])}; {rss(server)}", flush=True)
+    print(f"profiled: {result['r']}; {rss(server)}", flush=True)
     contestants.stop(server)
 
     sort = ["--no-children", "--sort", "symbol", "--percent-limit", "0.7"]

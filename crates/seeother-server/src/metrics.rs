@@ -62,6 +62,7 @@ struct Shard {
     buckets: [AtomicU64; BUCKETS_US.len() + 1],
     latency_sum_ns: AtomicU64,
     direct: AtomicU64,
+    direct_h2: AtomicU64,
 }
 
 impl Default for Shard {
@@ -72,6 +73,7 @@ impl Default for Shard {
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
             latency_sum_ns: AtomicU64::new(0),
             direct: AtomicU64::new(0),
+            direct_h2: AtomicU64::new(0),
         }
     }
 }
@@ -166,6 +168,13 @@ impl Metrics {
     #[inline]
     pub fn count_direct(&self, n: u64) {
         self.shard().direct.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Count `n` requests answered on the direct HTTP/2 path (they are counted by
+    /// [`Metrics::record`] too).
+    #[inline]
+    pub fn count_direct_h2(&self, n: u64) {
+        self.shard().direct_h2.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Count a connection handed from the direct HTTP/1.1 path to hyper.
@@ -282,6 +291,13 @@ impl Metrics {
             out,
             "seeother_http1_direct_total {}",
             self.total(|s| &s.direct)
+        );
+        out.push_str("# HELP seeother_http2_direct_total Requests answered on the direct HTTP/2 path, in the connection's task (the others by the service, a task each).\n");
+        out.push_str("# TYPE seeother_http2_direct_total counter\n");
+        let _ = writeln!(
+            out,
+            "seeother_http2_direct_total {}",
+            self.total(|s| &s.direct_h2)
         );
         out.push_str("# HELP seeother_http1_handoffs_total Connections handed from the direct HTTP/1.1 path to hyper at a request it does not answer.\n");
         out.push_str("# TYPE seeother_http1_handoffs_total counter\n");

@@ -6,23 +6,25 @@
 //! then (`--snapshot PATH`), starts from it and catches up from its number, or serves it
 //! while the database cannot be reached.
 //!
-//! The file is the packed table as it is in memory (see `index/image.rs`) and the other rules
-//! as their stored rows in JSON, after a header (`seeother-snapshot 2`, the change number,
-//! the store's identity), all under one CRC-32. It is served only whole and valid: every
-//! length and record checked, the CRC matching, the rule count as it says and every rule one
-//! the index accepts. It is written to a temporary file, synced and renamed, so a crash
-//! leaves the old one.
+//! The file is the served index's packed table as it is in memory (see `index/image.rs`),
+//! with the numbers of its records that the store no longer holds as they are, and the other
+//! rules as their stored rows in JSON, after a header (`seeother-snapshot 3`, the change
+//! number, the store's identity), all under one CRC-32. Written so, a snapshot needs no
+//! second table in memory: only the rules changed since the table was packed are copied. It
+//! is served only whole and valid: every length and record checked, the CRC matching, the
+//! rule count as it says and every rule one the index accepts. It is written to a temporary
+//! file, synced and renamed, so a crash leaves the old one.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::index::{ImageError, In, Index, IndexBuilder, Out, PackedWriter, RuleParts};
+use crate::index::{ImageError, In, Index, IndexBuilder, Out, PackedBase, RuleParts};
 use crate::rule::{Kind, QueryMode};
 use crate::store::{RuleRow, Store, StoreError};
 
-const MAGIC: &[u8; 20] = b"seeother-snapshot 2\n";
+const MAGIC: &[u8; 20] = b"seeother-snapshot 3\n";
 
 /// One rule as kept in a snapshot: borrowed from the store's row when written.
 #[derive(Debug, Serialize, Deserialize)]
@@ -127,27 +129,28 @@ pub struct Loaded {
     pub store: String,
 }
 
-/// Write every rule of `store` to `path`, as of one change number, which is returned. Plain
-/// rules are packed as the index packs them; the others are kept as their rows. Written to a
-/// temporary file that is synced, then renamed over `path`.
-pub fn write(store: &Store, path: &Path) -> Result<i64, SnapshotError> {
+/// Write every rule of `store` to `path`, as of one change number, which is returned. The
+/// plain rules that `base` (the index being served, whatever change it is of) holds in its
+/// packed table exactly as they are stored are written as its records; the others are kept
+/// as their rows. Written to a temporary file that is synced, then renamed over `path`.
+pub fn write(store: &Store, path: &Path, base: &Index) -> Result<i64, SnapshotError> {
     let io = |source| SnapshotError::Io {
         path: path.to_owned(),
         source,
     };
     let identity = store.identity()?;
-    let mut packed = PackedWriter::with_capacity(store.count_estimate()? as usize);
+    let mut packed = PackedBase::of(base);
     let mut others: Vec<u8> = b"[".to_vec();
     let mut count = 0usize;
     let mut push = |r: &RuleRow<'_>| {
         // A rule with a group would be compiled only to be handed back: kept as its row.
         let plain = matches!(r.kind, Kind::Path | Kind::Prefix) && r.group.is_none();
-        let packed = plain
+        let kept = plain
             && match RuleParts::of_row(r) {
-                Ok(parts) => packed.push(parts).is_ok(),
+                Ok(parts) => packed.keep(&parts),
                 Err(_) => false,
             };
-        if !packed {
+        if !kept {
             if count > 0 {
                 others.push(b',');
             }
@@ -345,8 +348,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("seeother-snap-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("a.snapshot");
-        let seq = write(&store, &path).unwrap();
         let (loaded, _) = crate::load::load(&store).unwrap();
+        let seq = write(&store, &path, &loaded).unwrap();
         let read = read(&path).unwrap();
         assert_eq!(read.index.len(), loaded.len());
         assert_eq!(read.index.len(), 3007);
@@ -376,13 +379,86 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The id of the rule `index` answers `path` with.
+    fn id_of(index: &Index, path: &str) -> i64 {
+        index.lookup(None, path).unwrap().rule.id()
+    }
+
+    #[test]
+    fn a_snapshot_over_an_index_of_older_rules_reads_back_as_the_store_is_now() {
+        let store = store();
+        let dir = std::env::temp_dir().join(format!("seeother-snapold-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (old, _) = crate::load::load(&store).unwrap();
+        // Changes the served index has not seen: a packed rule deleted, one made a
+        // tombstone, one given another target, one another status, one given variants
+        // (compiled now), a new one; and an empty index as the base, where every rule is
+        // kept as its row.
+        store.delete(id_of(&old, "/id/5"), false, "t").unwrap();
+        store.delete(id_of(&old, "/id/6"), true, "t").unwrap();
+        let moved = RuleSpec::path("/id/7", "https://example.org/moved")
+            .validate()
+            .unwrap();
+        store.update(id_of(&old, "/id/7"), &moved, "t").unwrap();
+        let mut permanent = RuleSpec::path("/id/8", "https://example.org/8");
+        permanent.status = 308;
+        store
+            .update(id_of(&old, "/id/8"), &permanent.validate().unwrap(), "t")
+            .unwrap();
+        let mut negotiated = RuleSpec::path("/id/9", "https://example.org/9.html");
+        negotiated.default_type = Some("text/html".into());
+        negotiated.variants = vec![crate::rule::Variant {
+            media_type: "text/turtle".into(),
+            to: "https://example.org/9.ttl".into(),
+        }];
+        store
+            .update(id_of(&old, "/id/9"), &negotiated.validate().unwrap(), "t")
+            .unwrap();
+        let new = RuleSpec::path("/id/new", "https://example.org/new");
+        store.create(&new.validate().unwrap(), "t").unwrap();
+        let (now, _) = crate::load::load(&store).unwrap();
+        let paths: Vec<(Option<&str>, &str)> = PATHS
+            .iter()
+            .copied()
+            .chain(["/id/5", "/id/6", "/id/7", "/id/8", "/id/9", "/id/new"].map(|p| (None, p)))
+            .collect();
+        for base in [&old, &Index::default()] {
+            let path = dir.join("a.snapshot");
+            write(&store, &path, base).unwrap();
+            let read = read(&path).unwrap();
+            assert_eq!(read.index.len(), now.len());
+            for &(host, p) in &paths {
+                assert_eq!(
+                    answer(&read.index, host, p),
+                    answer(&now, host, p),
+                    "{host:?} {p}"
+                );
+                // The default target, packed or compiled (a rule with variants is compiled
+                // in both).
+                let target = |i: &Index| {
+                    i.lookup(host, p).map(|h| match h.rule {
+                        Rule::Packed(r) => r.target().to_owned(),
+                        Rule::Compiled(c) => match c.packable_parts() {
+                            Some(parts) => parts.to.to_owned(),
+                            None => format!("{:?}", c.target(0)),
+                        },
+                    })
+                };
+                assert_eq!(target(&read.index), target(&now), "{p}");
+            }
+            assert_eq!(answer(&read.index, None, "/id/5"), None);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn a_snapshot_cut_short_or_with_any_byte_changed_is_refused() {
         let store = store();
         let dir = std::env::temp_dir().join(format!("seeother-snapbad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("a.snapshot");
-        write(&store, &path).unwrap();
+        let (loaded, _) = crate::load::load(&store).unwrap();
+        write(&store, &path, &loaded).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let bad = dir.join("bad.snapshot");
         // Every byte of the header and the last ones, and 400 spread over the rest.

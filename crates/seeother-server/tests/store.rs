@@ -272,3 +272,58 @@ fn hits_are_counted_in_memory_and_flushed_in_batches() {
     c.update(a, RuleSpec::path("/a", "/y"), "t").unwrap();
     assert_eq!(c.get(a).unwrap().unwrap().hits, Some(4));
 }
+
+#[test]
+fn commits_leave_the_wal_to_the_checkpointer_which_takes_it_up_again_after_a_reader() {
+    let dir = temp_dir("checkpoint");
+    let db = dir.join("s.db");
+    let store = seeother_server::store::Sqlite::open(&db).unwrap();
+    let rules = |from: usize| -> Vec<RuleSpec> {
+        (from..from + 20_000)
+            .map(|i| {
+                RuleSpec::path(&format!("/w/{i}"), &format!("https://example.org/{i}"))
+                    .validate()
+                    .unwrap()
+            })
+            .collect()
+    };
+    store.import(&rules(0), "test", false).unwrap();
+    // More pages than SQLite's own autocheckpoint (1,000) would have let the commit leave.
+    let wal = dir.join("s.db-wal");
+    let size = || std::fs::metadata(&db).unwrap().len();
+    let before = size();
+    let (pages, done) = store.checkpoint().unwrap();
+    assert!(pages > 1000, "{pages} pages in the WAL");
+    assert_eq!(
+        done, pages,
+        "a passive checkpoint with nobody reading copies it all"
+    );
+    // The commit left them in the WAL: the database file grew at the checkpoint.
+    assert!(size() > before + 1000 * 4096, "{before} → {}", size());
+    assert!(std::fs::metadata(&wal).unwrap().len() > 1000 * 4096);
+    // A reader in a transaction keeps the pages written after it began from the database
+    // file; the next checkpoint after it ends copies them.
+    let reader = rusqlite::Connection::open(&db).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let before: i64 = reader
+        .query_row("SELECT count(*) FROM rules", [], |r| r.get(0))
+        .unwrap();
+    store.import(&rules(20_000), "test", false).unwrap();
+    let (pages, done) = store.checkpoint().unwrap();
+    assert!(done < pages, "{done} of {pages} copied beside the reader");
+    let seen: i64 = reader
+        .query_row("SELECT count(*) FROM rules", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        (before, seen),
+        (20_000, 20_000),
+        "the reader keeps its snapshot"
+    );
+    reader.execute_batch("COMMIT").unwrap();
+    let (pages, done) = store.checkpoint().unwrap();
+    assert_eq!(done, pages);
+    assert_eq!(store.count().unwrap(), 40_000);
+    drop(reader);
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

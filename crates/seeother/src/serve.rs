@@ -146,12 +146,18 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub auth_clients: usize,
 
-    /// Serve every HTTP/1.1 request with hyper, the general HTTP engine. By default plain
-    /// GET, HEAD and POST requests for identifiers over plain-text HTTP/1.1 are answered
-    /// directly (the same answers, with less work per request).
+    /// Serve every request with hyper, the general HTTP engine. By default plain GET, HEAD
+    /// and POST requests for identifiers over HTTP/1.1 and HTTP/2 are answered directly (the
+    /// same answers, with less work per request).
     #[arg(long)]
     pub no_fast_path: bool,
 
+    /// Serve every HTTP/2 request with hyper. By default an HTTP/2 connection's plain
+    /// redirects are answered in its own task (the same answers, with less work per
+    /// request), and its other requests by the service in a task each. --no-fast-path turns
+    /// this off too.
+    #[arg(long)]
+    pub no_fast_path_h2: bool,
     /// Run the direct path on tokio's epoll loop (a receive and a send system call per
     /// request) rather than on io_uring, which batches many connections' receives and sends
     /// into one system call. io_uring is used where the kernel offers it (Linux 5.11 or
@@ -308,6 +314,7 @@ fn options(args: ServeArgs) -> Result<Options, String> {
             max_header_bytes: args.max_header_bytes,
             shutdown_grace: seconds("shutdown-grace", args.shutdown_grace)?,
             fast_path: !args.no_fast_path,
+            fast_path_h2: !args.no_fast_path_h2,
             io_uring: !args.no_io_uring,
             trusted_proxies: args.trust_proxy.into(),
         },

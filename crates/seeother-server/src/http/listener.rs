@@ -1,11 +1,12 @@
 //! The listener: accepts connections (at most `max_connections` at once), optionally over
-//! TLS, and serves HTTP/1.1 (keep-alive) and HTTP/2 (h2c by prior knowledge, or h2 by ALPN)
-//! with hyper, under a header-read timeout (from accept), a body deadline, an idle timeout, a
+//! TLS, and serves HTTP/1.1 (keep-alive) and HTTP/2 (h2c by prior knowledge, or h2 by ALPN),
+//! on the direct paths or with hyper, under a header-read timeout (from accept), a body deadline, an idle timeout, a
 //! header-size cap and a cap on connections per client. On shutdown it stops accepting, lets
 //! requests in flight finish, then closes.
 
 mod clients;
 mod direct;
+mod direct_h2;
 mod io;
 #[cfg(target_os = "linux")]
 mod uring;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -56,6 +58,10 @@ pub struct Limits {
     /// hand a connection to hyper at its first other request (the default); if false, hyper
     /// serves every connection from its first byte.
     pub fast_path: bool,
+    /// Serve HTTP/2 connections on the direct HTTP/2 path (the default; only with
+    /// `fast_path`): plain redirects answered in the connection's task, everything else by
+    /// the service in a task per stream. If false, hyper serves HTTP/2.
+    pub fast_path_h2: bool,
     /// Run the direct path's plain-text connections on io_uring where the kernel offers it
     /// (the default; Linux only), batching many connections' receives and sends into one
     /// system call; if false, or without io_uring, on tokio's epoll loop.
@@ -78,6 +84,7 @@ impl Default for Limits {
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(30),
             fast_path: true,
+            fast_path_h2: true,
             io_uring: true,
             trusted_proxies: Arc::default(),
         }
@@ -144,6 +151,8 @@ struct Builders {
     /// RFC 9113 §3.4: the HTTP/2 preface opens a connection; one that has spoken HTTP/1.1
     /// stays HTTP/1.1, and a preface later on it is a malformed HTTP/1.1 request.
     http1: auto::Builder<TokioExecutor>,
+    /// The direct HTTP/2 path's settings.
+    h2: h2::server::Builder,
 }
 
 fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
@@ -177,6 +186,7 @@ pub async fn serve(
     let builders = Arc::new(Builders {
         auto: builder(&limits),
         http1: builder(&limits).http1_only(),
+        h2: direct_h2::builder(&limits),
     });
     let clients = Clients::new(limits.max_connections_per_client);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -340,7 +350,7 @@ impl Conn<'_> {
                 #[cfg(not(target_os = "linux"))]
                 let _ = uring;
                 let io = Tracked::new(stream, self.activity.clone());
-                self.serve(io, Protocol::Unknown, direct, stop).await
+                self.serve(io, Protocol::Unknown, None, stop).await
             }
             Some(acceptor) => {
                 let peer = self.peer;
@@ -354,7 +364,7 @@ impl Conn<'_> {
                             _ => Protocol::Unknown,
                         };
                         let io = Tracked::new(tls_stream, self.activity.clone());
-                        self.serve(io, protocol, true, stop).await
+                        self.serve(io, protocol, None, stop).await
                     }
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -363,7 +373,8 @@ impl Conn<'_> {
         }
     }
 
-    /// The direct path on an io_uring worker, then hyper if the worker hands it back.
+    /// The direct path on an io_uring worker, then [`Conn::serve`] if the worker hands it
+    /// back.
     #[cfg(target_os = "linux")]
     async fn on_uring(self, stream: TcpStream, pool: &Pool, stop: watch::Receiver<bool>) {
         let Ok(std) = stream.into_std() else {
@@ -379,25 +390,20 @@ impl Conn<'_> {
         if answered {
             self.activity.mark_served();
         }
-        let mut io = Tracked::new(stream, self.activity.clone());
-        io.unread(read);
-        // RFC 9113 §3.4: a connection that has spoken HTTP/1.1 stays HTTP/1.1.
-        let protocol = if answered {
-            Protocol::Http1
-        } else {
-            Protocol::Unknown
-        };
-        self.serve(io, protocol, false, stop).await
+        let io = Tracked::new(stream, self.activity.clone());
+        self.serve(io, Protocol::Unknown, Some((read, answered)), stop)
+            .await
     }
 
-    /// Serve a connection: when it may speak HTTP/1.1, on the direct path first (if `direct`
-    /// and the path is on), then with hyper from the first request the direct path does not
-    /// answer.
+    /// Serve a connection: when it may speak HTTP/1.1, on the direct path first (unless it
+    /// is off, or `handed` says it has run already: the bytes it read and did not answer,
+    /// and whether it answered), then on the HTTP/2 path or with hyper from the first
+    /// request the direct path does not answer.
     async fn serve<T>(
         self,
         mut io: Tracked<T>,
         protocol: Protocol,
-        direct: bool,
+        handed: Option<(Bytes, bool)>,
         mut stop: watch::Receiver<bool>,
     ) where
         T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -416,7 +422,10 @@ impl Conn<'_> {
         let proxy = limits
             .trusts(peer.ip())
             .then(|| limits.trusted_proxies.clone());
-        if direct && protocol != Protocol::Http2 && limits.fast_path && proxy.is_none() {
+        let direct = limits.fast_path && proxy.is_none();
+        let mut h2 = direct && limits.fast_path_h2 && protocol == Protocol::Http2;
+        let mut handed = handed;
+        if handed.is_none() && protocol != Protocol::Http2 && direct {
             let end = direct::serve(
                 &mut io,
                 &app,
@@ -430,8 +439,48 @@ impl Conn<'_> {
             let direct::End::Handoff { read, answered } = end else {
                 return;
             };
+            handed = Some((read, answered));
+        }
+        // Handed over by the direct path (here, or on an io_uring worker).
+        if let Some((read, answered)) = handed {
             http1 |= answered;
+            // RFC 9113 §3.3: HTTP/2 by prior knowledge opens with the preface.
+            let mut read = read;
+            if !http1 && limits.fast_path_h2 {
+                match direct_h2::is_preface(&read) {
+                    Some(yes) => h2 = yes,
+                    None => match direct_h2::read_preface(&mut io, read, first_by).await {
+                        Some((bytes, yes)) => (read, h2) = (bytes, yes),
+                        None => return,
+                    },
+                }
+            }
+            if !h2 {
+                app.metrics.count_handoff();
+            }
             io.unread(read);
+        }
+        if h2 {
+            io.unvectored();
+            let conn = direct_h2::serve(
+                io,
+                &builders.h2,
+                &service,
+                &activity,
+                limits,
+                peer,
+                &mut stop,
+            );
+            let first = activity.first_request_by(first_by);
+            tokio::select! {
+                () = conn => {}
+                () = first => {
+                    app.metrics.count_header_timeout();
+                    tracing::debug!(%peer, "no request within the header timeout of accept");
+                }
+                _ = activity.idle(limits.idle_timeout) => tracing::debug!("idle connection closed"),
+            }
+            return;
         }
         let busy = activity.clone();
         let body = limits.body;

@@ -23,6 +23,8 @@ use crate::metrics::Handler;
 use crate::resolve::{self, Outcome, Reply};
 use crate::rule::{Kind, RESERVED_PREFIX};
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// What answers requests: the app, and the control plane's router for `/-/…`.
 #[derive(Debug)]
 pub struct Service {
@@ -44,10 +46,14 @@ impl Service {
 }
 
 /// Answer one request. Never fails and never panics on input: every request gets a response.
-pub async fn handle(
+/// `B` is the connection's body: hyper's, or an HTTP/2 stream's on the direct path.
+pub async fn handle<B>(
     service: Arc<Service>,
-    req: Request<RequestBody>,
-) -> Result<Response<Full<Body>>, Infallible> {
+    req: Request<RequestBody<B>>,
+) -> Result<Response<Full<Body>>, Infallible>
+where
+    RequestBody<B>: hyper::body::Body<Data = bytes::Bytes, Error = BoxError> + Send + 'static,
+{
     let app = &service.app;
     let uri = req.uri();
     let hosts = req.headers().get_all(HOST).iter().map(|v| v.as_bytes());
@@ -110,7 +116,10 @@ pub async fn handle(
 
 /// A request under [`RESERVED_PREFIX`], answered by the control plane's router, its body
 /// collected.
-async fn reserved(control: axum::Router, req: Request<RequestBody>) -> Response<Full<Body>> {
+async fn reserved<B>(control: axum::Router, req: Request<RequestBody<B>>) -> Response<Full<Body>>
+where
+    RequestBody<B>: hyper::body::Body<Data = bytes::Bytes, Error = BoxError> + Send + 'static,
+{
     // The router's service is always ready and its error type is `Infallible`.
     let Ok(response) = control.oneshot(req).await;
     let (parts, body) = response.into_parts();

@@ -276,8 +276,9 @@ pub struct Index {
 /// Fills an [`Index`]: plain rules are packed, the others compiled.
 pub struct IndexBuilder {
     packed: packed::Builder,
-    /// A packed table read from a snapshot: then every rule pushed is compiled.
-    read: Option<Packed>,
+    /// A packed table read from a snapshot, with the records it hides: then every rule
+    /// pushed is compiled.
+    read: Option<(Packed, HashSet<u32>)>,
     hosts: HashMap<Box<str>, Scope>,
     any: Scope,
 }
@@ -295,12 +296,21 @@ impl IndexBuilder {
         }
     }
 
-    /// A builder over the packed table of a snapshot ([`PackedWriter::write`]); the rules
+    /// A builder over the packed table of a snapshot ([`PackedBase::write`]); the rules
     /// pushed then are the snapshot's others, compiled.
     pub fn read_packed<R: std::io::Read>(inp: &mut In<R>) -> Result<Self, ImageError> {
+        let packed = Packed::read(inp)?;
+        let count = inp.count(4, "hidden records")?;
+        let mut hidden = HashSet::with_capacity(count);
+        for _ in 0..count {
+            let n = inp.u32()?;
+            if !packed.is_record(n) || !hidden.insert(n) {
+                return Err(ImageError::invalid("it hides a record it does not have"));
+            }
+        }
         Ok(IndexBuilder {
             packed: packed::Builder::with_capacity(0, 0),
-            read: Some(Packed::read(inp)?),
+            read: Some((packed, hidden)),
             hosts: HashMap::new(),
             any: Scope::default(),
         })
@@ -346,9 +356,9 @@ impl IndexBuilder {
 
     /// Close the index.
     pub fn finish(self) -> Index {
-        let packed = match self.read {
+        let (packed, hidden) = match self.read {
             Some(read) => read,
-            None => self.packed.finish(),
+            None => (self.packed.finish(), HashSet::new()),
         };
         let mut index = Index {
             packed: Arc::new(packed),
@@ -360,42 +370,89 @@ impl IndexBuilder {
             reads: Arc::default(),
         };
         // A compiled rule pushed after a packed one with the same key replaced it.
-        let shadowed: HashSet<u32> = index
+        let shadowed: Vec<u32> = index
             .compiled()
             .filter_map(|c| index.packed_of(c.host(), c.kind(), c.matcher()))
             .map(|p| p.slot())
             .collect();
-        index.hidden = Arc::new(shadowed);
+        let mut hidden = hidden;
+        hidden.extend(shadowed);
+        index.hidden = Arc::new(hidden);
         index.recount();
         index
     }
 }
 
-/// The plain rules of a snapshot, packed as the index packs them; the other rules are handed
-/// back, to be kept as they are stored (and compiled when the snapshot is read).
-pub struct PackedWriter {
-    packed: packed::Builder,
+/// The plain rules of a snapshot, written from a packed table already in memory (the one
+/// being served), so that writing a snapshot needs no second table beside it: a stored rule
+/// the table holds exactly as it is stored is kept as its record; every other rule is handed
+/// back, to be kept as its row; the table's records that no stored rule matched are written
+/// as hidden.
+pub struct PackedBase {
+    packed: Arc<Packed>,
+    /// One bit per record number: kept for a stored rule.
+    kept: Vec<u64>,
+    count: usize,
 }
 
-impl PackedWriter {
-    /// A writer sized for about `rules` rules.
-    pub fn with_capacity(rules: usize) -> Self {
-        PackedWriter {
-            packed: packed::Builder::with_capacity(rules, rules.saturating_mul(128)),
+impl PackedBase {
+    /// A base of `index`'s packed table.
+    pub fn of(index: &Index) -> Self {
+        let places = index.packed.places();
+        PackedBase {
+            packed: index.packed.clone(),
+            kept: vec![0; places.div_ceil(64)],
+            count: 0,
         }
     }
 
-    /// Pack `rule`, or hand it back when it is not plain.
-    #[allow(clippy::result_large_err)]
-    pub fn push<'a>(&mut self, rule: RuleParts<'a>) -> Result<(), RuleParts<'a>> {
-        self.packed.push(rule)
+    /// Whether the table holds `rule` exactly (the same id, key, target, status, query and
+    /// tombstone): then it is kept as the table's record.
+    pub fn keep(&mut self, rule: &RuleParts<'_>) -> bool {
+        if !rule.is_plain() {
+            return false;
+        }
+        let Some(p) = self.packed_of(rule) else {
+            return false;
+        };
+        let same = p.id() == rule.id
+            && p.target() == rule.to
+            && p.status().code().as_u16() == rule.status
+            && p.query() == rule.query
+            && p.is_gone() == rule.gone;
+        let (word, bit) = (p.slot() as usize / 64, 1u64 << (p.slot() % 64));
+        // A key is stored once; a second row for it would be kept as a row.
+        if !same || self.kept[word] & bit != 0 {
+            return false;
+        }
+        self.kept[word] |= bit;
+        self.count += 1;
+        true
     }
 
-    /// Write the packed table; gives how many rules it holds.
+    fn packed_of(&self, rule: &RuleParts<'_>) -> Option<PackedRule<'_>> {
+        let number = match rule.host {
+            None => ANY_HOST,
+            Some(h) => self.packed.host_number(h)?,
+        };
+        self.packed.get(number, rule.kind, rule.matcher)
+    }
+
+    /// Write the table and the numbers of its records not kept; gives how many rules were
+    /// kept. Read back by [`IndexBuilder::read_packed`].
     pub fn write<W: std::io::Write>(self, out: &mut Out<W>) -> std::io::Result<usize> {
-        let packed = self.packed.finish();
-        packed.write(out)?;
-        Ok(packed.len())
+        self.packed.write(out)?;
+        let hidden: Vec<u32> = self
+            .packed
+            .rules()
+            .map(|r| r.slot())
+            .filter(|&n| self.kept[n as usize / 64] & (1 << (n % 64)) == 0)
+            .collect();
+        out.u64(hidden.len() as u64)?;
+        for n in hidden {
+            out.u32(n)?;
+        }
+        Ok(self.count)
     }
 }
 

@@ -196,6 +196,20 @@ impl Packed {
         self.prefix_lens.get(host as usize).map_or(&[], |l| l)
     }
 
+    /// How many record numbers there are (used or not).
+    pub(crate) fn places(&self) -> usize {
+        self.exact.places() + self.prefixes.places()
+    }
+
+    /// Whether `n` is the number of a record that holds a rule.
+    pub(crate) fn is_record(&self, n: u32) -> bool {
+        if n as usize >= self.places() {
+            return false;
+        }
+        let (table, place) = self.table_of(n);
+        table.slot(place).is_some_and(|s| s.flags & USED != 0)
+    }
+
     /// How many rules (each filed once).
     pub(crate) fn len(&self) -> usize {
         self.exact.rules() + self.prefixes.rules()

@@ -54,6 +54,10 @@ impl Maintenance {
                     tracing::warn!(error = %e, "could not write hit counters; will retry");
                 }
                 flusher.metrics.set_unknown_dropped(unknown.dropped());
+                // After the counters' commits, and not in an API write's commit.
+                if let Err(e) = catalog.store().checkpoint() {
+                    tracing::debug!(error = %e, "could not checkpoint the WAL; will retry");
+                }
                 if last {
                     break;
                 }
@@ -80,8 +84,8 @@ impl Maintenance {
         });
         if let Some(path) = snapshot {
             let catalog = app.catalog.clone();
-            // Reading every rule and packing them takes about a second per million: on a
-            // thread of its own, so that counters are flushed meanwhile, and a batch thread
+            // Reading every rule takes about a second per million (the plain ones are
+            // written from the table being served, not packed again): on a thread of its own, so that counters are flushed meanwhile, and a batch thread
             // (not an idle one: it takes the store's connection for a moment, which a
             // thread that may wait indefinitely for a core must not hold).
             m.start("seeother-snapshot", move |stopped| {
@@ -180,7 +184,11 @@ impl Snapshots {
             return;
         }
         let started = Instant::now();
-        match crate::snapshot::write(store, path) {
+        // A full `Arc`, not a guard: writing takes a while.
+        let base = arc_swap::Guard::into_inner(catalog.index());
+        let written = crate::snapshot::write(store, path, &base);
+        drop(base);
+        match written {
             Ok(seq) => {
                 tracing::debug!(seq, snapshot = %path.display(), took = ?started.elapsed(), "snapshot written");
                 self.last = Some((Instant::now(), seq));

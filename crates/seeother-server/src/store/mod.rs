@@ -317,6 +317,15 @@ impl Store {
         each!(self, s => s.data_version())
     }
 
+    /// Copy the WAL into the database beside the writes (SQLite; nothing on PostgreSQL):
+    /// see [`Sqlite::checkpoint`].
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.checkpoint().map(drop),
+            Store::Postgres(_) => Ok(()),
+        }
+    }
+
     /// Call `f` with every rule, streaming rows.
     pub fn for_each_rule(&self, f: impl FnMut(RuleSpec)) -> Result<(), StoreError> {
         each!(self, s => s.for_each_rule(f))

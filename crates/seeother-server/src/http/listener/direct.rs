@@ -35,7 +35,8 @@ pub(super) const READ_SIZE: usize = 8 * 1024;
 pub(super) enum End {
     /// Closed: by the client, on an error, idle or at shutdown.
     Closed,
-    /// For hyper to serve from here on, starting with `read`, the bytes already read;
+    /// For hyper (or the direct HTTP/2 path, when `read` is HTTP/2's preface) to serve from
+    /// here on, starting with `read`, the bytes already read;
     /// `answered` if the direct path answered a request first (the connection has spoken
     /// HTTP/1.1).
     Handoff { read: Bytes, answered: bool },
@@ -103,7 +104,6 @@ where
             out.clear();
         }
         if turn.handoff {
-            app.metrics.count_handoff();
             return End::Handoff {
                 read: Bytes::copy_from_slice(&buf[turn.used..]),
                 answered: served,
@@ -125,8 +125,8 @@ pub(super) struct Turn {
 }
 
 /// Answer the complete simple requests at the start of `read` (one read from a client),
-/// appending their responses to `out`, and count them (the caller counts a handoff when it
-/// hands the connection over). Both event loops (tokio's here and
+/// appending their responses to `out`, and count them (the listener counts a handoff to
+/// hyper when it hands the connection over). Both event loops (tokio's here and
 /// the io_uring one) call this, so a protocol question has one answer.
 pub(super) fn answer(
     app: &App,

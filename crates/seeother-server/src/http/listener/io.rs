@@ -47,6 +47,12 @@ impl Activity {
         self.moves.store(n.wrapping_add(1), Ordering::Relaxed);
     }
 
+    /// Reads, writes and finished requests so far: a count that changes while the
+    /// connection is active.
+    pub(super) fn moves(&self) -> u64 {
+        self.moves.load(Ordering::Relaxed)
+    }
+
     /// Count a request in flight until the returned guard is dropped.
     pub(super) fn start(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -95,6 +101,8 @@ pub(super) struct Tracked<T> {
     inner: T,
     activity: Arc<Activity>,
     unread: bytes::Bytes,
+    /// Whether to offer vectored writes when the stream has them.
+    vectored: bool,
 }
 
 impl<T> Tracked<T> {
@@ -103,7 +111,15 @@ impl<T> Tracked<T> {
             inner,
             activity,
             unread: bytes::Bytes::new(),
+            vectored: true,
         }
+    }
+
+    /// Say that writes are not vectored, whatever the stream can do: `h2` then copies DATA
+    /// frames under 1 KiB into its write buffer rather than chaining them, and a batch of
+    /// small responses leaves in one write (each chained frame is written on its own).
+    pub(super) fn unvectored(&mut self) {
+        self.vectored = false;
     }
 
     /// Give `bytes` back: the next reads return them before reading the stream again.
@@ -161,7 +177,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        self.vectored && self.inner.is_write_vectored()
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

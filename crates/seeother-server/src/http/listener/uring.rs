@@ -7,8 +7,9 @@
 //! handed, as its file descriptor, to a worker thread here (one per runtime thread), which
 //! answers it with the same step ([`direct::answer`]) under the same timeouts. The worker
 //! gives it back ([`Outcome`]) when it is closed (by the client, an error, a timeout or
-//! shutdown) or when a request comes that the direct path does not answer: then hyper goes
-//! on with the descriptor and the bytes read and not answered, as after [`direct::End`].
+//! shutdown) or when a request comes that the direct path does not answer: then the listener
+//! goes on with the descriptor and the bytes read and not answered, as after
+//! [`direct::End::Handoff`] (to the HTTP/2 path for a preface, else to hyper).
 //!
 //! Each connection has exactly one operation in flight (a receive or a send) while the
 //! worker holds it, into or out of buffers that it owns; it is dropped only once that
@@ -512,7 +513,6 @@ impl Worker {
             let _ = reply.send(Outcome::Closed);
             return;
         }
-        self.app.metrics.count_handoff();
         let read = Bytes::copy_from_slice(&conn.buf[at..]);
         let _ = reply.send(Outcome::Handoff {
             fd: conn.fd,
