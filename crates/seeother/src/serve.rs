@@ -158,6 +158,12 @@ pub struct ServeArgs {
     /// this off too.
     #[arg(long)]
     pub no_fast_path_h2: bool,
+    /// Run the direct path on tokio's epoll loop (a receive and a send system call per
+    /// request) rather than on io_uring, which batches many connections' receives and sends
+    /// into one system call. io_uring is used where the kernel offers it (Linux 5.11 or
+    /// later, not forbidden by a seccomp filter); the log says which at start.
+    #[arg(long)]
+    pub no_io_uring: bool,
 
     /// Reverse proxies to believe: from these addresses or networks (CIDR, e.g. 127.0.0.1,
     /// 10.0.0.0/8, ::1) only, the Forwarded field (RFC 7239) or X-Forwarded-Host,
@@ -309,6 +315,7 @@ fn options(args: ServeArgs) -> Result<Options, String> {
             shutdown_grace: seconds("shutdown-grace", args.shutdown_grace)?,
             fast_path: !args.no_fast_path,
             fast_path_h2: !args.no_fast_path_h2,
+            io_uring: !args.no_io_uring,
             trusted_proxies: args.trust_proxy.into(),
         },
         flush_interval: seconds("flush-interval", args.flush_interval)?,

@@ -1,6 +1,7 @@
 //! The direct HTTP/1.1 path against hyper: the same requests to a server with it (the default)
 //! and one without it (`--no-fast-path`) get the same bytes back (the `Date` value aside), on
-//! keep-alive connections, pipelined, and across the hand-off to hyper mid-connection.
+//! keep-alive connections, pipelined, and across the hand-off to hyper mid-connection; each case
+//! on both of the direct path's event loops (io_uring, and epoll with `--no-io-uring`).
 
 mod serve_support;
 
@@ -52,19 +53,23 @@ to = "https://example.org/old"
 gone = true
 "#;
 
-/// Two servers on the same rules: the direct path on, and off.
-fn servers(name: &str) -> (TempDir, Server, Server) {
-    servers_with(name, &[])
+/// The direct path's two event loops: io_uring (where the kernel offers it) and epoll.
+const LOOPS: [&[&str]; 2] = [&[], &["--no-io-uring"]];
+
+/// Two servers on the same rules: the direct path on (on the loop `io` chooses), and off.
+fn servers(name: &str, io: &[&str]) -> (TempDir, Server, Server) {
+    servers_with(name, &[], io)
 }
 
 /// [`servers`], both started with `args` too.
-fn servers_with(name: &str, args: &[&str]) -> (TempDir, Server, Server) {
+fn servers_with(name: &str, args: &[&str], io: &[&str]) -> (TempDir, Server, Server) {
     let dir = TempDir::new(name);
     let rules = dir.file("rules.toml", RULES);
-    let mut direct_args = vec!["--rules", rules.to_str().unwrap()];
-    direct_args.extend(args);
+    let mut hyper_args = vec!["--rules", rules.to_str().unwrap()];
+    hyper_args.extend(args);
+    let mut direct_args = hyper_args.clone();
+    direct_args.extend(io);
     let direct = Server::start(&dir.path().join("direct.db"), &direct_args);
-    let mut hyper_args = direct_args.clone();
     hyper_args.push("--no-fast-path");
     let hyper = Server::start(&dir.path().join("hyper.db"), &hyper_args);
     (dir, direct, hyper)
@@ -150,7 +155,13 @@ const FORM: &str = "Content-Type: application/x-www-form-urlencoded\r\nContent-L
 
 #[test]
 fn every_kind_of_answer_is_the_same_bytes_as_hyper_gives() {
-    let (_dir, direct, hyper) = servers("fast-same");
+    for io in LOOPS {
+        every_kind_of_answer_is_the_same_bytes_as_hyper_gives_on(io);
+    }
+}
+
+fn every_kind_of_answer_is_the_same_bytes_as_hyper_gives_on(io: &[&str]) {
+    let (_dir, direct, hyper) = servers("fast-same", io);
     let requests: &[(&str, &str, &str)] = &[
         ("GET", "/id/berlin", ""),
         ("HEAD", "/id/berlin", ""),
@@ -220,7 +231,13 @@ fn every_kind_of_answer_is_the_same_bytes_as_hyper_gives() {
 
 #[test]
 fn a_connection_is_handed_to_hyper_at_the_first_request_it_does_not_answer() {
-    let (_dir, direct, hyper) = servers("fast-handoff");
+    for io in LOOPS {
+        a_connection_is_handed_to_hyper_at_the_first_request_it_does_not_answer_on(io);
+    }
+}
+
+fn a_connection_is_handed_to_hyper_at_the_first_request_it_does_not_answer_on(io: &[&str]) {
+    let (_dir, direct, hyper) = servers("fast-handoff", io);
     let get = "GET /id/berlin HTTP/1.1\r\nHost: h\r\n\r\n";
     let post = "POST /id/berlin HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\n\r\na=b&c=d";
     let chunked = "POST /id/berlin HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n7\r\na=b&c=d\r\n0\r\n\r\n";
@@ -279,7 +296,13 @@ fn a_connection_is_handed_to_hyper_at_the_first_request_it_does_not_answer() {
 
 #[test]
 fn malformed_and_ambiguous_requests_get_what_hyper_gives() {
-    let (_dir, direct, hyper) = servers("fast-garbage");
+    for io in LOOPS {
+        malformed_and_ambiguous_requests_get_what_hyper_gives_on(io);
+    }
+}
+
+fn malformed_and_ambiguous_requests_get_what_hyper_gives_on(io: &[&str]) {
+    let (_dir, direct, hyper) = servers("fast-garbage", io);
     for raw in [
         &b"GET /a b c HTTP/1.1\r\n\r\n"[..],
         b"\x00\x01\x02\r\n\r\n",
@@ -294,8 +317,14 @@ fn malformed_and_ambiguous_requests_get_what_hyper_gives() {
 
 #[test]
 fn the_header_size_limit_holds_on_the_direct_path() {
+    for io in LOOPS {
+        the_header_size_limit_holds_on_the_direct_path_on(io);
+    }
+}
+
+fn the_header_size_limit_holds_on_the_direct_path_on(io: &[&str]) {
     // Over HTTP/1.1 the limit is never below 8,192 bytes (hyper's floor), on either path.
-    let (_dir, direct, hyper) = servers_with("fast-limit", &["--max-header-bytes", "1024"]);
+    let (_dir, direct, hyper) = servers_with("fast-limit", &["--max-header-bytes", "1024"], io);
     let request = |filler: usize| {
         format!(
             "GET /id/berlin HTTP/1.1\r\nHost: h\r\nX-Filler: {}\r\n\r\n",

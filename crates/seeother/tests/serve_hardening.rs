@@ -16,8 +16,9 @@ pattern = "/id/{name}"
 to = "https://example.org/page/{name}"
 "#;
 
-/// Both ways a connection can be served: the direct HTTP/1.1 path first, or hyper only.
-const PATHS: [&[&str]; 2] = [&[], &["--no-fast-path"]];
+/// Every way a connection can be served: the direct HTTP/1.1 path first (on io_uring where
+/// the kernel offers it, or on epoll), or hyper only.
+const PATHS: [&[&str]; 3] = [&[], &["--no-io-uring"], &["--no-fast-path"]];
 
 fn start(dir: &TempDir, args: &[&str]) -> Server {
     let rules = dir.file("rules.toml", RULES);

@@ -8,6 +8,8 @@ mod clients;
 mod direct;
 mod direct_h2;
 mod io;
+#[cfg(target_os = "linux")]
+mod uring;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -59,6 +62,10 @@ pub struct Limits {
     /// `fast_path`): plain redirects answered in the connection's task, everything else by
     /// the service in a task per stream. If false, hyper serves HTTP/2.
     pub fast_path_h2: bool,
+    /// Run the direct path's plain-text connections on io_uring where the kernel offers it
+    /// (the default; Linux only), batching many connections' receives and sends into one
+    /// system call; if false, or without io_uring, on tokio's epoll loop.
+    pub io_uring: bool,
     /// Reverse proxies whose forwarding fields are believed (`--trust-proxy`): from these
     /// peers only, `Forwarded` / `X-Forwarded-*` give the host, scheme and client address.
     /// Their connections skip the direct path and the per-client connection limit (every
@@ -78,6 +85,7 @@ impl Default for Limits {
             shutdown_grace: Duration::from_secs(30),
             fast_path: true,
             fast_path_h2: true,
+            io_uring: true,
             trusted_proxies: Arc::default(),
         }
     }
@@ -185,6 +193,7 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     app.admin.set_tls(tls.is_some());
+    let uring = uring_pool(&app, &limits);
     let service = Arc::new(Service::new(app));
     tokio::pin!(shutdown);
     loop {
@@ -216,20 +225,34 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (service, builders, limits, tls, stop) = (
+        let (service, builders, limits, tls, stop, uring) = (
             service.clone(),
             builders.clone(),
             limits.clone(),
             tls.clone(),
             stop_rx.clone(),
+            uring.clone(),
         );
         tokio::spawn(async move {
-            connection(stream, peer, service, &builders, &limits, tls, stop).await;
+            let conn = Conn {
+                peer,
+                // The first request's header block is due this long after accept, whatever
+                // the path.
+                first_by: Instant::now() + limits.header_read_timeout,
+                service,
+                builders: &builders,
+                limits: &limits,
+                activity: Arc::new(Activity::new()),
+            };
+            conn.start(stream, tls, stop, uring.as_deref()).await;
             drop((permit, slot));
         });
     }
     drop(listener);
     let _ = stop_tx.send(true);
+    if let Some(pool) = &uring {
+        pool.stop();
+    }
     tracing::info!("shutting down: finishing requests in flight");
     let all = limits.max_connections as u32;
     if tokio::time::timeout(limits.shutdown_grace, permits.acquire_many(all))
@@ -240,50 +263,48 @@ pub async fn serve(
     }
 }
 
-async fn connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    service: Arc<Service>,
-    builders: &Builders,
-    limits: &Limits,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    stop: watch::Receiver<bool>,
-) {
-    let activity = Arc::new(Activity::new());
-    // The first request's header block is due this long after accept, whatever the path.
-    let first_by = Instant::now() + limits.header_read_timeout;
-    let conn = Conn {
-        peer,
-        first_by,
-        service,
-        builders,
-        limits,
-        activity,
-    };
-    match tls {
-        None => {
-            let io = Tracked::new(stream, conn.activity.clone());
-            conn.serve(io, Protocol::Unknown, stop).await
+/// The io_uring workers for the direct path, when it is on and the kernel offers them.
+#[cfg(target_os = "linux")]
+fn uring_pool(app: &Arc<App>, limits: &Limits) -> Option<Arc<uring::Pool>> {
+    if !limits.fast_path {
+        return None;
+    }
+    if !limits.io_uring {
+        tracing::info!("direct HTTP/1.1 path on epoll (io_uring turned off)");
+        return None;
+    }
+    // One worker per runtime thread, as the connections would spread over them.
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    match uring::Pool::start(app.clone(), limits, workers) {
+        Ok(pool) => {
+            tracing::info!(workers, "direct HTTP/1.1 path on io_uring");
+            Some(Arc::new(pool))
         }
-        Some(acceptor) => {
-            let handshake = tokio::time::timeout_at(first_by, acceptor.accept(stream)).await;
-            match handshake {
-                Ok(Ok(tls_stream)) => {
-                    // RFC 7301: the protocol chosen by ALPN; h2 is hyper's from the start.
-                    let protocol = match tls_stream.get_ref().1.alpn_protocol() {
-                        Some(b"h2") => Protocol::Http2,
-                        Some(b"http/1.1") => Protocol::Http1,
-                        _ => Protocol::Unknown,
-                    };
-                    let io = Tracked::new(tls_stream, conn.activity.clone());
-                    conn.serve(io, protocol, stop).await
-                }
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-            }
+        Err(e) => {
+            tracing::info!(error = %e, "direct HTTP/1.1 path on epoll (no io_uring)");
+            None
         }
     }
 }
+
+#[cfg(not(target_os = "linux"))]
+fn uring_pool(_: &Arc<App>, _: &Limits) -> Option<Arc<Pool>> {
+    None
+}
+
+/// Stands for the io_uring workers where there are none.
+#[cfg(not(target_os = "linux"))]
+enum Pool {}
+
+#[cfg(not(target_os = "linux"))]
+impl Pool {
+    fn stop(&self) {
+        match *self {}
+    }
+}
+
+#[cfg(target_os = "linux")]
+use uring::Pool;
 
 /// What a connection is known to speak before its first byte is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -308,10 +329,83 @@ struct Conn<'a> {
 }
 
 impl Conn<'_> {
+    /// Serve an accepted connection: the TLS handshake if any, then [`Conn::serve`]; a
+    /// plain-text one that would take the direct path goes to the io_uring workers first,
+    /// when there are some.
+    async fn start(
+        self,
+        stream: TcpStream,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        stop: watch::Receiver<bool>,
+        uring: Option<&Pool>,
+    ) {
+        let first_by = self.first_by;
+        match tls {
+            None => {
+                let direct = self.limits.fast_path && !self.limits.trusts(self.peer.ip());
+                #[cfg(target_os = "linux")]
+                if let (Some(pool), true) = (uring, direct) {
+                    return self.on_uring(stream, pool, stop).await;
+                }
+                #[cfg(not(target_os = "linux"))]
+                let _ = uring;
+                let io = Tracked::new(stream, self.activity.clone());
+                self.serve(io, Protocol::Unknown, None, stop).await
+            }
+            Some(acceptor) => {
+                let peer = self.peer;
+                let handshake = tokio::time::timeout_at(first_by, acceptor.accept(stream)).await;
+                match handshake {
+                    Ok(Ok(tls_stream)) => {
+                        // RFC 7301: the protocol chosen by ALPN; h2 is hyper's from the start.
+                        let protocol = match tls_stream.get_ref().1.alpn_protocol() {
+                            Some(b"h2") => Protocol::Http2,
+                            Some(b"http/1.1") => Protocol::Http1,
+                            _ => Protocol::Unknown,
+                        };
+                        let io = Tracked::new(tls_stream, self.activity.clone());
+                        self.serve(io, protocol, None, stop).await
+                    }
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                }
+            }
+        }
+    }
+
+    /// The direct path on an io_uring worker, then [`Conn::serve`] if the worker hands it
+    /// back.
+    #[cfg(target_os = "linux")]
+    async fn on_uring(self, stream: TcpStream, pool: &Pool, stop: watch::Receiver<bool>) {
+        let Ok(std) = stream.into_std() else {
+            return;
+        };
+        let outcome = pool.hand(std.into(), self.peer.ip(), self.first_by.into_std());
+        let Ok(uring::Outcome::Handoff { fd, read, answered }) = outcome.await else {
+            return;
+        };
+        let Ok(stream) = TcpStream::from_std(std::net::TcpStream::from(fd)) else {
+            return;
+        };
+        if answered {
+            self.activity.mark_served();
+        }
+        let io = Tracked::new(stream, self.activity.clone());
+        self.serve(io, Protocol::Unknown, Some((read, answered)), stop)
+            .await
+    }
+
     /// Serve a connection: when it may speak HTTP/1.1, on the direct path first (unless it
-    /// is off), then with hyper from the first request the direct path does not answer.
-    async fn serve<T>(self, mut io: Tracked<T>, protocol: Protocol, mut stop: watch::Receiver<bool>)
-    where
+    /// is off, or `handed` says it has run already: the bytes it read and did not answer,
+    /// and whether it answered), then on the HTTP/2 path or with hyper from the first
+    /// request the direct path does not answer.
+    async fn serve<T>(
+        self,
+        mut io: Tracked<T>,
+        protocol: Protocol,
+        handed: Option<(Bytes, bool)>,
+        mut stop: watch::Receiver<bool>,
+    ) where
         T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let Conn {
@@ -330,7 +424,8 @@ impl Conn<'_> {
             .then(|| limits.trusted_proxies.clone());
         let direct = limits.fast_path && proxy.is_none();
         let mut h2 = direct && limits.fast_path_h2 && protocol == Protocol::Http2;
-        if protocol != Protocol::Http2 && direct {
+        let mut handed = handed;
+        if handed.is_none() && protocol != Protocol::Http2 && direct {
             let end = direct::serve(
                 &mut io,
                 &app,
@@ -344,6 +439,10 @@ impl Conn<'_> {
             let direct::End::Handoff { read, answered } = end else {
                 return;
             };
+            handed = Some((read, answered));
+        }
+        // Handed over by the direct path (here, or on an io_uring worker).
+        if let Some((read, answered)) = handed {
             http1 |= answered;
             // RFC 9113 §3.3: HTTP/2 by prior knowledge opens with the preface.
             let mut read = read;

@@ -29,7 +29,7 @@ use crate::http::service::{Target, redirect};
 use crate::rule::RESERVED_PREFIX;
 
 /// Bytes read at most at once: a few dozen pipelined requests.
-const READ_SIZE: usize = 8 * 1024;
+pub(super) const READ_SIZE: usize = 8 * 1024;
 
 /// How the direct path left a connection.
 pub(super) enum End {
@@ -82,57 +82,12 @@ where
         if !matches!(read, Ok(n) if n > 0) {
             return End::Closed;
         }
-        let date = http_date();
-        let mut at = 0;
-        let mut answered = 0;
-        // The fields rule groups read: none for most rule sets, and then no allocation (the
-        // access log, when there is one, keeps `Referer` and `User-Agent` too).
-        let index = app.catalog.index();
-        let keep: Cow<'_, [HeaderName]> = match &app.access {
-            None => Cow::Borrowed(index.reads()),
-            Some(_) => Cow::Owned(
-                index
-                    .reads()
-                    .iter()
-                    .cloned()
-                    .chain([REFERER, USER_AGENT])
-                    .collect(),
-            ),
-        };
-        let handoff = loop {
-            match h1::parse_keeping(&buf[at..], &keep) {
-                // A header block over the limit is hyper's to refuse (431), as it would be.
-                Parsed::Simple(req)
-                    if !req.path.starts_with(RESERVED_PREFIX)
-                        && req.head_len <= limits.http1_header_bytes() =>
-                {
-                    let target = Target {
-                        method: &req.method,
-                        authority: Some(req.host),
-                        path: req.path,
-                        query: req.query,
-                        headers: &req.headers,
-                        client: Some(client),
-                        version: Version::HTTP_11,
-                    };
-                    redirect(app, &target).write_h1(&req.method, &date, &mut out);
-                    at += req.len;
-                    answered += 1;
-                    if at == buf.len() {
-                        break false;
-                    }
-                }
-                _ => break true,
-            }
-        };
-        drop(keep);
-        drop(index);
-        if answered > 0 {
+        let turn = answer(app, limits, client, &buf, &mut out);
+        if turn.answered > 0 {
             if !served {
                 served = true;
                 activity.mark_served();
             }
-            app.metrics.count_direct(answered);
             // RFC 9112 §9.3.2: responses to pipelined requests go in the requests' order.
             // Flushed too: a TLS stream may hold the last record back until then.
             let wrote = tokio::select! {
@@ -148,12 +103,88 @@ where
             }
             out.clear();
         }
-        if handoff {
+        if turn.handoff {
             return End::Handoff {
-                read: Bytes::copy_from_slice(&buf[at..]),
+                read: Bytes::copy_from_slice(&buf[turn.used..]),
                 answered: served,
             };
         }
+    }
+}
+
+/// What one read came to: the requests answered, and whether the connection goes to hyper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Turn {
+    /// Bytes of the read taken by the requests answered.
+    pub(super) used: usize,
+    /// Requests answered (their responses appended to `out`, in order).
+    pub(super) answered: usize,
+    /// Whether a request the direct path does not answer starts at `used` (or is not
+    /// complete there): the connection is hyper's from there, with `read[used..]`.
+    pub(super) handoff: bool,
+}
+
+/// Answer the complete simple requests at the start of `read` (one read from a client),
+/// appending their responses to `out`, and count them (the listener counts a handoff to
+/// hyper when it hands the connection over). Both event loops (tokio's here and
+/// the io_uring one) call this, so a protocol question has one answer.
+pub(super) fn answer(
+    app: &App,
+    limits: &Limits,
+    client: IpAddr,
+    read: &[u8],
+    out: &mut Vec<u8>,
+) -> Turn {
+    let date = http_date();
+    let mut at = 0;
+    let mut answered = 0;
+    // The fields rule groups read: none for most rule sets, and then no allocation (the
+    // access log, when there is one, keeps `Referer` and `User-Agent` too).
+    let index = app.catalog.index();
+    let keep: Cow<'_, [HeaderName]> = match &app.access {
+        None => Cow::Borrowed(index.reads()),
+        Some(_) => Cow::Owned(
+            index
+                .reads()
+                .iter()
+                .cloned()
+                .chain([REFERER, USER_AGENT])
+                .collect(),
+        ),
+    };
+    let handoff = loop {
+        match h1::parse_keeping(&read[at..], &keep) {
+            // A header block over the limit is hyper's to refuse (431), as it would be.
+            Parsed::Simple(req)
+                if !req.path.starts_with(RESERVED_PREFIX)
+                    && req.head_len <= limits.http1_header_bytes() =>
+            {
+                let target = Target {
+                    method: &req.method,
+                    authority: Some(req.host),
+                    path: req.path,
+                    query: req.query,
+                    headers: &req.headers,
+                    client: Some(client),
+                    version: Version::HTTP_11,
+                };
+                redirect(app, &target).write_h1(&req.method, &date, out);
+                at += req.len;
+                answered += 1;
+                if at == read.len() {
+                    break false;
+                }
+            }
+            _ => break true,
+        }
+    };
+    if answered > 0 {
+        app.metrics.count_direct(answered as u64);
+    }
+    Turn {
+        used: at,
+        answered,
+        handoff,
     }
 }
 
