@@ -404,3 +404,29 @@ fn huge_pages_are_asked_for_once_per_table_and_change_nothing() {
     }
     assert!(next.lookup(None, "/new").is_some());
 }
+
+#[test]
+fn of_two_packed_rules_with_one_key_the_later_answers_in_a_table_of_any_size() {
+    // Rule ids are their places in the list, from 1. 150,000 rules, then a second rule for
+    // every 1,000th key: the table is built in runs of many rules (the builder's list shrinks
+    // as it is placed), and a key's two rules meet wherever they fall.
+    let mut rules: Vec<RuleSpec> = (0..150_000)
+        .map(|i| RuleSpec::path(&format!("/k/{i}"), &format!("/first/{i}")))
+        .collect();
+    rules.extend(
+        (0..150_000)
+            .step_by(1000)
+            .map(|i| RuleSpec::path(&format!("/k/{i}"), &format!("/second/{i}"))),
+    );
+    let index = compile(&rules);
+    assert_eq!(index.len(), 150_000);
+    for i in (0..150_000).step_by(1000) {
+        let second = 150_000 + i / 1000 + 1;
+        assert_eq!(
+            answer(&index, None, &format!("/k/{i}")),
+            Some((second as i64, true))
+        );
+    }
+    assert_eq!(answer(&index, None, "/k/1"), Some((2, true)));
+    assert_eq!(answer(&index, None, "/k/149999"), Some((150_000, true)));
+}
