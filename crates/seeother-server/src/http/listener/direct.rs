@@ -189,7 +189,7 @@ pub(super) fn answer(
 }
 
 /// Length of an IMF-fixdate (RFC 9110 §5.6.7), e.g. `Tue, 24 Nov 2026 23:00:00 GMT`.
-const DATE_LEN: usize = 29;
+pub(super) const DATE_LEN: usize = 29;
 
 thread_local! {
     /// The date of the last second asked for on this thread, formatted once.
@@ -197,7 +197,7 @@ thread_local! {
 }
 
 /// Now as an IMF-fixdate, formatted at most once a second per thread.
-fn http_date() -> [u8; DATE_LEN] {
+pub(super) fn http_date() -> [u8; DATE_LEN] {
     let now = SystemTime::now();
     let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     DATE.with(|cell| {

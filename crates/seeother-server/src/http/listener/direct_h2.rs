@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use h2::server::{Connection, SendResponse};
@@ -438,21 +438,21 @@ impl hyper::body::Body for StreamBody {
 }
 
 thread_local! {
-    /// The `Date` of the last second asked for on this thread.
-    static DATE: RefCell<(u64, HeaderValue)> =
-        const { RefCell::new((u64::MAX, HeaderValue::from_static(""))) };
+    /// The date the direct HTTP/1.1 path gave last on this thread, as a field value.
+    static DATE: RefCell<([u8; super::direct::DATE_LEN], HeaderValue)> =
+        const { RefCell::new(([0; super::direct::DATE_LEN], HeaderValue::from_static(""))) };
 }
 
-/// Now as an IMF-fixdate (RFC 9110 §5.6.7) field value, made at most once a second per thread.
+/// Now as an IMF-fixdate (RFC 9110 §5.6.7) field value: the direct HTTP/1.1 path's date,
+/// made into a value at most once a second per thread.
 fn http_date() -> HeaderValue {
-    let now = SystemTime::now();
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let date = super::direct::http_date();
     DATE.with(|cell| {
         let mut cached = cell.borrow_mut();
-        if cached.0 != secs
-            && let Ok(value) = HeaderValue::try_from(httpdate::fmt_http_date(now))
+        if cached.0 != date
+            && let Ok(value) = HeaderValue::from_bytes(&date)
         {
-            *cached = (secs, value);
+            *cached = (date, value);
         }
         cached.1.clone()
     })
