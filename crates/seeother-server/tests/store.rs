@@ -279,7 +279,7 @@ fn commits_leave_the_wal_to_the_checkpointer_which_takes_it_up_again_after_a_rea
     let db = dir.join("s.db");
     let store = seeother_server::store::Sqlite::open(&db).unwrap();
     let rules = |from: usize| -> Vec<RuleSpec> {
-        (from..from + 20_000)
+        (from..from + 30_000)
             .map(|i| {
                 RuleSpec::path(&format!("/w/{i}"), &format!("https://example.org/{i}"))
                     .validate()
@@ -287,6 +287,11 @@ fn commits_leave_the_wal_to_the_checkpointer_which_takes_it_up_again_after_a_rea
             })
             .collect()
     };
+    // A store that holds a rule: the import goes through the WAL (into an empty store, with
+    // no other connection, it writes the database directly).
+    let first = RuleSpec::path("/first", "https://example.org/first");
+    store.create(&first.validate().unwrap(), "test").unwrap();
+    store.checkpoint().unwrap();
     store.import(&rules(0), "test", false).unwrap();
     // More pages than SQLite's own autocheckpoint (1,000) would have let the commit leave.
     let wal = dir.join("s.db-wal");
@@ -308,7 +313,7 @@ fn commits_leave_the_wal_to_the_checkpointer_which_takes_it_up_again_after_a_rea
     let before: i64 = reader
         .query_row("SELECT count(*) FROM rules", [], |r| r.get(0))
         .unwrap();
-    store.import(&rules(20_000), "test", false).unwrap();
+    store.import(&rules(30_000), "test", false).unwrap();
     let (pages, done) = store.checkpoint().unwrap();
     assert!(done < pages, "{done} of {pages} copied beside the reader");
     let seen: i64 = reader
@@ -316,13 +321,13 @@ fn commits_leave_the_wal_to_the_checkpointer_which_takes_it_up_again_after_a_rea
         .unwrap();
     assert_eq!(
         (before, seen),
-        (20_000, 20_000),
+        (30_001, 30_001),
         "the reader keeps its snapshot"
     );
     reader.execute_batch("COMMIT").unwrap();
     let (pages, done) = store.checkpoint().unwrap();
     assert_eq!(done, pages);
-    assert_eq!(store.count().unwrap(), 40_000);
+    assert_eq!(store.count().unwrap(), 60_001);
     drop(reader);
     drop(store);
     std::fs::remove_dir_all(&dir).unwrap();

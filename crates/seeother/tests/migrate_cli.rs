@@ -27,6 +27,15 @@ fn a_store_of_100000_rules_is_copied_whole_and_a_full_target_is_refused() {
     let (code, _, err) = cli(&["import", "--db", db, file.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     {
+        // A rule changed after the import: its history is the import's creation, stored
+        // without a copy of the rule, then the update.
+        let store = seeother_server::store::Store::open(Path::new(db)).unwrap();
+        let changed = seeother_server::rule::RuleSpec::path("/id/4", "https://example.org/changed");
+        store
+            .update(5, &changed.validate().unwrap(), "api")
+            .unwrap();
+    }
+    {
         // Counters, a change in the history, an unknown path.
         let conn = rusqlite::Connection::open(db).unwrap();
         conn.execute_batch(
@@ -73,6 +82,36 @@ fn a_store_of_100000_rules_is_copied_whole_and_a_full_target_is_refused() {
         let rule = node.api("GET", &format!("/-/api/rules/{id}"), None).json();
         assert_eq!(rule["hits"].as_i64(), Some(hits), "rule {id}: {rule}");
     }
+    // The history came along whole: each entry with the rule after it.
+    let history = |id: i64| -> Vec<String> {
+        let r = node.api("GET", &format!("/-/api/rules/{id}/history"), None);
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} {} -> {} ({})",
+                    h["action"].as_str().unwrap(),
+                    h["old_target"],
+                    h["new_target"],
+                    h["new"]["to"]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        history(5),
+        [
+            r#"create null -> "https://example.org/4" ("https://example.org/4")"#,
+            r#"update "https://example.org/4" -> "https://example.org/changed" ("https://example.org/changed")"#,
+        ]
+    );
+    assert_eq!(
+        history(9),
+        [r#"create null -> "https://example.org/8" ("https://example.org/8")"#]
+    );
     // A rule created now gets a new id, after the copied ones.
     let created = node.api(
         "POST",

@@ -6,6 +6,7 @@ mod serve_support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::time::Duration;
 
 use serve_support::{BIN, Server, TOKEN, TempDir, cli, eventually, parse};
@@ -240,6 +241,17 @@ fn schema_and_integrity(db: &std::path::Path) -> (Vec<(String, Option<String>)>,
 
 #[test]
 fn an_import_killed_midway_leaves_the_store_as_it_was() {
+    import_killed_midway(false);
+}
+
+#[test]
+fn an_import_beside_another_connection_killed_midway_leaves_the_store_as_it_was() {
+    import_killed_midway(true);
+}
+
+/// `seeother import` of a large file into an empty store, killed before it commits; with
+/// `beside`, while another connection has the store open (as a running server does).
+fn import_killed_midway(beside: bool) {
     let dir = TempDir::new("import-kill9");
     let db = dir.path().join("s.db");
     let empty = dir.file("empty.csv", "path,to\n");
@@ -254,13 +266,22 @@ fn an_import_killed_midway_leaves_the_store_as_it_was() {
     assert_eq!(ok, "ok");
     assert!(before.iter().any(|(n, _)| n == "rules_key"), "{before:?}");
 
-    // A large file into the empty store: its rules written before the indexes, which the
-    // transaction set aside. Killed once it has written pages (to the WAL), before it commits.
+    // A large file into the empty store, with no other connection: its rules written before
+    // the indexes, which the transaction set aside, on a rollback journal (no WAL). Killed
+    // once it has written pages into the database file itself, before it commits: the next
+    // open finds the hot journal and rolls it back.
     let mut text = String::from("path,to\n");
     for i in 0..300_000 {
         text.push_str(&format!("/id/{i},https://example.org/{i}\n"));
     }
     let file = dir.file("large.csv", &text);
+    // A connection that has read the store keeps it in WAL mode while it is open.
+    let other = beside.then(|| {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.query_row("SELECT count(*) FROM rules", [], |r| r.get::<_, i64>(0))
+            .unwrap();
+        c
+    });
     let mut import = std::process::Command::new(BIN)
         .args([
             "import",
@@ -272,17 +293,29 @@ fn an_import_killed_midway_leaves_the_store_as_it_was() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let journal = dir.path().join("s.db-journal");
     let wal = dir.path().join("s.db-wal");
+    let size = |f: &Path| std::fs::metadata(f).map_or(0, |m| m.len());
+    let empty_size = size(&db);
     let written = eventually(Duration::from_secs(60), || {
-        std::fs::metadata(&wal).is_ok_and(|m| m.len() > 4 << 20)
+        if beside {
+            // Beside another connection, in WAL mode, as every write.
+            size(&wal) > 4 << 20
+        } else {
+            journal.exists() && size(&db) > empty_size + (4 << 20)
+        }
     });
-    assert!(written, "the import wrote to the WAL");
+    assert!(
+        written,
+        "the import wrote its pages (beside another connection: {beside})"
+    );
     assert!(
         import.try_wait().unwrap().is_none(),
         "killed before it ended"
     );
     import.kill().unwrap();
     import.wait().unwrap();
+    drop(other);
 
     // Nothing of it, and every index and trigger as before.
     let (after, ok) = schema_and_integrity(&db);

@@ -12,6 +12,7 @@ mod applied;
 mod backup;
 mod checks;
 pub mod daily;
+mod history;
 mod location;
 mod postgres;
 mod rules;

@@ -10,18 +10,18 @@ use super::{StoreError, now};
 use crate::rule::{Kind, QueryMode, RuleSpec, Variant};
 
 /// The columns of a rule, read `FROM {FROM}`; its hit counter lives in `rule_hits` (no row: 0).
-const COLUMNS: &str = "r.id, r.host, r.kind, r.matcher, r.target, r.status, r.query, \
+pub(super) const COLUMNS: &str = "r.id, r.host, r.kind, r.matcher, r.target, r.status, r.query, \
                        r.default_type, r.variants, r.cache_control, r.described_by, r.gone, \
                        coalesce(h.hits, 0), r.grp";
 
 /// A rule and its counter.
-const FROM: &str = "rules AS r LEFT JOIN rule_hits AS h ON h.rule_id = r.id";
+pub(super) const FROM: &str = "rules AS r LEFT JOIN rule_hits AS h ON h.rule_id = r.id";
 
 /// The columns of `RuleRow`, read `FROM rules` (the index needs no counters).
 const ROW_COLUMNS: &str = "id, host, kind, matcher, target, status, query, default_type, variants, \
                            cache_control, described_by, gone, grp";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<RuleSpec> {
+pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<RuleSpec> {
     let id: i64 = row.get(0)?;
     let host: String = row.get(1)?;
     let kind: String = row.get(2)?;
@@ -139,7 +139,7 @@ impl<'a> Columns<'a> {
     }
 }
 
-fn rule_json(rule: &RuleSpec) -> String {
+pub(super) fn rule_json(rule: &RuleSpec) -> String {
     serde_json::to_string(&rule.clone().without_server_fields()).unwrap_or_default()
 }
 
@@ -453,6 +453,11 @@ fn empty(tx: &Transaction<'_>, table: &str) -> rusqlite::Result<bool> {
         [],
         |r| r.get(0),
     )
+}
+
+/// Whether the store has no rule (outside a transaction).
+fn rules_empty(conn: &rusqlite::Connection) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM rules)", [], |r| r.get(0))
 }
 
 /// Drop the indexes of `table` made by `CREATE INDEX` (for `rules`, all of them since
@@ -778,8 +783,17 @@ impl Sqlite {
         // are not checked during it.
         conn.pragma_update(None, "ignore_check_constraints", true)?;
         let way = Way { changes, bulk };
+        // Into an empty store with no other connection, the import's pages are written once.
+        let journal = bulk
+            && expected >= BULK_IMPORT
+            && rules_empty(&conn)?
+            && self.begin_rollback_journal(&conn);
         let imported = self.import_in(&conn, chunks, expected, actor, way, complete);
+        if journal {
+            self.end_rollback_journal(&conn);
+        }
         conn.pragma_update(None, "ignore_check_constraints", false)?;
+        conn.pragma_update(None, "threads", 0)?;
         if import_cache_kib(expected) > DEFAULT_CACHE_KIB {
             conn.pragma_update(None, "cache_size", -(DEFAULT_CACHE_KIB as i64))?;
             conn.release_memory()?;
@@ -846,8 +860,9 @@ impl Sqlite {
             ))?;
             // Without the key index there is no conflict to look for.
             let mut add = tx.prepare_cached(if bulk { INSERT } else { INSERT_NEW })?;
-            let mut history = tx.prepare_cached(HISTORY)?;
-            let mut json = Vec::new();
+            let mut history = tx.prepare_cached(
+                "INSERT INTO history (rule_id, at, actor, action) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for chunk in chunks {
                 for rule in chunk.as_ref() {
                     // As `Columns`, without copying the key.
@@ -870,24 +885,9 @@ impl Sqlite {
                     ])?;
                     if inserted == 1 {
                         let id = tx.last_insert_rowid();
-                        // The rule as stored, without copying it when it has no server fields.
-                        json.clear();
-                        let _ = if rule.id.is_none() && rule.hits.is_none() {
-                            serde_json::to_writer(&mut json, rule)
-                        } else {
-                            serde_json::to_writer(&mut json, &rule.clone().without_server_fields())
-                        };
-                        let json = std::str::from_utf8(&json).unwrap_or_default();
-                        history.execute(params![
-                            id,
-                            t,
-                            actor,
-                            "create",
-                            None::<&str>,
-                            Some(&rule.to),
-                            None::<&str>,
-                            Some(json),
-                        ])?;
+                        // Recorded without a copy of the rule: `history::each` reads it from
+                        // the rule's next change or the rule as stored.
+                        history.execute(params![id, t, actor, "create"])?;
                         report.created += 1;
                         if changes {
                             let mut stored = rule.clone().without_server_fields();
@@ -936,6 +936,12 @@ impl Sqlite {
             // Dropped: rolled back.
             return Ok(None);
         }
+        // SQLite sorts an index's entries on helper threads too (`PRAGMA threads`: at most
+        // this many besides the connection's own; 0, its default, sorts on one).
+        if bulk {
+            let helpers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+            tx.pragma_update(None, "threads", helpers as i64)?;
+        }
         for sql in &indexes {
             match tx.execute_batch(sql) {
                 // Two of the rules have one key: rolled back, as for an incomplete file.
@@ -954,24 +960,20 @@ impl Sqlite {
     /// The recorded changes of rule `id`, oldest first.
     pub fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT at, actor, action, old_target, new_target, old_rule, new_rule
-             FROM history WHERE rule_id = ?1 ORDER BY id",
-        )?;
         let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-        let entries = stmt
-            .query_map([id], |r| {
-                Ok(HistoryEntry {
-                    at: r.get(0)?,
-                    actor: r.get(1)?,
-                    action: r.get(2)?,
-                    old_target: r.get(3)?,
-                    new_target: r.get(4)?,
-                    old: parse(r.get(5)?),
-                    new: parse(r.get(6)?),
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut entries = Vec::new();
+        super::history::each(&conn, Some(id), |e| {
+            entries.push(HistoryEntry {
+                at: e.at,
+                actor: e.actor,
+                action: e.action,
+                old_target: e.old_target,
+                new_target: e.new_target,
+                old: parse(e.old_rule),
+                new: parse(e.new_rule),
+            });
+            Ok(())
+        })?;
         Ok(entries)
     }
 }

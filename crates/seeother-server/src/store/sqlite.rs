@@ -153,6 +153,38 @@ impl Sqlite {
         Ok((pages, done))
     }
 
+    /// Put `conn` on a rollback journal for one large write into empty tables, when no other
+    /// connection has the database open; says whether it did. In WAL mode every page of a
+    /// transaction is written twice, to the WAL and then by a checkpoint into the database;
+    /// a rollback journal keeps only the pages that existed before the transaction, and the
+    /// pages of a first import are new. The commit is as durable (`synchronous=FULL`: the
+    /// journal, then the database, each synced) and a crash leaves a hot journal that the
+    /// next open rolls back. SQLite leaves WAL mode only when no other connection has the
+    /// database open (a running server, `seeother import` beside it): then nothing changes.
+    /// [`Sqlite::end_rollback_journal`] puts WAL mode back.
+    pub(super) fn begin_rollback_journal(&self, conn: &Connection) -> bool {
+        if self.path == Path::new(":memory:") {
+            return false;
+        }
+        // SQLite: "If the journal mode could not be changed, the original journal mode is
+        // returned"; another connection's lock makes it fail at once with no busy timeout.
+        let _ = conn.busy_timeout(Duration::ZERO);
+        let mode = conn.query_row("PRAGMA journal_mode = DELETE", [], |r| {
+            r.get::<_, String>(0)
+        });
+        let _ = conn.busy_timeout(self.busy_timeout);
+        mode.is_ok_and(|m| m.eq_ignore_ascii_case("delete"))
+    }
+
+    /// Put `conn` back in WAL mode after [`Sqlite::begin_rollback_journal`].
+    pub(super) fn end_rollback_journal(&self, conn: &Connection) {
+        let mode = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
+        if !mode.as_deref().is_ok_and(|m| m.eq_ignore_ascii_case("wal")) {
+            // The next open sets WAL mode again (`setup`); until then writes lock readers out.
+            tracing::warn!(?mode, store = %self.path.display(), "store not back in WAL mode after an import");
+        }
+    }
+
     /// Bring the schema up to date after a restore put an older one in place.
     pub(super) fn migrate_restored(&self) -> Result<(), StoreError> {
         migrate(&mut self.conn())

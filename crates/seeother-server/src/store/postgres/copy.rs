@@ -5,6 +5,7 @@
 use rusqlite::params;
 
 use super::{Postgres, Writer};
+use crate::store::history::{self, Entry};
 use crate::store::{Sqlite, StoreError};
 
 /// Rows sent per statement.
@@ -240,49 +241,23 @@ fn insert_rules(
     Ok(())
 }
 
-/// One history entry, as read from SQLite.
-struct Entry {
-    rule_id: i64,
-    at: i64,
-    actor: String,
-    action: String,
-    old_target: Option<String>,
-    new_target: Option<String>,
-    old_rule: Option<String>,
-    new_rule: Option<String>,
-}
-
-/// The history, in its order, numbered 1, 2, 3 … as the change sequence.
+/// The history, in its order, numbered 1, 2, 3 … as the change sequence, each entry with
+/// the rule after it (`history::each`).
 fn copy_history(
     src: &rusqlite::Transaction<'_>,
     tx: &mut ::postgres::Transaction<'_>,
 ) -> Result<(), StoreError> {
-    let mut stmt = src.prepare(
-        "SELECT rule_id, at, actor, action, old_target, new_target, old_rule, new_rule
-         FROM history ORDER BY id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Entry {
-            rule_id: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            old_target: r.get(4)?,
-            new_target: r.get(5)?,
-            old_rule: r.get(6)?,
-            new_rule: r.get(7)?,
-        })
-    })?;
     let mut next = 1i64;
     let mut batch = Vec::with_capacity(BATCH);
-    for row in rows {
-        batch.push(row?);
+    history::each(src, None, |entry| {
+        batch.push(entry);
         if batch.len() == BATCH {
             insert_history(tx, next, &batch)?;
             next += batch.len() as i64;
             batch.clear();
         }
-    }
+        Ok(())
+    })?;
     insert_history(tx, next, &batch)
 }
 
