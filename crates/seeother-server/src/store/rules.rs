@@ -886,8 +886,11 @@ impl Sqlite {
                     if inserted == 1 {
                         let id = tx.last_insert_rowid();
                         // Recorded without a copy of the rule: `history::each` reads it from
-                        // the rule's next change or the rule as stored.
-                        history.execute(params![id, t, actor, "create"])?;
+                        // the rule's next change or the rule as stored. Into an empty table
+                        // every rule is a creation, recorded all at once after the last.
+                        if !bulk {
+                            history.execute(params![id, t, actor, "create"])?;
+                        }
                         report.created += 1;
                         if changes {
                             let mut stored = rule.clone().without_server_fields();
@@ -935,6 +938,15 @@ impl Sqlite {
         if !complete() {
             // Dropped: rolled back.
             return Ok(None);
+        }
+        if bulk {
+            // One statement instead of a million: the rules' creations in the order of their
+            // ids, as they would have been recorded one by one.
+            tx.execute(
+                "INSERT INTO history (rule_id, at, actor, action)
+                 SELECT id, ?1, ?2, 'create' FROM rules ORDER BY id",
+                params![t, actor],
+            )?;
         }
         // SQLite sorts an index's entries on helper threads too (`PRAGMA threads`: at most
         // this many besides the connection's own; 0, its default, sorts on one).
