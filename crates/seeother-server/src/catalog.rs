@@ -11,6 +11,7 @@
 //! number by [`Catalog::catch_up`], which reads what was committed after the last number
 //! applied; so a node that missed a notification (or was down) catches up exactly.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,7 @@ use std::time::Instant;
 use arc_swap::{ArcSwap, Guard};
 
 use crate::health::{Health, Reachability};
+use crate::import::FileImportError;
 use crate::index::{CompiledRule, Counted, Index, Rule, RuleKey};
 use crate::rule::{RuleError, RuleSpec};
 use crate::snapshot::SnapshotError;
@@ -285,20 +287,22 @@ impl Catalog {
     fn apply(&self, changes: &[Change]) {
         let current = self.index.load_full();
         let mut removed = Vec::new();
-        let mut added = Vec::new();
+        // The rules added by the batch so far, and where each key's is: found by its key, not
+        // by a search of the list (an import that changes a million rules would make that
+        // quadratic). A rule taken out again leaves `None` in its place.
+        let mut added: Vec<Option<Arc<CompiledRule>>> = Vec::new();
+        let mut place: HashMap<RuleKey, usize> = HashMap::new();
         let mut retired = Vec::new();
         for change in changes {
             if let Some(old) = &change.old {
                 let key = key_of(old);
                 // The index removes before it adds: a rule added earlier in the same batch
                 // (created, then changed or deleted) is taken out of the batch instead.
-                let earlier = added.iter().position(|c: &Arc<CompiledRule>| {
-                    (c.host(), c.kind(), c.matcher()) == (key.0.as_deref(), key.1, &*key.2)
-                });
+                let earlier = place.remove(&key).and_then(|i| added[i].take());
                 // Its counts so far are the old rule's, not the new one's: with a variant the
                 // new one no longer offers, or 303s before it became a tombstone.
                 let counts = match earlier {
-                    Some(i) => Rule::Compiled(&added.remove(i)).take_counts(),
+                    Some(c) => Rule::Compiled(&c).take_counts(),
                     None => current
                         .get(key.0.as_deref(), key.1, &key.2)
                         .and_then(|r| r.take_counts()),
@@ -309,9 +313,16 @@ impl Catalog {
             if let Some(new) = &change.new
                 && let Some(c) = compile(new)
             {
-                added.push(c);
+                let key = (
+                    c.host().map(str::to_owned),
+                    c.kind(),
+                    c.matcher().to_owned(),
+                );
+                place.insert(key, added.len());
+                added.push(Some(c));
             }
         }
+        let added = added.into_iter().flatten().collect();
         self.retire(retired);
         self.index
             .store(Arc::new(current.with_changes(&removed, added)));
@@ -515,6 +526,33 @@ impl Catalog {
         let change = self.store.delete(id, tombstone, actor)?;
         self.applied(std::slice::from_ref(&change));
         Ok(change.new)
+    }
+
+    /// Import the rule file at `path` as [`crate::import::import_file_streamed`] does (written
+    /// while it is read, all or nothing, skipped when unchanged), then load the index anew
+    /// from the store: for a large file that costs less than a list of every change, and
+    /// memory stays near the index's own size.
+    pub fn import_file_streamed(
+        &self,
+        path: &Path,
+        format: crate::rules_file::Format,
+        actor: &str,
+    ) -> Result<ImportReport, FileImportError<CatalogError>> {
+        let _w = self.lock_for_change();
+        let report = crate::import::import_file_streamed(&self.store, path, format, actor)
+            .map_err(|e| match e {
+                FileImportError::Read(e) => FileImportError::Read(e),
+                FileImportError::Import(e) => FileImportError::Import(e.into()),
+            })?;
+        if report.created + report.updated > 0 {
+            let loaded = if self.store.is_shared() {
+                self.catch_up_locked().map(drop)
+            } else {
+                self.reload_locked().map(drop)
+            };
+            loaded.map_err(|e| FileImportError::Import(e.into()))?;
+        }
+        Ok(report)
     }
 
     /// Validate every rule, then create or update them all in one transaction.

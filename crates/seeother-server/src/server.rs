@@ -372,6 +372,12 @@ pub fn snapshot_path(options: &Options) -> Option<PathBuf> {
     }
 }
 
+/// Rule files from this size are written while they are read and the index is loaded anew
+/// after ([`Catalog::import_file_streamed`]: at 1,000,000 rules the whole file, its rules and
+/// a list of every change in memory at once would be gigabytes); smaller ones are applied to
+/// the index as a list of changes, which costs less than loading a large store again.
+const STREAMED_FROM: u64 = 4 << 20;
+
 /// Import the `--rules` file at `path`, unless it is unchanged since it was last applied and
 /// no rule changed since (then importing it would change nothing, and the report says
 /// `skipped`).
@@ -379,10 +385,15 @@ fn apply_rules_file(catalog: &Catalog, path: &Path) -> Result<ImportReport, Serv
     let format =
         Format::from_path(path).ok_or_else(|| ReadError::UnknownFormat(path.to_owned()))?;
     let actor = format!("file:{}", path.display());
-    crate::import::import_file(catalog.store(), path, format, |rules| {
-        catalog.import(rules, &actor)
-    })
-    .map_err(|e| match e {
+    let large = std::fs::metadata(path).is_ok_and(|m| m.len() >= STREAMED_FROM);
+    let imported = if large {
+        catalog.import_file_streamed(path, format, &actor)
+    } else {
+        crate::import::import_file(catalog.store(), path, format, |rules| {
+            catalog.import(rules, &actor)
+        })
+    };
+    imported.map_err(|e| match e {
         FileImportError::Read(e) => e.into(),
         FileImportError::Import(source) => ServeError::Import {
             path: path.to_owned(),

@@ -604,3 +604,61 @@ fn a_trailing_slash_names_the_same_resource() {
         );
     }
 }
+
+#[test]
+fn an_import_that_changes_every_rule_of_a_large_table_serves_each_new_target() {
+    let (_dir, s) = start("reimport");
+    let auth = format!("Bearer {TOKEN}");
+    const N: usize = 20_000;
+    let file = |version: &str, extra: &str| {
+        let mut csv = String::from("path,to\n");
+        for i in 0..N {
+            csv.push_str(&format!("/r{i},https://example.org/{version}/{i}\n"));
+        }
+        csv.push_str(extra);
+        csv
+    };
+    let import = |csv: String| {
+        let r = s.request(
+            "POST",
+            "/-/api/import?format=csv",
+            &[("Authorization", &auth)],
+            csv.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+    };
+    let first = import(file("v1", ""));
+    assert_eq!(first["created"], N);
+    for _ in 0..3 {
+        assert_eq!(s.get("/r7").status, 303);
+    }
+    // Every rule changed, and one created.
+    let second = import(file("v2", "/new,https://example.org/new\n"));
+    assert_eq!(
+        (&second["updated"], &second["created"]),
+        (&N.into(), &1.into()),
+        "{second}"
+    );
+    for i in [0, 7, N / 2, N - 1] {
+        let r = s.get(&format!("/r{i}"));
+        assert_eq!(r.status, 303);
+        assert_eq!(
+            r.header("location"),
+            Some(format!("https://example.org/v2/{i}").as_str()),
+            "rule {i}"
+        );
+    }
+    assert_eq!(
+        s.get("/new").header("location"),
+        Some("https://example.org/new")
+    );
+    // The hits counted before the change stay with the rule: 3 before, 1 after.
+    let id7 = s.api("GET", "/-/api/rules?q=%2Fr7&limit=1", None).json()["rules"][0]["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        s.api("GET", &format!("/-/api/rules/{id7}"), None).json()["hits"],
+        4
+    );
+}

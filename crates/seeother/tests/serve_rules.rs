@@ -592,3 +592,67 @@ fn rules_that_can_never_answer_are_refused_on_every_input_path() {
     }
     s.kill9();
 }
+
+/// A CSV file of `n` rules `/big/I` → `https://example.org/VERSION/records/I/full-record.html` (about 70 bytes a rule).
+fn big_file(dir: &TempDir, name: &str, n: usize, version: &str, last: &str) -> std::path::PathBuf {
+    let mut csv = String::from("path,to\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "/big/{i},https://example.org/{version}/records/{i}/full-record.html\n"
+        ));
+    }
+    csv.push_str(last);
+    dir.file(name, &csv)
+}
+
+/// A file past the size from which `serve --rules` writes it while reading it and loads the
+/// index from the store after: every rule answers, a changed file's targets replace the old,
+/// and a bad rule at the end leaves the store as it was and names its line.
+#[test]
+fn a_large_rules_file_is_imported_streamed_and_served_whole() {
+    const N: usize = 70_000;
+    let dir = TempDir::new("big");
+    let v1 = big_file(&dir, "v1.csv", N, "v1", "");
+    assert!(
+        std::fs::metadata(&v1).unwrap().len() > 4 << 20,
+        "past the streamed size"
+    );
+    let s = start_with_rules(&dir, &v1, &format!("{N} created, 0 updated, 0 unchanged"));
+    for i in [0, N / 2, N - 1] {
+        assert_eq!(
+            s.get(&format!("/big/{i}")).header("location"),
+            Some(format!("https://example.org/v1/records/{i}/full-record.html").as_str())
+        );
+    }
+    // A change through the API beside the file's rules, kept by the next file.
+    let r = s.api(
+        "POST",
+        "/-/api/rules",
+        Some(r#"{"path": "/mine", "to": "https://example.org/mine"}"#),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    stop(s);
+
+    let bad = big_file(&dir, "bad.csv", N, "v2", "/big/x,javascript:alert(1)\n");
+    let db = dir.path().join("s.db");
+    let (code, err) = serve_refusing(&db, bad.to_str().unwrap());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(":{}", N + 2)),
+        "names the line: {err}"
+    );
+
+    let v2 = big_file(&dir, "v2.csv", N, "v2", "");
+    let s = start_with_rules(&dir, &v2, &format!("0 created, {N} updated, 0 unchanged"));
+    for i in [0, N / 2, N - 1] {
+        assert_eq!(
+            s.get(&format!("/big/{i}")).header("location"),
+            Some(format!("https://example.org/v2/records/{i}/full-record.html").as_str())
+        );
+    }
+    assert_eq!(
+        s.get("/mine").header("location"),
+        Some("https://example.org/mine")
+    );
+    stop(s);
+}
