@@ -320,35 +320,64 @@ impl Dialect {
                 )]
             }
             // `rules_changed` (updated_at, id), read backwards.
+            // The ties of the cursor's time past its id, then the other times: each an index
+            // range (a row-value comparison would start at the cursor's time and walk its
+            // ties, a whole import of a million rules made in one second).
             (Order::Changed, Way::Forward) => {
-                let c = from.unwrap_or(Cursor {
-                    key: i64::MAX,
-                    id: i64::MAX,
-                });
-                vec![range(
-                    self.select(
-                        "r.updated_at",
-                        FROM,
-                        "(r.updated_at, r.id) < (?4, ?5)",
-                        "r.updated_at DESC, r.id DESC",
-                    ),
-                    c,
-                )]
+                let rest = |key| {
+                    range(
+                        self.select(
+                            "r.updated_at",
+                            FROM,
+                            "r.updated_at < ?4",
+                            "r.updated_at DESC, r.id DESC",
+                        ),
+                        Cursor { key, id: 0 },
+                    )
+                };
+                match from {
+                    None => vec![rest(i64::MAX)],
+                    Some(c) => vec![
+                        range(
+                            self.select(
+                                "r.updated_at",
+                                FROM,
+                                "r.updated_at = ?4 AND r.id < ?5",
+                                "r.id DESC",
+                            ),
+                            c,
+                        ),
+                        rest(c.key),
+                    ],
+                }
             }
             (Order::Changed, Way::Backward) => {
-                let c = from.unwrap_or(Cursor {
-                    key: i64::MIN,
-                    id: i64::MIN,
-                });
-                vec![range(
-                    self.select(
-                        "r.updated_at",
-                        FROM,
-                        "(r.updated_at, r.id) > (?4, ?5)",
-                        "r.updated_at, r.id",
-                    ),
-                    c,
-                )]
+                let rest = |key| {
+                    range(
+                        self.select(
+                            "r.updated_at",
+                            FROM,
+                            "r.updated_at > ?4",
+                            "r.updated_at, r.id",
+                        ),
+                        Cursor { key, id: 0 },
+                    )
+                };
+                match from {
+                    None => vec![rest(i64::MIN)],
+                    Some(c) => vec![
+                        range(
+                            self.select(
+                                "r.updated_at",
+                                FROM,
+                                "r.updated_at = ?4 AND r.id > ?5",
+                                "r.id",
+                            ),
+                            c,
+                        ),
+                        rest(c.key),
+                    ],
+                }
             }
             // The counted rules by `rule_hits_most` (hits DESC, rule_id): the ties of the
             // cursor's count after its id, then the smaller counts; then the rules never
