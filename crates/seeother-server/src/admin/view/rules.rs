@@ -244,7 +244,7 @@ pub fn list(
         }
         @if found.before || found.after {
             // Each link reads its page from an index: after the last rule shown, before the
-            // first, from the start, or backwards from the end (docs/server.md).
+            // first, from the start, or backwards from the end (see `store::browse`).
             nav class="actions pages" aria-label="Pages" {
                 @if found.before {
                     a href=(search.url(Link::Place, Place::Page(1))) { "First page" }
