@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Admin benchmark: the rule list of `/-/admin/rules` in each order (id, most hits, last
-changed), first, middle and last page, and the API's pages of rules and its top rules by
-hits, timed against a store of many rules (1,000,000 by default), SQLite and PostgreSQL.
+changed), its first, next, last, previous and a typed middle page, reached by the links a
+user follows (see `walks`), and the API's pages of rules and its top rules by hits, timed against a store of many rules (1,000,000 by default), SQLite and PostgreSQL.
 
 For each store: the rules of bench/server's generator are imported by `seeother serve
 --rules` into an empty store; wrk sends their requests for a few seconds (the hits, flushed
@@ -156,18 +156,38 @@ def change(client, rng, n, count):
     return changed
 
 
-def targets(n):
+def link(body, text):
+    """The href of the page's link named `text` (`&amp;` decoded), or None."""
+    m = re.search(r'<a href="([^"]+)"[^>]*>' + re.escape(text) + "</a>", body)
+    return m.group(1).replace("&amp;", "&") if m else None
+
+
+def walks(n):
+    """Each order's pages, reached as a user reaches them: the first page (the list's own
+    link), the next page (its "Next page" link), the last page (its "Last page" link), the
+    page before the last (that page's "Previous page" link), a middle page typed by number
+    (`page=N`, no cursor) and the page after it (its "Next page" link). Each step names the
+    step it follows a link from."""
     last = max(1, -(-n // PAGE))
     middle = max(1, last // 2)
     out = []
     for sort in ("id", "hits", "changed"):
-        for label, page in (("first", 1), ("middle", middle), ("last", last)):
-            out.append((f"admin sort={sort}, {label} page ({page:,})",
-                        f"/-/admin/rules?sort={sort}&page={page}"))
+        first = f"admin sort={sort}, first page"
+        out += [
+            (first, f"/-/admin/rules?sort={sort}", None),
+            (f"admin sort={sort}, next page (from the first)", "Next page", first),
+            (f"admin sort={sort}, last page (from the first)", "Last page", first),
+            (f"admin sort={sort}, previous page (from the last)", "Previous page",
+             f"admin sort={sort}, last page (from the first)"),
+            (f"admin sort={sort}, page {middle:,} typed", f"/-/admin/rules?sort={sort}&page={middle}",
+             None),
+            (f"admin sort={sort}, next page (from page {middle:,})", "Next page",
+             f"admin sort={sort}, page {middle:,} typed"),
+        ]
     out += [
-        ("API rules, first page", f"/-/api/rules?limit={PAGE}"),
-        ("API rules, middle page (after=)", f"/-/api/rules?after={n // 2}&limit={PAGE}"),
-        ("API stats/rules (top by hits)", f"/-/api/stats/rules?limit={PAGE}"),
+        ("API rules, first page", f"/-/api/rules?limit={PAGE}", None),
+        ("API rules, middle page (after=)", f"/-/api/rules?after={n // 2}&limit={PAGE}", None),
+        ("API stats/rules (top by hits)", f"/-/api/stats/rules?limit={PAGE}", None),
     ]
     return out
 
@@ -183,8 +203,12 @@ def db_cpu(pg):
 
 
 def time_pages(a, client, server, n, pg):
-    rows = []
-    for label, target in targets(n):
+    rows, bodies = [], {}
+    for label, target, source in walks(n):
+        if source is not None:
+            target = link(bodies[source], target)
+            if target is None:
+                sys.exit(f"{label}: no such link on the page of {source}")
         times, cpu, dbs = [], [], []
         for _ in range(a.repeat):
             c0, d0 = measure.process_cpu(server.proc.pid), db_cpu(pg)
@@ -195,13 +219,14 @@ def time_pages(a, client, server, n, pg):
             dbs.append(db_cpu(pg) - d0)
             if r.status != 200:
                 sys.exit(f"{target}: {r.status} {body[:300]}")
+        bodies[label] = body
         entries = body.count('<tr><td><a href="/-/admin/rules/') if "/-/admin/" in target else \
             len(json.loads(body).get("rules", json.loads(body).get("rows", [])))
         row = {"label": label, "target": target, "median_ms": statistics.median(times) * 1e3,
                "min_ms": min(times) * 1e3, "cpu_ms": statistics.median(cpu) * 1e3,
                "db_cpu_ms": statistics.median(dbs) * 1e3, "entries": entries}
         rows.append(row)
-        print(f"    {label:42} median {row['median_ms']:9.1f} ms  fastest {row['min_ms']:9.1f} ms"
+        print(f"    {label:52} median {row['median_ms']:9.1f} ms  fastest {row['min_ms']:9.1f} ms"
               f"  server CPU {row['cpu_ms']:7.1f} ms  database CPU {row['db_cpu_ms']:7.1f} ms  "
               f"({entries} rows)", flush=True)
     return rows

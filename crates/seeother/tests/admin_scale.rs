@@ -1,7 +1,7 @@
-//! The admin pages with many rules, over real sockets: the list's counts, numbered pages
-//! (first, previous, next, last) and orders (hits, last change); long targets that break
-//! after their separators; an import report paged with the updated rules first; a refused
-//! file's problems capped; the "As JSON" link read with the admin session (never a write);
+//! The admin pages with many rules, over real sockets: the list's counts, pages read by
+//! cursor (first, previous, next, last; walked both ways; a tampered cursor refused) and
+//! orders (hits, last change); long targets that break after their separators; an import
+//! report paged with the updated rules first; a refused file's problems capped; the "As JSON" link read with the admin session (never a write);
 //! the icon; history times in ISO 8601 with the zone.
 
 mod admin_support;
@@ -49,6 +49,32 @@ fn first_id(html: &str) -> i64 {
         .unwrap()
 }
 
+/// The ids of the rows of a list page, in order.
+fn all_ids(html: &str) -> Vec<i64> {
+    html.split("<tr><td><a href=\"/-/admin/rules/")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].parse().unwrap())
+        .collect()
+}
+
+/// The ids of every page from `start` on, following the link named `text`.
+fn walk(admin: &Admin, start: &str, text: &str) -> Vec<i64> {
+    let mut seen = Vec::new();
+    let mut page = admin.get(start).text();
+    loop {
+        let mut ids = all_ids(&page);
+        if text == "Previous page" {
+            ids.reverse();
+        }
+        seen.extend(ids);
+        match link(&page, text) {
+            Some(next) => page = admin.get(&next).text(),
+            None => return seen,
+        }
+        assert!(seen.len() < 10_000, "the walk loops");
+    }
+}
+
 /// The `href` of the link with text `text`, `&amp;` decoded.
 fn link(html: &str, text: &str) -> Option<String> {
     let end = html.find(&format!(">{text}</a>"))?;
@@ -70,21 +96,37 @@ fn the_list_counts_pages_and_sorts() {
     );
     assert_eq!(rows(&first), 50);
     assert!(link(&first, "Previous page").is_none());
+    assert!(link(&first, "First page").is_none());
+    // The next page starts after the last rule shown (a cursor), and says which page it is.
+    let ids = all_ids(&first);
+    let next = link(&first, "Next page").expect("a next page");
     assert_eq!(
-        link(&first, "Next page").as_deref(),
-        Some("/-/admin/rules?page=2")
+        next,
+        format!("/-/admin/rules?after={}&page=2", ids[49]),
+        "{first}"
     );
     let last = link(&first, "Last page").expect("a last page");
-    assert_eq!(last, "/-/admin/rules?page=3");
+    assert_eq!(last, "/-/admin/rules?end=1");
     let last = admin.get(&last).text();
     assert_eq!(rows(&last), 30);
     assert!(last.contains("Showing 101–130, page 3 of 3."), "{last}");
     assert!(link(&last, "Next page").is_none());
+    assert!(link(&last, "Last page").is_none());
+    let previous = link(&last, "Previous page").expect("a previous page");
     assert_eq!(
-        link(&last, "Previous page").as_deref(),
-        Some("/-/admin/rules?page=2")
+        previous,
+        format!("/-/admin/rules?before={}&page=2", all_ids(&last)[0])
     );
+    let second = admin.get(&previous).text();
+    assert!(second.contains("Showing 51–100, page 2 of 3."), "{second}");
     assert_eq!(link(&last, "First page").as_deref(), Some("/-/admin/rules"));
+    // Forward by "Next page" and backward by "Previous page": every rule once, in order.
+    let forward = walk(&admin, "/-/admin/rules", "Next page");
+    assert_eq!(forward.len(), 130);
+    assert!(forward.windows(2).all(|w| w[0] < w[1]), "{forward:?}");
+    let mut backward = walk(&admin, "/-/admin/rules?end=1", "Previous page");
+    backward.reverse();
+    assert_eq!(forward, backward);
     // A page past the end (rules deleted since): the last one.
     assert!(
         admin
@@ -101,10 +143,50 @@ fn the_list_counts_pages_and_sorts() {
     );
     assert!(found.contains("page 1 of 1."), "{found}");
     let found = admin.get("/-/admin/rules?q=/id/&sort=hits").text();
+    let next = link(&found, "Next page").expect("a next page");
     assert_eq!(
-        link(&found, "Next page").as_deref(),
-        Some("/-/admin/rules?q=%2Fid%2F&sort=hits&page=2")
+        next,
+        format!(
+            "/-/admin/rules?q=%2Fid%2F&sort=hits&after=0.{}&page=2",
+            all_ids(&found)[49]
+        ),
+        "by hits the cursor is HITS.ID"
     );
+    assert_eq!(
+        link(&found, "Last page").as_deref(),
+        Some("/-/admin/rules?q=%2Fid%2F&sort=hits&end=1")
+    );
+    let searched = walk(&admin, "/-/admin/rules?q=/id/&sort=changed", "Next page");
+    assert_eq!(searched.len(), 130);
+    let mut back = walk(
+        &admin,
+        "/-/admin/rules?q=/id/&sort=changed&end=1",
+        "Previous page",
+    );
+    back.reverse();
+    assert_eq!(searched, back);
+
+    // A cursor from the user that is no place in the list: a 400 page that says so.
+    for bad in [
+        "/-/admin/rules?after=abc",
+        "/-/admin/rules?after=-3",
+        "/-/admin/rules?after=99999999999999999999",
+        "/-/admin/rules?sort=hits&after=12",
+        "/-/admin/rules?sort=changed&before=1.2.3",
+        "/-/admin/rules?sort=hits&after=1%27%20OR%201=1",
+        "/-/admin/rules?after=1&before=2",
+    ] {
+        let r = admin.get(bad);
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+        let text = r.text();
+        assert!(
+            text.contains("is not a place in this list") || text.contains("not both"),
+            "{bad}: {text}"
+        );
+    }
+    // A well-formed cursor past the end (the rules deleted since): the last page.
+    let past = admin.get("/-/admin/rules?after=999999&page=7").text();
+    assert!(past.contains("page 3 of 3"), "{past}");
 
     // By hits: the rule asked for most comes first.
     for _ in 0..3 {

@@ -10,6 +10,7 @@
 mod admin;
 mod applied;
 mod backup;
+mod browse;
 mod checks;
 pub mod daily;
 mod history;
@@ -30,12 +31,11 @@ use crate::rule::RuleSpec;
 pub use admin::{ReportRow, SessionRow};
 pub use applied::AppliedFile;
 pub use backup::Backup;
+pub use browse::{At, Browse, Browsed, COUNT_BOUND, Cursor, CursorError, Matching, Order};
 pub use checks::CheckRow;
 pub use location::{Location, LocationError};
 pub use postgres::{CHANNEL, Copied, CopyError, Postgres};
-pub use rules::{
-    Browse, Browsed, Change, HistoryEntry, ImportReport, ListQuery, Order, Page, RuleRow,
-};
+pub use rules::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow};
 pub use sqlite::Sqlite;
 pub use stats::{PartlyWritten, UnknownPath, UnknownRetention};
 
@@ -361,7 +361,8 @@ impl Store {
         each!(self, s => s.list(query))
     }
 
-    /// A numbered page of rules, with how many there are and how many match.
+    /// A page of the admin list, read by cursor from an index, with how many rules match
+    /// a search (counted up to [`COUNT_BOUND`]).
     pub fn browse(&self, query: &Browse) -> Result<Browsed, StoreError> {
         each!(self, s => s.browse(query))
     }

@@ -14,13 +14,13 @@ use crate::admin::form::{self, FieldError, RuleFields, RuleForm};
 use crate::admin::page::{Answer, Page, Refusal};
 use crate::admin::try_it;
 use crate::admin::view::Back;
-use crate::admin::view::rules::{self as view, Search};
+use crate::admin::view::rules::{self as view, Place, Search};
 use crate::app::App;
 use crate::catalog::CatalogError;
 use crate::catalog::{TaskError, blocking};
 use crate::rule::Kind;
 use crate::session::Session;
-use crate::store::{Browse, Browsed, StoreError};
+use crate::store::{At, Browse, Browsed, Cursor, Matching, StoreError};
 
 /// Rules per page of the list.
 const PAGE: u32 = 50;
@@ -29,53 +29,141 @@ fn rule_url(id: i64) -> String {
     format!("/-/admin/rules/{id}")
 }
 
-/// The list's query: a search, an order, a page, and the rule just deleted.
+/// The list's query: a search, an order, the page (its number, or a cursor from a page link
+/// with the number it shows), and the rule just deleted.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ListParams {
     q: String,
     host: String,
     sort: String,
+    /// The page's number from the first (alone, typed: read by `OFFSET`).
     page: String,
+    /// The page's number from the last (alone: the last page).
+    end: String,
+    /// The page starts after this place (the last rule of the page before).
+    after: String,
+    /// The page ends before this place (the first rule of the page after).
+    before: String,
     deleted: String,
 }
 
-/// `GET /-/admin/rules`: a numbered page of the rules (50 a page), searched, in the order
-/// asked for, with how many there are and how many match.
+/// A page number of a link: a positive number, or none.
+fn number(text: &str) -> Option<u64> {
+    text.trim().parse().ok().filter(|&n| n > 0)
+}
+
+/// `GET /-/admin/rules`: a page of the rules (50 a page), searched, in the order asked for,
+/// with how many there are and how many match.
+///
+/// The page links carry a cursor (the place of the last rule shown, or of the first for the
+/// page before), so that every page costs what the first does: its 50 entries of an index.
+/// The last page is read backwards from the end. A page number typed alone (`page=N`) walks
+/// N × 50 rules (`OFFSET`), as it always did; the links from it are cheap again.
 pub async fn list(
     State(app): State<Arc<App>>,
     SignedIn(session): SignedIn,
     Params(query): Params<ListParams>,
 ) -> Answer {
+    let order = view::order_named(&query.sort);
+    let cursor = |name: &str, text: &str| {
+        Cursor::parse(order, text.trim()).map_err(|e| Refusal::Input {
+            status: StatusCode::BAD_REQUEST,
+            message: format!("{name}: {e}"),
+            back: Back::rules(),
+        })
+    };
+    let at = match (query.after.trim(), query.before.trim()) {
+        ("", "") => None,
+        (after, "") => Some(At::After(cursor("after", after)?)),
+        ("", before) => Some(At::Before(cursor("before", before)?)),
+        _ => {
+            return Err(Refusal::Input {
+                status: StatusCode::BAD_REQUEST,
+                message: "a page of the list starts after a rule or ends before one, not both: \
+                          give `after` or `before`, or follow the list's page links"
+                    .into(),
+                back: Back::rules(),
+            });
+        }
+    };
     let mut search = Search {
         q: query.q.trim().to_owned(),
         host: query.host.trim().to_owned(),
-        order: view::order_named(&query.sort),
-        page: query.page.trim().parse().unwrap_or(1).max(1),
+        order,
+        place: match (number(&query.end), number(&query.page)) {
+            (Some(n), _) => Place::FromEnd(n),
+            (None, n) => Place::Page(n.unwrap_or(1)),
+        },
     };
-    let mut found = browse(&app, &search).await?;
-    // Past the last page (rules deleted since the link was made): the last page.
-    let last = view::pages(found.matching, PAGE);
-    if search.page > last {
-        search.page = last;
-        found = browse(&app, &search).await?;
+    let at = at.unwrap_or(match search.place {
+        Place::FromEnd(_) => At::End,
+        Place::Page(1) => At::Start,
+        Place::Page(n) => At::Offset((n - 1).saturating_mul(u64::from(PAGE))),
+    });
+    // The served index knows how many rules it holds (as of the last change it applied).
+    let total = app.catalog.index().len() as u64;
+    let mut found = browse(&app, &search, at, total).await?;
+    let mut matching = count(&found, total);
+    if found.rules.is_empty() && at != At::Start {
+        // Past the end (rules deleted since the link was made), or before the start: the
+        // last page, or the first.
+        let again = if matches!(at, At::Before(_)) {
+            At::Start
+        } else {
+            At::End
+        };
+        found = browse(&app, &search, again, total).await?;
+        matching = count(&found, total);
+        search.place = if again == At::Start {
+            Place::Page(1)
+        } else {
+            Place::FromEnd(1)
+        };
+    } else if matches!(at, At::Before(_)) && !found.before {
+        // Nothing before this page: it is the first, read again whole (rules may have been
+        // added before the cursor since).
+        found = browse(&app, &search, At::Start, total).await?;
+        matching = count(&found, total);
+        search.place = Place::Page(1);
+    }
+    // Counted from the end, a page has its number from the first when the count is known.
+    if let (Place::FromEnd(n), Some(m)) = (search.place, matching) {
+        search.place = Place::Page(view::pages(m, PAGE).saturating_sub(n - 1).max(1));
     }
     let notice = match query.deleted.parse::<i64>() {
         Ok(id) => format!("Rule {id} was deleted; requests for it now get 404 Not Found."),
         Err(_) => String::new(),
     };
-    Ok(Page::ok(view::list(&session, &search, &found, PAGE, &notice)).into_response())
+    let html = view::list(&session, &search, &found, (total, matching), PAGE, &notice);
+    Ok(Page::ok(html).into_response())
 }
 
-/// The page of the list that `search` asks for.
-async fn browse(app: &Arc<App>, search: &Search) -> Result<Browsed, Refusal> {
-    let asked = Browse {
+/// How many rules match, when known: the store's count of a search, or every rule.
+fn count(found: &Browsed, total: u64) -> Option<u64> {
+    match found.matching {
+        Matching::All => Some(total),
+        Matching::Exactly(n) => Some(n),
+        Matching::MoreThan(_) => None,
+    }
+}
+
+/// The page of the list that `search` asks for, read from `at`. The last page holds what is
+/// left after the full pages before it when the count is known (so that the pages counted
+/// from either end are the same pages).
+async fn browse(app: &Arc<App>, search: &Search, at: At, total: u64) -> Result<Browsed, Refusal> {
+    let mut asked = Browse {
         search: Some(search.q.clone()).filter(|s| !s.is_empty()),
         host: Some(search.host.to_ascii_lowercase()).filter(|s| !s.is_empty()),
         order: search.order,
-        offset: (search.page - 1).saturating_mul(u64::from(PAGE)),
+        at,
         limit: PAGE,
     };
+    if at == At::End && asked.search.is_none() && asked.host.is_none() && total > 0 {
+        // (A search's last page is sized by the store, which counts it.)
+        let rest = total % u64::from(PAGE);
+        asked.limit = if rest == 0 { PAGE } else { rest as u32 };
+    }
     Ok(blocking(&app.catalog, move |c| Ok(c.browse(&asked)?)).await?)
 }
 

@@ -9,7 +9,7 @@ use crate::admin::try_it::{Tried, TryError};
 use crate::rule::RuleSpec;
 use crate::session::Session;
 use crate::store::daily::{Day, DayCount, date};
-use crate::store::{Browsed, HistoryEntry, Order};
+use crate::store::{Browsed, Cursor, HistoryEntry, Order};
 
 /// The list's search, as asked.
 #[derive(Clone, Debug)]
@@ -20,8 +20,26 @@ pub struct Search {
     pub host: String,
     /// The order.
     pub order: Order,
-    /// The page (from 1).
-    pub page: u64,
+    /// Which page this is.
+    pub place: Place,
+}
+
+/// Which page of the list a page is, as its links say: counted from the first page, or
+/// (reached from the last page while the count is not known) from the last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The `n`-th page (from 1).
+    Page(u64),
+    /// The `n`-th page from the end (1: the last).
+    FromEnd(u64),
+}
+
+/// Where a link of the list reads its page from: after or before a rule's place, or from
+/// the page's own place (the first page; the last).
+enum Link {
+    After(Cursor),
+    Before(Cursor),
+    Place,
 }
 
 /// The orders of the list: (the `sort` parameter, the label, the order).
@@ -65,8 +83,8 @@ pub(crate) fn grouped(n: u64) -> String {
 }
 
 impl Search {
-    /// The list's URL for this search and order, at `page`.
-    fn url(&self, page: u64) -> String {
+    /// The list's URL for this search and order: the page at `place`, read from `link`.
+    fn url(&self, link: Link, place: Place) -> String {
         let mut s = form_urlencoded::Serializer::new(String::new());
         if !self.q.is_empty() {
             s.append_pair("q", &self.q);
@@ -77,9 +95,16 @@ impl Search {
         if self.order != Order::Id {
             s.append_pair("sort", order_name(self.order));
         }
-        if page > 1 {
-            s.append_pair("page", &page.to_string());
-        }
+        match link {
+            Link::After(c) => s.append_pair("after", &c.text(self.order)),
+            Link::Before(c) => s.append_pair("before", &c.text(self.order)),
+            Link::Place => &mut s,
+        };
+        match place {
+            Place::Page(1) => &mut s,
+            Place::Page(n) => s.append_pair("page", &n.to_string()),
+            Place::FromEnd(n) => s.append_pair("end", &n.to_string()),
+        };
         match s.finish() {
             q if q.is_empty() => "/-/admin/rules".to_owned(),
             q => format!("/-/admin/rules?{q}"),
@@ -109,12 +134,25 @@ fn badge(rule: &RuleSpec) -> Markup {
     }
 }
 
-/// The rule list: the counts, one numbered page of `per` rules, links to the first, previous,
-/// next and last pages.
-pub fn list(session: &Session, search: &Search, found: &Browsed, per: u32, notice: &str) -> String {
-    let last = pages(found.matching, per);
-    let first_shown = (search.page - 1) * u64::from(per) + 1;
-    let last_shown = first_shown + found.rules.len() as u64 - 1;
+/// The rule list: the counts, one page of `per` rules, links to the first, previous, next
+/// and last pages. `total` is the rules in the store; `matching`, how many match the search
+/// (`None`: more than the store counts, [`crate::store::COUNT_BOUND`]).
+pub fn list(
+    session: &Session,
+    search: &Search,
+    found: &Browsed,
+    (total, matching): (u64, Option<u64>),
+    per: u32,
+    notice: &str,
+) -> String {
+    let last = matching.map(|m| pages(m, per));
+    let (previous, next) = match search.place {
+        Place::Page(n) => (Place::Page(n.saturating_sub(1).max(1)), Place::Page(n + 1)),
+        Place::FromEnd(n) => (
+            Place::FromEnd(n + 1),
+            Place::FromEnd(n.saturating_sub(1).max(1)),
+        ),
+    };
     let body = html! {
         (flash(notice))
         form class="inline" method="get" action="/-/admin/rules" role="search" {
@@ -138,13 +176,28 @@ pub fn list(session: &Session, search: &Search, found: &Browsed, per: u32, notic
             a class="button secondary" href="/-/admin/rules/new" { "New rule" }
         }
         p class="counts" role="status" {
-            @if found.total == 1 { "1 rule" } @else { (grouped(found.total)) " rules" }
+            @if total == 1 { "1 rule" } @else { (grouped(total)) " rules" }
             @if search.filtered() {
-                "; " strong { (grouped(found.matching)) } " match"
+                "; " strong {
+                    @match matching {
+                        Some(n) => (grouped(n)),
+                        None => { "more than " (grouped(crate::store::COUNT_BOUND)) },
+                    }
+                } " match"
             }
             @if !found.rules.is_empty() {
-                ". Showing " (grouped(first_shown)) "–" (grouped(last_shown))
-                ", page " (grouped(search.page)) " of " (grouped(last)) "."
+                ". Showing "
+                @match search.place {
+                    Place::Page(n) => {
+                        @let first = (n - 1).saturating_mul(u64::from(per)) + 1;
+                        (grouped(first)) "–" (grouped(first + found.rules.len() as u64 - 1))
+                        ", page " (grouped(n))
+                        @if let Some(last) = last { " of " (grouped(last)) }
+                    }
+                    Place::FromEnd(1) => { "the last page" }
+                    Place::FromEnd(n) => { "page " (grouped(n)) " from the end" }
+                }
+                "."
             }
         }
         @if found.rules.is_empty() {
@@ -189,15 +242,21 @@ pub fn list(session: &Session, search: &Search, found: &Browsed, per: u32, notic
                 }
             }
         }
-        @if last > 1 {
+        @if found.before || found.after {
+            // Each link reads its page from an index: after the last rule shown, before the
+            // first, from the start, or backwards from the end (see `store::browse`).
             nav class="actions pages" aria-label="Pages" {
-                @if search.page > 1 {
-                    a href=(search.url(1)) { "First page" }
-                    a href=(search.url(search.page - 1)) rel="prev" { "Previous page" }
+                @if found.before {
+                    a href=(search.url(Link::Place, Place::Page(1))) { "First page" }
+                    @if let Some(first) = found.first {
+                        a href=(search.url(Link::Before(first), previous)) rel="prev" { "Previous page" }
+                    }
                 }
-                @if search.page < last {
-                    a href=(search.url(search.page + 1)) rel="next" { "Next page" }
-                    a href=(search.url(last)) { "Last page" }
+                @if found.after {
+                    @if let Some(last) = found.last {
+                        a href=(search.url(Link::After(last), next)) rel="next" { "Next page" }
+                    }
+                    a href=(search.url(Link::Place, Place::FromEnd(1))) { "Last page" }
                 }
             }
         }

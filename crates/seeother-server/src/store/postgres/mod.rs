@@ -15,6 +15,7 @@
 //! [`Busy::Unavailable`].
 
 mod admin;
+mod browse;
 mod checks;
 mod copy;
 mod copy_out;

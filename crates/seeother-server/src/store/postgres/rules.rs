@@ -7,13 +7,10 @@ use ::postgres::{GenericClient, IsolationLevel, Row};
 
 use super::{Postgres, Writer};
 use crate::rule::{Kind, QueryMode, RuleSpec, Variant};
-use crate::store::{
-    Browse, Browsed, Change, HistoryEntry, ImportReport, ListQuery, Order, Page, RuleRow,
-    StoreError, now,
-};
+use crate::store::{Change, HistoryEntry, ImportReport, ListQuery, Page, RuleRow, StoreError, now};
 
 /// The columns of a rule, read `FROM {FROM}`; its hit counter lives in `rule_hits`.
-const COLUMNS: &str = "r.id, r.host, r.kind, r.matcher, r.target, r.status, r.query, \
+pub(super) const COLUMNS: &str = "r.id, r.host, r.kind, r.matcher, r.target, r.status, r.query, \
                        r.default_type, r.variants, r.cache_control, r.described_by, r.gone, \
                        coalesce(h.hits, 0), r.grp";
 
@@ -21,10 +18,10 @@ const COLUMNS: &str = "r.id, r.host, r.kind, r.matcher, r.target, r.status, r.qu
 const FROM: &str = "rules AS r LEFT JOIN rule_hits AS h ON h.rule_id = r.id";
 
 /// ASCII letters only are folded, as SQLite's `lower` does (PostgreSQL's follows the locale).
-const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
+pub(super) const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+pub(super) const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
 
-fn from_row(row: &Row) -> RuleSpec {
+pub(super) fn from_row(row: &Row) -> RuleSpec {
     let kind: &str = row.get(2);
     let host: String = row.get(1);
     let variants: Option<&str> = row.get(8);
@@ -558,107 +555,6 @@ impl Postgres {
             .collect())
         })?;
         Ok(Page::of_one_more(rules, limit))
-    }
-
-    /// A numbered page of rules with the counts (see [`Browse`]), read in one snapshot.
-    pub fn browse(&self, query: &Browse) -> Result<Browsed, StoreError> {
-        let needle = query.needle();
-        // PostgreSQL's text holds no NUL, so a search for one matches nothing.
-        let nothing = needle.as_deref().is_some_and(|n| n.contains('\0'))
-            || query.host.as_deref().is_some_and(|h| h.contains('\0'));
-        let filter = format!(
-            "($1::text IS NULL
-                OR strpos(translate(r.matcher, '{UPPER}', '{LOWER}'), $1) > 0
-                OR strpos(translate(r.target, '{UPPER}', '{LOWER}'), $1) > 0)
-             AND ($2::text IS NULL OR r.host = $2)"
-        );
-        let page = format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE {filter} ORDER BY {} LIMIT $3 OFFSET $4",
-            query.order_by()
-        );
-        let limit = i64::from(query.limit.clamp(1, 1000));
-        let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
-        self.with(|c| {
-            let mut tx = c
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
-            let total: i64 = tx.query_one("SELECT count(*) FROM rules", &[])?.get(0);
-            if nothing {
-                return Ok(Browsed {
-                    rules: Vec::new(),
-                    total: total as u64,
-                    matching: 0,
-                });
-            }
-            let matching: i64 = if needle.is_none() && query.host.is_none() {
-                total
-            } else {
-                tx.query_one(
-                    format!("SELECT count(*) FROM rules AS r WHERE {filter}").as_str(),
-                    &[&needle, &query.host],
-                )?
-                .get(0)
-            };
-            let rules = if query.order == Order::Hits {
-                // Most hits first, each part read in its order from an index (the counters'
-                // by hits, `rule_hits_most`; the rules' by id) rather than every rule sorted:
-                // the rules counted, then those never counted.
-                let counted: i64 = if needle.is_none() && query.host.is_none() {
-                    tx.query_one("SELECT count(*) FROM rule_hits WHERE hits > 0", &[])?
-                        .get(0)
-                } else {
-                    tx.query_one(
-                        format!(
-                            "SELECT count(*) FROM rule_hits AS h JOIN rules AS r ON r.id = h.rule_id
-                             WHERE h.hits > 0 AND {filter}"
-                        )
-                        .as_str(),
-                        &[&needle, &query.host],
-                    )?
-                    .get(0)
-                };
-                let mut rules: Vec<RuleSpec> = Vec::new();
-                if offset < counted {
-                    let sql = format!(
-                        "SELECT {COLUMNS} FROM rule_hits AS h JOIN rules AS r ON r.id = h.rule_id
-                         WHERE h.hits > 0 AND {filter}
-                         ORDER BY h.hits DESC, h.rule_id LIMIT $3 OFFSET $4"
-                    );
-                    rules = tx
-                        .query(sql.as_str(), &[&needle, &query.host, &limit, &offset])?
-                        .iter()
-                        .map(from_row)
-                        .collect();
-                }
-                let more = limit - rules.len() as i64;
-                if more > 0 {
-                    let sql = format!(
-                        "SELECT {COLUMNS} FROM {FROM} WHERE coalesce(h.hits, 0) = 0 AND {filter}
-                         ORDER BY r.id LIMIT $3 OFFSET $4"
-                    );
-                    let skip = (offset - counted).max(0);
-                    rules.extend(
-                        tx.query(sql.as_str(), &[&needle, &query.host, &more, &skip])?
-                            .iter()
-                            .map(from_row),
-                    );
-                }
-                rules
-            } else {
-                tx.query(page.as_str(), &[&needle, &query.host, &limit, &offset])?
-                    .iter()
-                    .map(from_row)
-                    .collect()
-            };
-            tx.commit()?;
-            Ok(Browsed {
-                rules,
-                total: total as u64,
-                matching: matching as u64,
-            })
-        })
     }
 
     /// The rule with `id`.
