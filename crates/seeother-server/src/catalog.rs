@@ -44,6 +44,13 @@ pub enum CatalogError {
     Store(#[from] StoreError),
 }
 
+/// Rule files from this size are imported while they are read and the index is loaded anew
+/// after ([`Catalog::import_file_streamed`], [`Catalog::import_stream`]): at 1,000,000 rules
+/// the whole file, its rules and a list of every change in memory at once would be
+/// gigabytes. Smaller ones are applied to the index as a list of changes, which costs less
+/// than loading a large store again.
+pub const STREAMED_FROM: usize = 4 << 20;
+
 /// The store and the index, kept in step.
 #[derive(Debug)]
 pub struct Catalog {
@@ -528,6 +535,43 @@ impl Catalog {
         Ok(change.new)
     }
 
+    /// Create or update the rules that `read` gives in chunks (to the sink it is handed,
+    /// while that says go on; it returns whether they were all there and of the plain case,
+    /// see [`crate::rules_file::stream`]), written while they are read in one transaction,
+    /// then load the index anew from the store. `expected` is about how many there are.
+    /// `None` when `read` met a doubt: nothing was applied, and the caller reads the rules
+    /// whole to report their problems.
+    pub fn import_stream(
+        &self,
+        read: impl FnOnce(&mut dyn FnMut(Vec<RuleSpec>) -> bool) -> bool + Send,
+        expected: usize,
+        actor: &str,
+    ) -> Result<Option<ImportReport>, CatalogError> {
+        let _w = self.lock_for_change();
+        let imported = std::thread::scope(|scope| {
+            let (send, receive) = std::sync::mpsc::sync_channel::<Vec<RuleSpec>>(4);
+            let reader = scope.spawn(move || read(&mut |chunk| send.send(chunk).is_ok()));
+            self.store
+                .import_chunks(receive, expected, actor, || reader.join().unwrap_or(false))
+        })?;
+        if let Some(report) = &imported
+            && report.created + report.updated > 0
+        {
+            self.reload_after_import()?;
+        }
+        Ok(imported)
+    }
+
+    /// Bring the index in step with the store after a large import: loaded anew (SQLite), or
+    /// caught up through the change feed (PostgreSQL, which loads anew when far behind).
+    fn reload_after_import(&self) -> Result<(), StoreError> {
+        if self.store.is_shared() {
+            self.catch_up_locked().map(drop)
+        } else {
+            self.reload_locked().map(drop)
+        }
+    }
+
     /// Import the rule file at `path` as [`crate::import::import_file_streamed`] does (written
     /// while it is read, all or nothing, skipped when unchanged), then load the index anew
     /// from the store: for a large file that costs less than a list of every change, and
@@ -545,12 +589,8 @@ impl Catalog {
                 FileImportError::Import(e) => FileImportError::Import(e.into()),
             })?;
         if report.created + report.updated > 0 {
-            let loaded = if self.store.is_shared() {
-                self.catch_up_locked().map(drop)
-            } else {
-                self.reload_locked().map(drop)
-            };
-            loaded.map_err(|e| FileImportError::Import(e.into()))?;
+            self.reload_after_import()
+                .map_err(|e| FileImportError::Import(e.into()))?;
         }
         Ok(report)
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::access_log::{AccessLog, Destination, Format as LogFormat};
 use crate::app::App;
 use crate::auth::{AdminToken, TokenError, TokenSource};
-use crate::catalog::{Catalog, CatalogError};
+use crate::catalog::{Catalog, CatalogError, STREAMED_FROM};
 use crate::http::listener::{self, Limits, TlsError};
 use crate::import::FileImportError;
 use crate::reload;
@@ -372,12 +372,6 @@ pub fn snapshot_path(options: &Options) -> Option<PathBuf> {
     }
 }
 
-/// Rule files from this size are written while they are read and the index is loaded anew
-/// after ([`Catalog::import_file_streamed`]: at 1,000,000 rules the whole file, its rules and
-/// a list of every change in memory at once would be gigabytes); smaller ones are applied to
-/// the index as a list of changes, which costs less than loading a large store again.
-const STREAMED_FROM: u64 = 4 << 20;
-
 /// Import the `--rules` file at `path`, unless it is unchanged since it was last applied and
 /// no rule changed since (then importing it would change nothing, and the report says
 /// `skipped`).
@@ -385,7 +379,7 @@ fn apply_rules_file(catalog: &Catalog, path: &Path) -> Result<ImportReport, Serv
     let format =
         Format::from_path(path).ok_or_else(|| ReadError::UnknownFormat(path.to_owned()))?;
     let actor = format!("file:{}", path.display());
-    let large = std::fs::metadata(path).is_ok_and(|m| m.len() >= STREAMED_FROM);
+    let large = std::fs::metadata(path).is_ok_and(|m| m.len() >= STREAMED_FROM as u64);
     let imported = if large {
         catalog.import_file_streamed(path, format, &actor)
     } else {

@@ -662,3 +662,62 @@ fn an_import_that_changes_every_rule_of_a_large_table_serves_each_new_target() {
         4
     );
 }
+
+/// An import body past the size from which it is written while it is read (its rules never
+/// all in memory, the index loaded from the store after): all of it served, a bad rule at its
+/// end refused by line with nothing applied, a changed file's targets served.
+#[test]
+fn a_large_import_is_streamed_all_or_nothing() {
+    let (_dir, s) = start("streamed");
+    let auth = format!("Bearer {TOKEN}");
+    const N: usize = 70_000;
+    let file = |version: &str, last: &str| {
+        let mut csv = String::from("path,to\n");
+        for i in 0..N {
+            csv.push_str(&format!(
+                "/big/{i},https://example.org/{version}/records/{i}/full-record.html\n"
+            ));
+        }
+        csv.push_str(last);
+        assert!(csv.len() > 4 << 20, "past the streamed size");
+        csv
+    };
+    let import = |csv: String| {
+        s.request(
+            "POST",
+            "/-/api/import?format=csv",
+            &[("Authorization", &auth)],
+            csv.as_bytes(),
+        )
+    };
+    let served = |version: &str| {
+        for i in [0, N / 2, N - 1] {
+            assert_eq!(
+                s.get(&format!("/big/{i}")).header("location"),
+                Some(
+                    format!("https://example.org/{version}/records/{i}/full-record.html").as_str()
+                ),
+                "rule {i}"
+            );
+        }
+    };
+    let r = import(file("v1", ""));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["created"], N);
+    served("v1");
+
+    let r = import(file("v2", "/big/x,javascript:alert(1)\n"));
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["problems"][0]["line"], N + 2, "{}", r.text());
+    served("v1");
+    assert_eq!(
+        s.get("/big/x").status,
+        404,
+        "nothing of a bad file is applied"
+    );
+
+    let r = import(file("v2", ""));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["updated"], N);
+    served("v2");
+}

@@ -17,8 +17,9 @@ use super::openapi::{
 };
 use super::reply::{ApiError, json};
 use crate::app::App;
-use crate::catalog::blocking;
+use crate::catalog::{STREAMED_FROM, blocking};
 use crate::rules_file::{self, Format};
+use crate::store::ImportReport;
 
 /// The parameters of `POST /-/api/import`.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -88,21 +89,43 @@ pub(super) async fn import(
             "the body is empty; send the rule file as the body (curl --data-binary @rules.toml)",
         ));
     }
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| ApiError::bad_request("the rule file is not UTF-8 text"))?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Err(ApiError::bad_request("the rule file is not UTF-8 text"));
+    };
+    let actor = format!("{}:import", actor.name);
+    // A large file is written while it is read, its rules never all in memory at once.
+    if bytes.len() >= STREAMED_FROM {
+        let (body, who) = (bytes.clone(), actor.clone());
+        let streamed = blocking(&app.catalog, move |c| {
+            c.import_stream(
+                |sink| rules_file::stream::read(&body[..], format, body.len() / 32, sink),
+                body.len() / 64,
+                &who,
+            )
+        })
+        .await?;
+        if let Some(report) = streamed {
+            return Ok(reply(&report));
+        }
+        // A doubt (a bad rule, two with one key, tests): read whole, its problems by line.
+    }
     let rules = rules_file::parse(text, format, "body")?;
     // A file whose own tests fail is refused, as `seeother import` refuses it.
     rules_file::tests::check(text, format, "body", &rules)?;
-    let actor = format!("{}:import", actor.name);
     let report = blocking(&app.catalog, move |c| c.import(rules, &actor)).await?;
-    Ok(json(
+    Ok(reply(&report))
+}
+
+/// The answer to an import that was applied.
+fn reply(report: &ImportReport) -> Response {
+    json(
         StatusCode::OK,
         &ImportReply {
             created: report.created,
             updated: report.updated,
             unchanged: report.unchanged,
         },
-    ))
+    )
 }
 
 /// The rule file's format, from `?format=` or else `Content-Type`; neither is a 415, before

@@ -76,7 +76,9 @@ impl Resp {
 /// Send `request` (a complete HTTP/1.1 request) and read the response until the server closes.
 pub fn exchange(addr: SocketAddr, request: &[u8]) -> Resp {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    // Bounded, and long enough for a debug build's import of tens of thousands of rules
+    // beside the other tests.
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     s.write_all(request).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).expect("read response");
