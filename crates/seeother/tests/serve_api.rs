@@ -605,56 +605,75 @@ fn a_trailing_slash_names_the_same_resource() {
     }
 }
 
+/// A CSV file of `n` rules `/big/I` → `https://example.org/VERSION/records/I/full-record.html`
+/// (about 70 bytes a rule), then `last`.
+fn big_csv(n: usize, version: &str, last: &str) -> String {
+    let mut csv = String::from("path,to\n");
+    for i in 0..n {
+        csv.push_str(&format!("/big/{i},{}\n", big_target(version, i)));
+    }
+    csv.push_str(last);
+    csv
+}
+
+fn big_target(version: &str, i: usize) -> String {
+    format!("https://example.org/{version}/records/{i}/full-record.html")
+}
+
+/// `POST /-/api/import` of the CSV file `csv`.
+fn import_csv(s: &Server, csv: &str) -> serve_support::Resp {
+    s.request(
+        "POST",
+        "/-/api/import?format=csv",
+        &[("Authorization", &format!("Bearer {TOKEN}"))],
+        csv.as_bytes(),
+    )
+}
+
+/// Whether rules 0, 7, the middle one and the last of `big_csv(n, version, …)` answer with
+/// their targets.
+fn assert_big_served(s: &Server, n: usize, version: &str) {
+    for i in [0, 7, n / 2, n - 1] {
+        let r = s.get(&format!("/big/{i}"));
+        assert_eq!(r.status, 303, "rule {i}");
+        assert_eq!(
+            r.header("location"),
+            Some(big_target(version, i).as_str()),
+            "rule {i}"
+        );
+    }
+}
+
 #[test]
 fn an_import_that_changes_every_rule_of_a_large_table_serves_each_new_target() {
     let (_dir, s) = start("reimport");
-    let auth = format!("Bearer {TOKEN}");
+    // Under the size from which an import is streamed: applied to the index as a list of
+    // changes.
     const N: usize = 20_000;
-    let file = |version: &str, extra: &str| {
-        let mut csv = String::from("path,to\n");
-        for i in 0..N {
-            csv.push_str(&format!("/r{i},https://example.org/{version}/{i}\n"));
-        }
-        csv.push_str(extra);
-        csv
-    };
-    let import = |csv: String| {
-        let r = s.request(
-            "POST",
-            "/-/api/import?format=csv",
-            &[("Authorization", &auth)],
-            csv.as_bytes(),
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-        r.json()
-    };
-    let first = import(file("v1", ""));
-    assert_eq!(first["created"], N);
+    let first = import_csv(&s, &big_csv(N, "v1", ""));
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.json()["created"], N);
     for _ in 0..3 {
-        assert_eq!(s.get("/r7").status, 303);
+        assert_eq!(s.get("/big/7").status, 303);
     }
     // Every rule changed, and one created.
-    let second = import(file("v2", "/new,https://example.org/new\n"));
+    let second = import_csv(&s, &big_csv(N, "v2", "/new,https://example.org/new\n"));
+    assert_eq!(second.status, 200, "{}", second.text());
+    let second = second.json();
     assert_eq!(
         (&second["updated"], &second["created"]),
         (&N.into(), &1.into()),
         "{second}"
     );
-    for i in [0, 7, N / 2, N - 1] {
-        let r = s.get(&format!("/r{i}"));
-        assert_eq!(r.status, 303);
-        assert_eq!(
-            r.header("location"),
-            Some(format!("https://example.org/v2/{i}").as_str()),
-            "rule {i}"
-        );
-    }
+    assert_big_served(&s, N, "v2");
     assert_eq!(
         s.get("/new").header("location"),
         Some("https://example.org/new")
     );
     // The hits counted before the change stay with the rule: 3 before, 1 after.
-    let id7 = s.api("GET", "/-/api/rules?q=%2Fr7&limit=1", None).json()["rules"][0]["id"]
+    let id7 = s
+        .api("GET", "/-/api/rules?q=%2Fbig%2F7&limit=1", None)
+        .json()["rules"][0]["id"]
         .as_i64()
         .unwrap();
     assert_eq!(
@@ -669,55 +688,26 @@ fn an_import_that_changes_every_rule_of_a_large_table_serves_each_new_target() {
 #[test]
 fn a_large_import_is_streamed_all_or_nothing() {
     let (_dir, s) = start("streamed");
-    let auth = format!("Bearer {TOKEN}");
     const N: usize = 70_000;
-    let file = |version: &str, last: &str| {
-        let mut csv = String::from("path,to\n");
-        for i in 0..N {
-            csv.push_str(&format!(
-                "/big/{i},https://example.org/{version}/records/{i}/full-record.html\n"
-            ));
-        }
-        csv.push_str(last);
-        assert!(csv.len() > 4 << 20, "past the streamed size");
-        csv
-    };
-    let import = |csv: String| {
-        s.request(
-            "POST",
-            "/-/api/import?format=csv",
-            &[("Authorization", &auth)],
-            csv.as_bytes(),
-        )
-    };
-    let served = |version: &str| {
-        for i in [0, N / 2, N - 1] {
-            assert_eq!(
-                s.get(&format!("/big/{i}")).header("location"),
-                Some(
-                    format!("https://example.org/{version}/records/{i}/full-record.html").as_str()
-                ),
-                "rule {i}"
-            );
-        }
-    };
-    let r = import(file("v1", ""));
+    let v1 = big_csv(N, "v1", "");
+    assert!(v1.len() > 4 << 20, "past the streamed size");
+    let r = import_csv(&s, &v1);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["created"], N);
-    served("v1");
+    assert_big_served(&s, N, "v1");
 
-    let r = import(file("v2", "/big/x,javascript:alert(1)\n"));
+    let r = import_csv(&s, &big_csv(N, "v2", "/big/x,javascript:alert(1)\n"));
     assert_eq!(r.status, 422, "{}", r.text());
     assert_eq!(r.json()["problems"][0]["line"], N + 2, "{}", r.text());
-    served("v1");
+    assert_big_served(&s, N, "v1");
     assert_eq!(
         s.get("/big/x").status,
         404,
         "nothing of a bad file is applied"
     );
 
-    let r = import(file("v2", ""));
+    let r = import_csv(&s, &big_csv(N, "v2", ""));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["updated"], N);
-    served("v2");
+    assert_big_served(&s, N, "v2");
 }
