@@ -535,12 +535,9 @@ impl Catalog {
         Ok(change.new)
     }
 
-    /// Create or update the rules that `read` gives in chunks (to the sink it is handed,
-    /// while that says go on; it returns whether they were all there and of the plain case,
-    /// see [`crate::rules_file::stream`]), written while they are read in one transaction,
-    /// then load the index anew from the store. `expected` is about how many there are.
-    /// `None` when `read` met a doubt: nothing was applied, and the caller reads the rules
-    /// whole to report their problems.
+    /// Import the rules that `read` gives in chunks as [`crate::import::import_streamed`]
+    /// does, then load the index anew from the store. `None` when `read` met a doubt:
+    /// nothing was applied, and the caller reads the rules whole to report their problems.
     pub fn import_stream(
         &self,
         read: impl FnOnce(&mut dyn FnMut(Vec<RuleSpec>) -> bool) -> bool + Send,
@@ -548,12 +545,7 @@ impl Catalog {
         actor: &str,
     ) -> Result<Option<ImportReport>, CatalogError> {
         let _w = self.lock_for_change();
-        let imported = std::thread::scope(|scope| {
-            let (send, receive) = std::sync::mpsc::sync_channel::<Vec<RuleSpec>>(4);
-            let reader = scope.spawn(move || read(&mut |chunk| send.send(chunk).is_ok()));
-            self.store
-                .import_chunks(receive, expected, actor, || reader.join().unwrap_or(false))
-        })?;
+        let imported = crate::import::import_streamed(&self.store, read, expected, actor)?;
         if let Some(report) = &imported
             && report.created + report.updated > 0
         {

@@ -110,12 +110,12 @@ pub fn import_file_streamed(
     // its cache.
     let expected = size / 64;
     let before = store.rules_changes().ok();
-    let imported = std::thread::scope(|scope| {
-        let (send, receive) = mpsc::sync_channel::<Vec<RuleSpec>>(CHUNKS_IN_FLIGHT);
-        let reader =
-            scope.spawn(move || stream::read_file(path, format, |chunk| send.send(chunk).is_ok()));
-        store.import_chunks(receive, expected, actor, || reader.join().unwrap_or(false))
-    });
+    let imported = import_streamed(
+        store,
+        |sink| stream::read_file(path, format, sink),
+        expected,
+        actor,
+    );
     let report = match imported {
         Ok(Some(report)) => report,
         // A problem, or a doubt: the file is read whole, its problems reported by line.
@@ -125,6 +125,24 @@ pub fn import_file_streamed(
     let count = (report.created + report.updated + report.unchanged) as u64;
     applied.record(store, path, count, before, &report);
     Ok(report)
+}
+
+/// Create or update the rules that `read` gives in chunks (to the sink it is handed, while
+/// that says go on; it returns whether they were all there and of the plain case, see
+/// [`rules_file::stream`]): `read` runs on a thread of its own, and the rules are written
+/// while they are read, in one transaction, about `expected` of them. `None` when `read` met
+/// a doubt: nothing was applied.
+pub fn import_streamed(
+    store: &Store,
+    read: impl FnOnce(&mut dyn FnMut(Vec<RuleSpec>) -> bool) -> bool + Send,
+    expected: usize,
+    actor: &str,
+) -> Result<Option<ImportReport>, StoreError> {
+    std::thread::scope(|scope| {
+        let (send, receive) = mpsc::sync_channel::<Vec<RuleSpec>>(CHUNKS_IN_FLIGHT);
+        let reader = scope.spawn(move || read(&mut |chunk| send.send(chunk).is_ok()));
+        store.import_chunks(receive, expected, actor, || reader.join().unwrap_or(false))
+    })
 }
 
 /// Whether bytes fed in pieces are UTF-8 (a character may be cut between two pieces).
